@@ -1,0 +1,13 @@
+"""CX Loop: customer-experience analytics over DuckDB (headless domain package).
+
+    import cx
+    store = cx.open("cx.duckdb")           # or cx.open() for the default database
+    rep = store.import_file("events.csv", kind="interactions", dataset="default")
+"""
+from .filters import Filters
+from .ingest import ImportFailed, ImportReport
+from .store import CXError, DatabaseBusy, DatasetNotFound, Store, default_db_path, open  # noqa: A004
+
+__all__ = ["open", "Store", "Filters", "ImportReport", "CXError", "ImportFailed", "DatasetNotFound",
+           "DatabaseBusy", "default_db_path"]
+__version__ = "0.1.0"

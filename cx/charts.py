@@ -1,0 +1,67 @@
+"""Pure functions: polars frame -> plotly Figure. No data access, no streamlit."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from .schema import STAGES
+
+STAGE_COLORS = {"discover": "#8ecae6", "consider": "#219ebc", "evaluate": "#ffb703", "purchase": "#fb8500",
+                "use": "#2a9d8f", "(no stage)": "#b0b0b0"}
+PALETTE = ["#219ebc", "#fb8500", "#2a9d8f", "#8338ec", "#e63946", "#ffb703", "#3a86ff", "#6a994e",
+           "#b5838d", "#8d99ae"]
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left") if title else None, height=height,
+                      margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
+                      plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font_size=13),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
+    fig.update_xaxes(showgrid=False, linecolor="#ccc")
+    fig.update_yaxes(gridcolor="#eee", zeroline=False)
+    return fig
+
+
+def stage_bars(df: pl.DataFrame, title: str = "Touchpoints by journey stage") -> go.Figure:
+    """df: stage, touchpoints, customers (journey order)."""
+    fig = go.Figure(go.Bar(
+        x=df["stage"].to_list(), y=df["customers"].to_list(),
+        marker_color=[STAGE_COLORS.get(s, "#999") for s in df["stage"]],
+        customdata=df["touchpoints"].to_list(), text=[f"{v:,}" for v in df["customers"]],
+        textposition="outside", cliponaxis=False,
+        hovertemplate="<b>%{x}</b><br>%{y:,} customers<br>%{customdata:,} touchpoints<extra></extra>"))
+    fig.update_yaxes(title="customers reaching the stage")
+    return _layout(fig, title)
+
+
+def channel_bars(df: pl.DataFrame, title: str = "Channel mix") -> go.Figure:
+    """df: channel, touchpoints, customers, share (largest first)."""
+    d = df.head(12).reverse()
+    fig = go.Figure(go.Bar(
+        y=d["channel"].to_list(), x=d["share"].to_list(), orientation="h", marker_color=PALETTE[0],
+        text=[f"{s:.0%}" for s in d["share"]], textposition="outside", cliponaxis=False,
+        customdata=list(zip(d["touchpoints"].to_list(), d["customers"].to_list())),
+        hovertemplate="<b>%{y}</b><br>%{x:.1%} of touchpoints<br>%{customdata[0]:,} touchpoints"
+                      "<br>%{customdata[1]:,} customers<extra></extra>"))
+    fig.update_xaxes(tickformat=".0%", title="share of touchpoints")
+    return _layout(fig, title)
+
+
+def activity_lines(df: pl.DataFrame, title: str = "Activity over time", period: str = "week") -> go.Figure:
+    """df: period, active_customers, touchpoints, revenue."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=df["period"].to_list(), y=df["active_customers"].to_list(),
+                             name=f"active customers per {period}", mode="lines",
+                             line=dict(color=PALETTE[0], width=2.5),
+                             hovertemplate="%{x}<br>%{y:,} active customers<extra></extra>"))
+    fig.add_trace(go.Scatter(x=df["period"].to_list(), y=df["revenue"].to_list(), name="revenue",
+                             mode="lines", yaxis="y2", line=dict(color=PALETTE[1], width=1.5, dash="dot"),
+                             hovertemplate="%{x}<br>revenue %{y:,.0f}<extra></extra>"))
+    fig.update_layout(yaxis=dict(title="active customers"),
+                      yaxis2=dict(title="revenue", overlaying="y", side="right", showgrid=False))
+    return _layout(fig, title)
+
+
+def stage_order(values) -> list[str]:
+    return [s for s in STAGES if s in set(values)] + sorted(v for v in set(values) if v not in STAGES)

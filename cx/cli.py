@@ -1,0 +1,162 @@
+"""`python -m cx ...`: generate demo data, import files, list datasets, print a report."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def _store(args):
+    import cx
+
+    return cx.open(args.db) if args.db else cx.open()
+
+
+def cmd_generate(args) -> int:
+    from . import sample
+
+    t = time.time()
+    data = sample.generate(n_customers=args.customers, seed=args.seed)
+    t_gen = time.time() - t
+    paths = sample.write(data, args.out)
+    print(f"generated {data.customers.height:,} customers, {data.interactions.height:,} interactions, "
+          f"{data.feedback.height:,} feedback rows in {t_gen:.1f} s; written in {time.time() - t - t_gen:.1f} s:")
+    for p in paths.values():
+        print(f"  {p}")
+    return 0
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise SystemExit(f"--map takes SOURCE=TARGET pairs, got {it!r}")
+        src, dst = it.split("=", 1)
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def cmd_import(args) -> int:
+    from .ingest import import_file, open_source
+
+    store = _store(args)
+    mapping = _parse_map(args.map) or None
+    progress = (lambda f, m: print(f"  [{f:4.0%}] {m}", file=sys.stderr)) if not args.quiet else None
+    if mapping is not None and not args.exact_map:
+        # --map completes the suggested mapping: named columns override it
+        with open_source(store, args.file) as src:
+            kind = args.kind or src.detect_kind()
+            base = {k: v for k, v in src.suggest_mapping(kind).items() if v not in mapping.values()}
+        mapping = {**base, **mapping}
+    rep = import_file(store, args.file, kind=args.kind, mapping=mapping, dataset=args.dataset,
+                      mode=args.mode, timezone=args.timezone, dry_run=args.dry_run, progress=progress)
+    print(rep.summary())
+    print("mapping: " + ", ".join(f"{k} -> {v}" for k, v in rep.mapping.items()))
+    for w in rep.warnings:
+        print(f"note: {w}")
+    if rep.rejected:
+        print(f"{rep.error_count:,} problem(s) in {rep.rejected:,} rejected row(s); first ones:")
+        with __import__("polars").Config(tbl_rows=20, fmt_str_lengths=60, tbl_width_chars=160):
+            print(rep.errors.head(20))
+        if args.errors:
+            from .export import write_csv
+
+            write_csv(rep.errors, args.errors)
+            print(f"all problems written to {args.errors}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    store = _store(args)
+    df = store.datasets()
+    if df.height == 0:
+        print(f"no datasets in {store.path}")
+        return 0
+    print(f"datasets in {store.path}:")
+    for r in df.iter_rows(named=True):
+        print(f"  {r['name']:<24} version {r['version']:<4} interactions {r['interactions']:>12,}  "
+              f"customers {r['customers']:>10,}  feedback {r['feedback']:>10,}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .ingest import SAMPLE_DIR, import_folder
+
+    store = _store(args)
+    if store.has_dataset(args.dataset):
+        store.delete_dataset(args.dataset)
+    for rep in import_folder(store, args.folder or SAMPLE_DIR, args.dataset):
+        print(rep.summary())
+    return 0
+
+
+def cmd_report(args) -> int:
+    from . import profile
+    from .filters import Filters
+
+    store = _store(args)
+    k = profile.kpis(store, Filters(), args.dataset).row(0, named=True)
+    print(f"dataset '{args.dataset}': {k['customers']:,} customers, {k['touchpoints']:,} touchpoints, "
+          f"{k['purchases']:,} purchases by {k['purchasers']:,} customers, revenue {k['revenue']:,.2f}, "
+          f"from {k['first']} to {k['last']}")
+    print(profile.by_stage(store, Filters(), args.dataset))
+    print(profile.by_channel(store, Filters(), args.dataset))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m cx", description="CX Loop command line")
+    ap.add_argument("--db", help="database file (default: $CX_DB or the user data directory)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    g = sub.add_parser("generate", help="generate a demo dataset (CSV files + planted truth)")
+    g.add_argument("--customers", type=int, default=5000)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--out", required=True, type=Path)
+    g.set_defaults(fn=cmd_generate)
+
+    i = sub.add_parser("import", help="validate and import a CSV/Parquet/Excel file")
+    i.add_argument("file", type=Path)
+    i.add_argument("--kind", choices=["interactions", "customers", "feedback"])
+    i.add_argument("--map", action="append", metavar="SOURCE=TARGET",
+                   help="column mapping; repeatable; completes the suggested mapping")
+    i.add_argument("--exact-map", action="store_true", help="use only the --map pairs, no suggestions")
+    i.add_argument("--dataset", default="default")
+    i.add_argument("--mode", choices=["replace", "append"], default="replace")
+    i.add_argument("--timezone", default="UTC", help="time zone of timestamps without an offset")
+    i.add_argument("--dry-run", action="store_true", help="validate only")
+    i.add_argument("--errors", type=Path, help="write every problem found to this CSV")
+    i.add_argument("--quiet", action="store_true")
+    i.add_argument("--db", default=argparse.SUPPRESS)
+    i.set_defaults(fn=cmd_import)
+
+    d = sub.add_parser("datasets", help="list datasets")
+    d.add_argument("--db", default=argparse.SUPPRESS)
+    d.set_defaults(fn=cmd_datasets)
+
+    m = sub.add_parser("demo", help="(re)load the demo dataset from sample_data/ or a folder")
+    m.add_argument("--folder", type=Path)
+    m.add_argument("--dataset", default="demo")
+    m.add_argument("--db", default=argparse.SUPPRESS)
+    m.set_defaults(fn=cmd_demo)
+
+    r = sub.add_parser("report", help="print a short profile of a dataset")
+    r.add_argument("--dataset", default="demo")
+    r.add_argument("--db", default=argparse.SUPPRESS)
+    r.set_defaults(fn=cmd_report)
+
+    args = ap.parse_args(argv)
+    if not hasattr(args, "db"):
+        args.db = None
+    from .store import CXError
+
+    try:
+        return args.fn(args)
+    except CXError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

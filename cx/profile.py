@@ -1,0 +1,64 @@
+"""What is in a dataset: volumes, revenue, stage and channel mix, activity over time.
+
+Each function is one Ibis expression over the filtered interactions (run by DuckDB, portable to
+the other Ibis backends) and returns a small polars frame.
+"""
+from __future__ import annotations
+
+import ibis
+import polars as pl
+from ibis import _
+
+from . import filters as flt
+from .schema import STAGES
+
+PERIODS = {"day": "D", "week": "W", "month": "M"}
+
+
+def kpis(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """One row: customers, touchpoints, purchases (rows with a positive amount), purchasers,
+    revenue (sum of amount, refunds included), first and last timestamp."""
+    t = flt.interactions(store, filters, dataset)
+    is_purchase = t.amount > 0
+    return t.aggregate(
+        customers=t.customer_id.nunique(),
+        touchpoints=t.count(),
+        purchases=is_purchase.sum(),
+        purchasers=t.customer_id.nunique(where=is_purchase),
+        revenue=t.amount.sum().fill_null(0),
+        first=t.timestamp.min(),
+        last=t.timestamp.max(),
+    ).to_polars()
+
+
+def by_stage(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """Touchpoints and distinct customers per stage, in journey order (unmapped last)."""
+    t = flt.interactions(store, filters, dataset)
+    stage = t.stage.fill_null("(no stage)")
+    order = ibis.cases(*[(stage == s, i) for i, s in enumerate(STAGES)], else_=len(STAGES))
+    return (t.mutate(stage=stage, _o=order)
+            .group_by(["stage", "_o"])
+            .aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
+            .order_by("_o").drop("_o").to_polars())
+
+
+def by_channel(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """Touchpoints, customers and share of touchpoints per channel, largest first."""
+    t = flt.interactions(store, filters, dataset)
+    t = t.mutate(channel=t.channel.fill_null("(unknown)"))
+    g = t.group_by("channel").aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
+    return (g.mutate(share=g.touchpoints / g.touchpoints.sum().over())
+            .order_by([ibis.desc("touchpoints"), "channel"]).to_polars())
+
+
+def activity(store, filters: flt.Filters | None = None, dataset: str | None = None,
+             period: str = "week") -> pl.DataFrame:
+    """Per period (day, week from Monday, or month): active customers, touchpoints, revenue."""
+    if period not in PERIODS:
+        raise ValueError(f"period is one of {', '.join(PERIODS)}")
+    t = flt.interactions(store, filters, dataset)
+    t = t.mutate(period=t.timestamp.truncate(PERIODS[period]).cast("date"))
+    return (t.group_by("period")
+            .aggregate(active_customers=_.customer_id.nunique(), touchpoints=_.count(),
+                       revenue=_.amount.sum().fill_null(0))
+            .order_by("period").to_polars())

@@ -1,0 +1,241 @@
+"""The data contract (DESIGN.md §2): table kinds, columns, types, synonyms and stages.
+
+Everything that knows a column name lives here. Identifiers that reach SQL (column names from a
+user's mapping) are only ever taken from this whitelist.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+STAGES: tuple[str, ...] = ("discover", "consider", "evaluate", "purchase", "use")
+STAGE_RANK = {s: i for i, s in enumerate(STAGES)}
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound")
+
+# logical types -> DuckDB storage types
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",  # stored as naive UTC
+    "decimal": "DOUBLE",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "stage": "VARCHAR",
+    "direction": "VARCHAR",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableKind:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    keep_extra: bool = False  # extra (unmapped) columns are kept as text attributes
+    key_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+_CUSTOMER_SYN = ("customer_id", "customer", "customerid", "user_id", "userid", "user", "client", "client_id",
+                 "cust_id", "custid", "account_id", "contact_id", "member_id", "visitor_id", "person_id")
+_TS_SYN = ("timestamp", "date", "time", "datetime", "created_at", "created", "event_time", "event_date",
+           "ts", "occurred_at", "date_time", "event_timestamp", "submitted_at", "answered_at")
+_CHANNEL_SYN = ("channel", "medium", "source_channel", "platform", "via")
+
+INTERACTIONS = TableKind(
+    "interactions",
+    "One row per touchpoint: a page view, an email, a call, an order, a visit.",
+    (
+        Column("customer_id", "text", True, "who", _CUSTOMER_SYN),
+        Column("timestamp", "timestamp", True, "when (normalised to UTC)", _TS_SYN),
+        Column("touchpoint", "text", True, "what happened (pricing_page, support_call, order_placed)",
+               ("touchpoint", "event", "event_name", "event_type", "action", "activity", "interaction",
+                "step", "page", "touch_point")),
+        Column("stage", "stage", False, "discover, consider, evaluate, purchase or use",
+               ("stage", "journey_stage", "funnel_stage", "phase", "lifecycle_stage")),
+        Column("channel", "text", False, "web, mobile_app, store, email, phone, chat, social, partner ...",
+               _CHANNEL_SYN),
+        Column("direction", "direction", False, "inbound (customer-initiated) or outbound (company-initiated)",
+               ("direction", "initiated_by", "inbound_outbound", "in_out")),
+        Column("department", "text", False, "sales, support, billing, marketing ...",
+               ("department", "dept", "team", "business_unit")),
+        Column("employee_id", "text", False, "who served the customer",
+               ("employee_id", "employee", "agent", "agent_id", "staff", "staff_id", "rep", "rep_id")),
+        Column("amount", "decimal", False, "money: revenue on purchases, negative for refunds",
+               ("amount", "revenue", "value", "price", "order_value", "total", "spend", "sales")),
+        Column("value_given", "text", False, "what the company gave: discount, content, thank_you, gift",
+               ("value_given", "give", "gift", "incentive", "offer", "benefit")),
+        Column("sentiment", "float", False, "-1..1 if the source already scored it",
+               ("sentiment", "sentiment_score", "polarity")),
+        Column("session_id", "text", False, "groups touchpoints into visits",
+               ("session_id", "session", "visit_id", "visit")),
+        Column("incident", "bool", False, "a service failure happened here",
+               ("incident", "failure", "service_failure", "is_incident", "error")),
+    ),
+    key_columns=("customer_id", "timestamp"),
+)
+
+CUSTOMERS = TableKind(
+    "customers",
+    "One row per customer, with any extra attribute columns kept as breakdowns.",
+    (
+        Column("customer_id", "text", True, "who", _CUSTOMER_SYN),
+        Column("persona", "text", False, "declared persona", ("persona", "segment_name", "profile", "archetype")),
+        Column("first_seen", "timestamp", False, "first contact", ("first_seen", "signup_date", "signup",
+                                                                      "registered_at", "joined", "join_date",
+                                                                      "since", "customer_since")),
+        Column("region", "text", False, "region", ("region", "area", "territory", "country", "market")),
+        Column("tier", "text", False, "tier", ("tier", "level", "plan", "membership", "loyalty_tier")),
+        Column("stakeholder", "text", False, "customer, partner, employee, investor ...",
+               ("stakeholder", "stakeholder_type", "relationship_type", "contact_type")),
+        Column("acquisition_channel", "text", False, "how they came", ("acquisition_channel", "source",
+                                                                       "acquired_via", "utm_source", "origin")),
+    ),
+    keep_extra=True,
+    key_columns=("customer_id",),
+)
+
+FEEDBACK = TableKind(
+    "feedback",
+    "One row per survey answer, review or complaint: the voice of the customer.",
+    (
+        Column("customer_id", "text", False, "who (optional: anonymous allowed)", _CUSTOMER_SYN),
+        Column("timestamp", "timestamp", True, "when", _TS_SYN),
+        Column("metric", "text", True, "nps, csat, ces, trust, or a custom name",
+               ("metric", "survey", "question", "measure", "kpi", "survey_type")),
+        Column("score", "decimal", False, "the answer on the metric's scale",
+               ("score", "rating", "answer", "stars", "nps_score", "value_score")),
+        Column("comment", "text", False, "free text", ("comment", "comments", "text", "feedback", "review",
+                                                       "verbatim", "message", "body", "remark")),
+        Column("touchpoint", "text", False, "what it is about", ("touchpoint", "event", "about", "topic")),
+        Column("channel", "text", False, "where it was given", _CHANNEL_SYN),
+        Column("solicited", "bool", False, "true for surveys, false for reviews, posts and complaints",
+               ("solicited", "is_survey", "survey_flag", "prompted")),
+    ),
+    key_columns=("customer_id", "timestamp"),
+)
+
+KINDS: dict[str, TableKind] = {k.name: k for k in (INTERACTIONS, CUSTOMERS, FEEDBACK)}
+
+# Scales of the known feedback metrics: (min, max, higher_is_better)
+METRIC_SCALES = {
+    "nps": (0, 10, True),
+    "csat": (1, 5, True),
+    "ces": (1, 7, True),  # 7 = very easy
+    "trust": (1, 5, True),
+    "rating": (1, 5, True),
+}
+
+# Default touchpoint -> stage rules: the first rule whose keyword is a token of the touchpoint name
+# wins, in this order (specific words before generic ones). Editable per dataset in the store.
+DEFAULT_STAGE_KEYWORDS: tuple[tuple[str, str], ...] = (
+    # use: after-purchase life, service and support
+    ("support", "use"), ("delivery", "use"), ("onboarding", "use"), ("login", "use"), ("usage", "use"),
+    ("billing", "use"), ("invoice", "use"), ("return", "use"), ("refund", "use"), ("reward", "use"),
+    ("thank", "use"), ("survey", "use"), ("reply", "use"), ("complaint", "use"), ("renewal", "use"),
+    ("newsletter", "use"), ("tutorial", "use"), ("feature", "use"), ("account", "use"), ("install", "use"),
+    # purchase
+    ("cart", "purchase"), ("checkout", "purchase"), ("order", "purchase"), ("purchase", "purchase"),
+    ("payment", "purchase"), ("buy", "purchase"), ("subscribe", "purchase"), ("contract", "purchase"),
+    # evaluate
+    ("pricing", "evaluate"), ("price", "evaluate"), ("compare", "evaluate"), ("comparison", "evaluate"),
+    ("review", "evaluate"), ("demo", "evaluate"), ("trial", "evaluate"), ("quote", "evaluate"),
+    ("sales", "evaluate"), ("spec", "evaluate"), ("configurator", "evaluate"), ("evaluate", "evaluate"),
+    ("evaluation", "evaluate"),
+    # consider
+    ("home", "consider"), ("homepage", "consider"), ("product", "consider"), ("category", "consider"), ("browse", "consider"),
+    ("brochure", "consider"), ("wishlist", "consider"), ("promo", "consider"), ("catalog", "consider"),
+    ("store_visit", "consider"), ("consider", "consider"), ("blog", "consider"), ("landing", "consider"),
+    # discover
+    ("ad", "discover"), ("social", "discover"), ("search", "discover"), ("referral", "discover"),
+    ("impression", "discover"), ("banner", "discover"), ("window", "discover"), ("discover", "discover"),
+    ("awareness", "discover"), ("influencer", "discover"), ("word_of_mouth", "discover"),
+)
+
+
+def normalise_name(name: str) -> str:
+    """'Customer ID ' -> 'customer_id'; used to match headers against synonyms."""
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", str(name).strip()).strip("_").lower()
+    return s
+
+
+def derive_stage(touchpoint: str | None, rules=DEFAULT_STAGE_KEYWORDS) -> str | None:
+    """Stage of one touchpoint name by the keyword rules (None when no rule matches).
+
+    Used for previews and tests; the import applies the same rules in SQL (cx.ingest)."""
+    if touchpoint is None:
+        return None
+    t = normalise_name(touchpoint)
+    for kw, stage in rules:
+        if re.search(keyword_regex(kw), t):
+            return stage
+    return None
+
+
+def keyword_regex(keyword: str) -> str:
+    """A keyword matches whole underscore-separated tokens of the normalised touchpoint name,
+    with an optional plural: 'review' matches 'reviews_read' but 'ad' does not match 'address'."""
+    return r"(^|_)" + re.escape(keyword) + r"(s|es)?(_|$)"
+
+
+def suggest_mapping(columns: list[str], kind: str) -> dict[str, str]:
+    """Source column -> contract column, from synonyms. Exact normalised matches first, then
+    synonyms; each contract column is used at most once; unmatched source columns are left out."""
+    spec = KINDS[kind]
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    norm = {c: normalise_name(c) for c in columns}
+    # pass 1: exact contract names; pass 2: synonyms in priority order
+    for c in columns:
+        if norm[c] in spec.column_names and norm[c] not in used:
+            out[c] = norm[c]
+            used.add(norm[c])
+    for col in spec.columns:
+        if col.name in used:
+            continue
+        for syn in col.synonyms:
+            hit = next((c for c in columns if c not in out and norm[c] == syn), None)
+            if hit is not None:
+                out[hit] = col.name
+                used.add(col.name)
+                break
+    return out
+
+
+def detect_kind(columns: list[str]) -> str:
+    """The table kind whose contract the columns fit best (required columns found first)."""
+    best, best_score = "interactions", -1.0
+    for name, spec in KINDS.items():
+        m = suggest_mapping(columns, name)
+        mapped = set(m.values())
+        req_hit = sum(1 for r in spec.required if r in mapped) / max(1, len(spec.required))
+        # customers: one row per customer has no timestamp/touchpoint; prefer it only when
+        # the interaction and feedback signatures are absent
+        signature = {"interactions": {"touchpoint"}, "feedback": {"metric", "score", "comment"},
+                     "customers": {"persona", "region", "tier", "first_seen", "stakeholder",
+                                   "acquisition_channel"}}[name]
+        sig_hit = len(signature & mapped) / len(signature)
+        score = req_hit * 2 + sig_hit + len(mapped) * 0.01
+        if score > best_score:
+            best, best_score = name, score
+    return best

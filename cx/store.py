@@ -1,0 +1,320 @@
+"""The DuckDB database: connection handling, named datasets, versions, stage maps, imports.
+
+The store is the only place that knows where tables physically live. Each dataset is a DuckDB
+schema named ``ds_<id>`` (so renaming a dataset never touches SQL identifiers); metadata lives in
+the ``cx_meta`` schema. Analytics modules get Ibis tables from :meth:`Store.table` and never see
+the physical layout.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import polars as pl
+
+from . import schema
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis
+    from .ingest import ImportReport
+
+DEFAULT_DATASET = "demo"
+
+
+class CXError(Exception):
+    """An error whose message is meant for the user (no traceback needed)."""
+
+
+class DatasetNotFound(CXError):
+    pass
+
+
+class DatabaseBusy(CXError):
+    pass
+
+
+def default_db_path() -> Path:
+    """$CX_DB, else ``cx.duckdb`` in the user's data directory."""
+    env = os.environ.get("CX_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("cxloop", appauthor=False)) / "cx.duckdb"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+_META_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS cx_meta",
+    """CREATE TABLE IF NOT EXISTS cx_meta.datasets (
+        id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, version INTEGER NOT NULL,
+        created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, description VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.imports (
+        id INTEGER, dataset_id INTEGER, kind VARCHAR, file_name VARCHAR, mode VARCHAR,
+        rows_read BIGINT, accepted BIGINT, rejected BIGINT, seconds DOUBLE, imported_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.stage_rules (
+        dataset_id INTEGER, position INTEGER, keyword VARCHAR, stage VARCHAR)""",
+]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: int
+    name: str
+    version: int
+
+    @property
+    def schema(self) -> str:
+        # built from an integer only: safe to use as an identifier
+        return f"ds_{int(self.id)}"
+
+
+class Store:
+    """A CX Loop database file. Thread-safe: every thread works on its own cursor."""
+
+    def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
+        self.path = Path(path) if path is not None else default_db_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as e:  # another process holds the write lock
+            raise DatabaseBusy(
+                f"The database {self.path} is in use by another process (is the app or another "
+                f"import running?). Details: {e}") from e
+        self._con.sql("SET TimeZone = 'UTC'")
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        if not read_only:
+            for ddl in _META_DDL:
+                self._con.sql(ddl)
+
+    # -- connections ---------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the database."""
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            cur.sql("SET TimeZone = 'UTC'")
+            self._local.cur = cur
+        return cur
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A fresh cursor (its own temp tables and transaction)."""
+        cur = self._con.cursor()
+        cur.sql("SET TimeZone = 'UTC'")
+        return cur
+
+    @property
+    def ibis(self) -> "ibis.BaseBackend":
+        """This thread's Ibis DuckDB backend over the same database."""
+        be = getattr(self._local, "ibis", None)
+        if be is None:
+            import ibis
+
+            be = ibis.duckdb.from_connection(self.con)
+            self._local.ibis = be
+        return be
+
+    def close(self) -> None:
+        try:
+            self._con.close()
+        except Exception:  # pragma: no cover
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- datasets ------------------------------------------------------------------------
+    def datasets(self) -> pl.DataFrame:
+        """One row per dataset: name, version, timestamps and the row count of each table."""
+        counts = ", ".join(
+            f"coalesce(max(t.estimated_size) FILTER (WHERE t.table_name = '{k}'), 0)::BIGINT AS {k}"
+            for k in schema.KINDS)  # table kinds are constants of the contract
+        return self.con.sql(
+            f"SELECT d.id, d.name, d.version, d.created_at, d.updated_at, {counts} "
+            "FROM cx_meta.datasets d LEFT JOIN duckdb_tables() t ON t.schema_name = 'ds_' || d.id "
+            "GROUP BY ALL ORDER BY d.id").pl()
+
+    def dataset_names(self) -> list[str]:
+        return [r[0] for r in self.con.sql("SELECT name FROM cx_meta.datasets ORDER BY id").fetchall()]
+
+    def dataset(self, name: str | None = None) -> Dataset:
+        name = name or DEFAULT_DATASET
+        rows = self.con.sql("SELECT id, name, version FROM cx_meta.datasets WHERE name = $n",
+                            params={"n": name}).fetchall()
+        row = rows[0] if rows else None
+        if row is None:
+            known = ", ".join(self.dataset_names()) or "none yet"
+            raise DatasetNotFound(f"There is no dataset named '{name}' (datasets: {known}).")
+        return Dataset(*row)
+
+    def has_dataset(self, name: str) -> bool:
+        return self.con.sql("SELECT count(*) FROM cx_meta.datasets WHERE name = $n",
+                            params={"n": name}).fetchall()[0][0] > 0
+
+    def version(self, name: str | None = None) -> int:
+        """Changes on every import into the dataset: the cache key of every page."""
+        return self.dataset(name).version
+
+    @staticmethod
+    def _check_name(name: str) -> str:
+        name = (name or "").strip()
+        if not name:
+            raise CXError("A dataset needs a name.")
+        if len(name) > 80:
+            raise CXError("A dataset name can have at most 80 characters.")
+        return name
+
+    def create_dataset(self, name: str, description: str | None = None, con=None) -> Dataset:
+        name = self._check_name(name)
+        con = con or self.con
+        with self._write_lock:
+            if self.has_dataset(name):
+                raise CXError(f"A dataset named '{name}' exists already.")
+            new_id = con.sql("SELECT coalesce(max(id), 0) + 1 FROM cx_meta.datasets").fetchall()[0][0]
+            now = _now()
+            con.sql("INSERT INTO cx_meta.datasets VALUES ($id, $n, 0, $t, $t, $d)",
+                    params={"id": new_id, "n": name, "t": now, "d": description})
+            con.sql(f"CREATE SCHEMA IF NOT EXISTS ds_{int(new_id)}")
+            con.sql("INSERT INTO cx_meta.stage_rules SELECT $id, position, keyword, stage FROM "
+                    "(SELECT unnest($p) AS position, unnest($k) AS keyword, unnest($s) AS stage)",
+                    params={"id": new_id, "p": list(range(len(schema.DEFAULT_STAGE_KEYWORDS))),
+                            "k": [k for k, _ in schema.DEFAULT_STAGE_KEYWORDS],
+                            "s": [s for _, s in schema.DEFAULT_STAGE_KEYWORDS]})
+        return Dataset(new_id, name, 0)
+
+    def rename_dataset(self, old: str, new: str) -> None:
+        new = self._check_name(new)
+        ds = self.dataset(old)
+        with self._write_lock:
+            if new != old and self.has_dataset(new):
+                raise CXError(f"A dataset named '{new}' exists already.")
+            self.con.sql("UPDATE cx_meta.datasets SET name = $n, updated_at = $t WHERE id = $id",
+                         params={"n": new, "t": _now(), "id": ds.id})
+
+    def delete_dataset(self, name: str) -> None:
+        ds = self.dataset(name)
+        with self._write_lock, self.transaction() as con:
+            con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
+            for t in ("datasets", "imports", "stage_rules"):
+                col = "id" if t == "datasets" else "dataset_id"
+                con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
+
+    @contextmanager
+    def transaction(self):
+        """A cursor inside one transaction: committed on success, rolled back on error."""
+        cur = self.cursor()
+        cur.sql("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            try:
+                cur.sql("ROLLBACK")
+            finally:
+                cur.close()
+            raise
+        else:
+            cur.sql("COMMIT")
+            cur.close()
+
+    # -- tables --------------------------------------------------------------------------
+    def has_table(self, kind: str, dataset: str | None = None) -> bool:
+        ds = self.dataset(dataset)
+        return self.con.sql(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+            params={"s": ds.schema, "t": kind}).fetchall()[0][0] > 0
+
+    def table(self, kind: str, dataset: str | None = None) -> "ibis.Table":
+        """The Ibis table of one kind in a dataset (raises CXError when it was never imported)."""
+        if kind not in schema.KINDS:
+            raise ValueError(f"unknown table kind {kind!r}")
+        ds = self.dataset(dataset)
+        if not self.has_table(kind, ds.name):
+            raise CXError(f"The dataset '{ds.name}' has no {kind} table yet: import one on the Data page.")
+        return self.ibis.table(kind, database=ds.schema)
+
+    def table_columns(self, kind: str, dataset: str | None = None) -> list[str]:
+        ds = self.dataset(dataset)
+        return [r[0] for r in self.con.sql(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
+            "ORDER BY column_index", params={"s": ds.schema, "t": kind}).fetchall()]
+
+    # -- stage map -----------------------------------------------------------------------
+    def stage_rules(self, dataset: str | None = None) -> list[tuple[str, str]]:
+        ds = self.dataset(dataset)
+        return [(k, s) for k, s in self.con.sql(
+            "SELECT keyword, stage FROM cx_meta.stage_rules WHERE dataset_id = $id ORDER BY position",
+            params={"id": ds.id}).fetchall()]
+
+    def stage_map(self, dataset: str | None = None) -> pl.DataFrame:
+        """Each distinct touchpoint of the dataset, its stage now, and where the stage came from."""
+        if not self.has_table("interactions", dataset):
+            return pl.DataFrame(schema={"touchpoint": pl.Utf8, "stage": pl.Utf8, "from_rules": pl.Boolean,
+                                        "rows": pl.Int64})
+        ds = self.dataset(dataset)
+        return self.con.sql(
+            f"SELECT touchpoint, any_value(stage) AS stage, bool_and(_stage_derived) AS from_rules, "
+            f"count(*) AS rows FROM {ds.schema}.interactions GROUP BY touchpoint ORDER BY rows DESC").pl()
+
+    def set_stage_rules(self, rules: list[tuple[str, str]], dataset: str | None = None) -> int:
+        """Replace the dataset's keyword rules and re-derive the stage of every row whose stage
+        came from the rules (stages given in the file are kept). Returns rows updated."""
+        for kw, st in rules:
+            if st not in schema.STAGES:
+                raise CXError(f"'{st}' is not a stage (stages: {', '.join(schema.STAGES)}).")
+            if not schema.normalise_name(kw):
+                raise CXError("A stage rule needs a keyword.")
+        ds = self.dataset(dataset)
+        with self._write_lock, self.transaction() as con:
+            con.sql("DELETE FROM cx_meta.stage_rules WHERE dataset_id = $id", params={"id": ds.id})
+            if rules:
+                con.sql("INSERT INTO cx_meta.stage_rules SELECT $id, position, keyword, stage FROM "
+                        "(SELECT unnest($p) AS position, unnest($k) AS keyword, unnest($s) AS stage)",
+                        params={"id": ds.id, "p": list(range(len(rules))),
+                                "k": [schema.normalise_name(k) for k, _ in rules], "s": [s for _, s in rules]})
+            n = 0
+            if self.has_table("interactions", ds.name):
+                from .ingest import derive_stages_sql
+
+                n = derive_stages_sql(con, ds.schema, rules, only_derived=True)
+                self._bump(con, ds.id)
+        return n
+
+    def _bump(self, con, dataset_id: int) -> None:
+        con.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
+                params={"t": _now(), "id": dataset_id})
+
+    # -- import --------------------------------------------------------------------------
+    def import_file(self, path, kind: str | None = None, mapping: dict[str, str] | None = None,
+                    dataset: str | None = None, mode: str = "replace", create: bool = True,
+                    timezone: str = "UTC", dry_run: bool = False, progress=None) -> "ImportReport":
+        """Read, validate and import one file; see :func:`cx.ingest.import_file`."""
+        from .ingest import import_file
+
+        return import_file(self, path, kind=kind, mapping=mapping, dataset=dataset, mode=mode,
+                           create=create, timezone=timezone, dry_run=dry_run, progress=progress)
+
+    def imports(self, dataset: str | None = None) -> pl.DataFrame:
+        ds = self.dataset(dataset)
+        return self.con.sql("SELECT kind, file_name, mode, rows_read, accepted, rejected, seconds, imported_at "
+                            "FROM cx_meta.imports WHERE dataset_id = $id ORDER BY imported_at DESC",
+                            params={"id": ds.id}).pl()
+
+
+def open(path: str | os.PathLike | None = None, read_only: bool = False) -> Store:  # noqa: A001
+    """Open (or create) a CX Loop database; ``cx.open()`` uses the default location."""
+    return Store(path, read_only=read_only)

@@ -1,0 +1,122 @@
+"""The app frame: the store, the dataset and filter sidebar, caching and friendly errors."""
+from __future__ import annotations
+
+import importlib
+import logging
+import traceback
+from datetime import date
+
+import streamlit as st
+
+import cx
+from cx import filters as flt
+from cx.ingest import ensure_demo
+
+log = logging.getLogger("cxloop")
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def get_store() -> cx.Store:
+    store = cx.open()
+    ensure_demo(store)
+    return store
+
+
+def current_dataset() -> str | None:
+    return st.session_state.get("dataset")
+
+
+def call(fn, *args, **kwargs):
+    """Run a cx function (store, *args, dataset=..., **kwargs), cached per dataset version."""
+    ds = current_dataset()
+    version = get_store().version(ds)
+    return _cached(f"{fn.__module__}:{fn.__qualname__}", ds, version, args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple):
+    mod, name = qualname.split(":")
+    fn = getattr(importlib.import_module(mod), name)
+    return fn(get_store(), *args, dataset=dataset, **dict(kwargs))
+
+
+def _qp_list(key: str) -> list[str]:
+    v = st.query_params.get(key)
+    return [x for x in v.split(",") if x] if v else []
+
+
+def sidebar() -> flt.Filters:
+    """Dataset picker and global filters; returns the filters. Filters live in the URL too."""
+    store = get_store()
+    names = store.dataset_names()
+    with st.sidebar:
+        if not names:
+            st.info("No dataset yet: import one on the Data page.")
+            st.session_state["dataset"] = None
+            return flt.Filters()
+        wanted = st.session_state.get("dataset") or st.query_params.get("dataset") or names[0]
+        if wanted not in names:
+            wanted = names[0]
+        ds = st.selectbox("Dataset", names, index=names.index(wanted), key="dataset_picker",
+                          help="Each dataset holds its own interactions, customers and feedback.")
+        st.session_state["dataset"] = ds
+        opts = _cached("cx.filters:options", ds, store.version(ds), (), ())
+        st.markdown("**Filters**")
+        f = flt.Filters.from_params(st.query_params)
+        if opts.min_date and opts.max_date:
+            lo, hi = opts.min_date, opts.max_date
+            start = max(min(f.start or lo, hi), lo)
+            end = min(max(f.end or hi, lo), hi)
+            rng = st.date_input("Date range", value=(start, end), min_value=lo, max_value=hi,
+                                key=f"f_dates_{ds}", help="Touchpoints and feedback within these days.")
+            if isinstance(rng, (tuple, list)) and len(rng) == 2:
+                start, end = rng
+            f = f.with_(start=start if start != lo else None, end=end if end != hi else None)
+        sel = {}
+        for key, label, values in [("channels", "Channel", opts.channels),
+                                   *[(n, n.capitalize(), opts.values.get(n, ())) for n in flt.CUSTOMER_FILTERS]]:
+            if not values:
+                continue
+            default = [v for v in getattr(f, key) if v in values]
+            sel[key] = tuple(st.multiselect(label, values, default=default, key=f"f_{key}_{ds}",
+                                            placeholder="all"))
+        f = f.with_(**sel)
+        st.caption(f"Showing: {f.describe()}")
+    params = {"dataset": ds, **f.to_params()}
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+    return f
+
+
+def page_header(title: str, explanation: str) -> None:
+    st.title(title)
+    st.caption(explanation)
+
+
+def run_safely(page) -> None:
+    """Run a page; a CXError becomes its message, anything else a friendly note (logged)."""
+    try:
+        page.run()
+    except cx.CXError as e:
+        st.warning(str(e))
+    except Exception as e:  # noqa: BLE001 - the app never shows a traceback
+        log.error("page %s failed:\n%s", getattr(page, "title", "?"), traceback.format_exc())
+        st.error(f"Sorry, this view could not be drawn ({type(e).__name__}: {str(e)[:300]}). "
+                 "The details are in the server log.")
+
+
+def fmt_int(v) -> str:
+    return "–" if v is None else f"{int(v):,}"
+
+
+def fmt_money(v) -> str:
+    if v is None:
+        return "–"
+    for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:,.1f}{suf}"
+    return f"{v:,.0f}"
+
+
+def fmt_date(v) -> str:
+    return v.strftime("%d %b %Y") if isinstance(v, date) else "–"

@@ -1,0 +1,196 @@
+"""Data: import files (map, validate, import), manage datasets, edit the stage map."""
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+import cx
+from cx import schema
+from cx.export import to_csv_bytes
+from cx.ingest import SAMPLE_DIR, import_folder, open_source
+from ui.core import get_store, page_header
+
+page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
+            "every row, and import. Manage datasets and the touchpoint → stage map.")
+store = get_store()
+NONE = "(none)"
+tab_import, tab_datasets, tab_stages = st.tabs(["Import a file", "Datasets", "Stage map"])
+
+
+def _source(uploaded):
+    """One staging read per uploaded file (not per rerun)."""
+    held = st.session_state.get("import_src")
+    if held and held[0] == uploaded.file_id:
+        return held[1]
+    if held:
+        held[1].close()
+    path = Path(tempfile.mkdtemp(prefix="cx_upload_")) / Path(uploaded.name).name
+    path.write_bytes(uploaded.getvalue())
+    bar = st.progress(0.0, text="Reading the file…")
+    try:
+        src = open_source(store, path, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+    finally:
+        bar.empty()
+    src.upload_path = path
+    st.session_state["import_src"] = (uploaded.file_id, src)
+    st.session_state.pop("import_val", None)
+    return src
+
+
+def _forget_source():
+    held = st.session_state.pop("import_src", None)
+    if held:
+        held[1].close()
+        held[1].upload_path.unlink(missing_ok=True)
+    st.session_state.pop("import_val", None)
+    st.session_state["upload_n"] = st.session_state.get("upload_n", 0) + 1
+
+
+with tab_import:
+    up = st.file_uploader("File to import", type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
+                          key=f"upload_{st.session_state.get('upload_n', 0)}",
+                          help="Up to the upload limit; larger files go through `python -m cx import`.")
+    if up is not None:
+        try:
+            src = _source(up)
+        except cx.CXError as e:
+            st.error(str(e))
+            st.stop()
+        details = f"{src.format.upper()}" + (f", {src.encoding}, delimiter “{src.delimiter}”"
+                                             if src.format == "csv" else "")
+        st.markdown(f"**{src.file_name}** · {details} · **{src.rows_read:,} rows read**, "
+                    f"{len(src.columns)} columns")
+        with st.expander("First rows of the file, as read", expanded=False):
+            st.dataframe(src.preview(10), hide_index=True)
+        kinds = list(schema.KINDS)
+        kind = st.radio("What does this file hold?", kinds, index=kinds.index(src.detect_kind()),
+                        horizontal=True, key=f"kind_{up.file_id}",
+                        captions=[schema.KINDS[k].description for k in kinds])
+        st.markdown("**Map the columns** (suggested from the headers; * = required)")
+        suggested = {v: k for k, v in src.suggest_mapping(kind).items()}
+        mapping, cols = {}, st.columns(4)
+        for i, col in enumerate(schema.KINDS[kind].columns):
+            opts = [NONE] + src.columns
+            pick = cols[i % 4].selectbox(f"{col.name}{' *' if col.required else ''}", opts,
+                                         index=opts.index(suggested.get(col.name, NONE)),
+                                         key=f"map_{up.file_id}_{kind}_{col.name}", help=col.description)
+            if pick != NONE:
+                mapping[pick] = col.name
+        tz = st.text_input("Time zone of timestamps without an offset", "UTC", key=f"tz_{up.file_id}")
+        key = (up.file_id, kind, tuple(sorted(mapping.items())), tz)
+        val = st.session_state.get("import_val")
+        if val is None or val[0] != key:
+            if st.button("Check every row", type="primary", key="check"):
+                try:
+                    with st.spinner("Checking every value…"):
+                        st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz))
+                    st.rerun()
+                except cx.CXError as e:
+                    st.error(str(e))
+        else:
+            v = val[1]
+            m = st.columns(3)
+            m[0].metric("Rows read", f"{v.rows_read:,}")
+            m[1].metric("Accepted", f"{v.accepted:,}")
+            m[2].metric("Rejected", f"{v.rejected:,}", help="Rows with at least one problem; listed below.")
+            for w in v.warnings:
+                st.info(w)
+            if v.rejected:
+                st.markdown(f"**Problems** ({v.error_count:,}; row numbers as a spreadsheet shows them)")
+                st.dataframe(v.errors.head(1000), hide_index=True, key="import_errors")
+                st.download_button("Download the problem report (CSV)", to_csv_bytes(v.errors),
+                                   file_name=f"{src.file_name}.problems.csv", mime="text/csv")
+            st.markdown("**After mapping** (first accepted rows)")
+            st.dataframe(v.preview(10), hide_index=True)
+            names = store.dataset_names()
+            new = "➕ a new dataset"
+            target = st.selectbox("Import into", [new] + names, key="import_target")
+            if target == new:
+                target = st.text_input("Name of the new dataset", Path(src.file_name).stem.split(".")[0],
+                                       key="import_newname")
+                mode = "replace"
+            else:
+                mode = st.radio("If the dataset already has this table", ["replace", "append"],
+                                horizontal=True, key="import_mode")
+            b = st.columns([1, 1, 4])
+            if b[0].button(f"Import {v.accepted:,} rows", type="primary", disabled=not v.accepted,
+                           key="do_import"):
+                try:
+                    with st.spinner("Importing (one transaction)…"):
+                        rep = v.commit(target, mode=mode)
+                    st.session_state["import_done"] = rep.summary()
+                    st.session_state["dataset"] = target
+                    _forget_source()
+                    st.rerun()
+                except cx.CXError as e:
+                    st.error(str(e))
+            if b[1].button("Cancel", key="cancel_import"):
+                _forget_source()
+                st.rerun()
+    if st.session_state.get("import_done"):
+        st.success(st.session_state.pop("import_done"))
+
+with tab_datasets:
+    ds = store.datasets()
+    st.dataframe(ds.select("name", "version", "interactions", "customers", "feedback", "updated_at"),
+                 hide_index=True, key="datasets_table")
+    names = store.dataset_names()
+    if names:
+        c1, c2 = st.columns(2)
+        with c1.form("rename"):
+            old = st.selectbox("Rename", names)
+            new_name = st.text_input("New name")
+            if st.form_submit_button("Rename"):
+                try:
+                    store.rename_dataset(old, new_name)
+                    if st.session_state.get("dataset") == old:
+                        st.session_state["dataset"] = new_name.strip()
+                    st.rerun()
+                except cx.CXError as e:
+                    st.error(str(e))
+        with c2.form("delete"):
+            victim = st.selectbox("Delete", names)
+            sure = st.checkbox("Yes, delete it and all its tables")
+            if st.form_submit_button("Delete", type="primary"):
+                if not sure:
+                    st.warning("Tick the box to confirm.")
+                else:
+                    store.delete_dataset(victim)
+                    st.session_state.pop("dataset", None)
+                    st.rerun()
+    if SAMPLE_DIR.exists() and st.button("Reload the demo dataset", key="reload_demo"):
+        with st.spinner("Loading the demo dataset…"):
+            if store.has_dataset("demo"):
+                store.delete_dataset("demo")
+            import_folder(store, SAMPLE_DIR, "demo")
+        st.session_state["dataset"] = "demo"
+        st.rerun()
+    if st.session_state.get("dataset"):
+        st.markdown("**Import history of this dataset**")
+        st.dataframe(store.imports(st.session_state["dataset"]), hide_index=True)
+
+with tab_stages:
+    ds_name = st.session_state.get("dataset")
+    if not ds_name:
+        st.info("No dataset yet.")
+        st.stop()
+    st.markdown("Touchpoints without a stage column get their stage from these rules: the first rule whose "
+                "keyword is a word of the touchpoint name wins (`pricing` matches `pricing_page`). "
+                "Stages given in a file are never changed.")
+    rules = pl.DataFrame(store.stage_rules(ds_name), schema=["keyword", "stage"], orient="row")
+    edited = st.data_editor(rules, num_rows="dynamic", hide_index=True, key=f"rules_{ds_name}",
+                            column_config={"stage": st.column_config.SelectboxColumn(options=list(schema.STAGES),
+                                                                                     required=True)})
+    if st.button("Save the rules and re-derive stages", key="save_rules"):
+        try:
+            rows = [(k, s) for k, s in edited.iter_rows() if k and s]
+            n = store.set_stage_rules(rows, ds_name)
+            st.success(f"Saved {len(rows)} rules; {n:,} rows re-derived.")
+        except cx.CXError as e:
+            st.error(str(e))
+    sm = store.stage_map(ds_name)
+    unmapped = sm.filter(pl.col("stage").is_null())
+    if unmapped.height:
+        st.warning(f"{unmapped.height} touchpoint(s) ({unmapped['rows'].sum():,} rows) match no rule: add a rule.")
+    st.dataframe(sm, hide_index=True, key="stage_map")
