@@ -24,12 +24,15 @@ import os
 import re
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import duckdb
 import polars as pl
+
+builtins_open = open
 
 from . import schema
 from .store import CXError, Store, _now
@@ -152,8 +155,13 @@ def _transcode(path: Path, encoding: str, normalise_newlines: bool) -> Path:
 
 
 # ----------------------------------------------------------------------------- the source
+class _Retry(Exception):
+    """The reader met mixed line endings past the sample: normalise the file and read again."""
+
+
 class Source:
-    """A file read into a staging table of text columns ``c0..cN`` with its record index."""
+    """A file to import: its format, encoding, delimiter and header, and the SQL relation that
+    reads it as text columns ``c0..cN`` (nothing is read in full until a validation pass)."""
 
     def __init__(self, store: Store, path: str | os.PathLike, progress: Progress | None = None,
                  file_name: str | None = None):
@@ -161,133 +169,141 @@ class Source:
         self.path = Path(path)
         self.file_name = file_name or self.path.name
         self.progress = progress or (lambda f, m: None)
-        self.cur = store.cursor()
-        self.table = f"cx_stage_{os.getpid()}_{next(_uid)}"
         self.warnings: list[str] = []
         self.encoding = "utf-8"
-        self.delimiter = None
+        self.delimiter = ","
         self.decimal_comma = False
-        self.format = self._format()
         self._tmp_files: list[Path] = []
+        self._read_path = self.path
         self.reader_errors = _empty_errors()
         self.reader_rejected = 0
+        self.reader_lines: list[int] = []
         if not self.path.exists():
             raise ImportFailed(f"There is no file at {self.path}.")
         if self.path.stat().st_size == 0:
             raise ImportFailed(f"{self.file_name} is empty: it has no header and no rows.")
-        t = time.time()
-        self.progress(0.05, f"Reading {self.file_name}")
+        self.cur = store.cursor()
+        self.name = f"cx_src_{os.getpid()}_{next(_uid)}"
+        self.format = self._format()
+        self.progress(0.02, f"Reading {self.file_name}")
         if self.format == "csv":
-            self._read_csv()
+            self._sniff_csv()
         elif self.format == "parquet":
-            self._read_parquet()
+            self._sniff_parquet()
         else:
-            self._read_excel()
-        self.records = self.cur.sql(f"SELECT count(*) FROM {self.table}").fetchall()[0][0]
-        self.rows_read = self.records + self.reader_rejected
-        self.read_seconds = time.time() - t
-        if self.rows_read == 0:
-            self.close()
+            self._load_excel()
+        self.sample = self.rows(2000)
+        if self.sample.height == 0 and self.format != "csv":
+            raise ImportFailed(f"{self.file_name} has a header but no rows: nothing to import.")
+        if self.format == "csv" and self.sample.height == 0 and self._probably_header_only():
             raise ImportFailed(f"{self.file_name} has a header but no rows: nothing to import.")
 
     def _format(self) -> str:
         name = self.path.name.lower().removesuffix(".gz")
-        if name.endswith(".parquet") or name.endswith(".pq"):
+        if name.endswith((".parquet", ".pq")):
             return "parquet"
-        if name.endswith(".xlsx") or name.endswith(".xlsm") or name.endswith(".xls"):
+        if name.endswith((".xlsx", ".xlsm", ".xls")):
             return "excel"
-        with open(self.path, "rb") as f:
+        with builtins_open(self.path, "rb") as f:
             magic = f.read(4)
-        if magic == b"PAR1":
-            return "parquet"
-        if magic == b"PK\x03\x04":
-            return "excel"
-        return "csv"
+        return {b"PAR1": "parquet", b"PK\x03\x04": "excel"}.get(magic, "csv")
 
     # -- CSV -----------------------------------------------------------------------------
-    def _read_csv(self) -> None:
+    def _sniff_csv(self) -> None:
         with _open_bytes(self.path) as f:
             head = f.read(SNIFF_BYTES)
         self.encoding = _detect_encoding(head)
         text = head.decode(self.encoding, errors="replace")
         if not text.strip():
             raise ImportFailed(f"{self.file_name} holds no text: no header and no rows.")
+        self._head_text = text
         sample = text if len(head) < SNIFF_BYTES else text[: text.rfind("\n") + 1] or text
         self.delimiter = _sniff_delimiter(sample)
+        self.decimal_comma = self.delimiter == ";"
         header_raw = next(csv.reader(io.StringIO(sample), delimiter=self.delimiter), [])
         self.columns, w = _header_names(header_raw)
         self.warnings += w
         mixed = "\r\n" in sample and re.search(r"(?<!\r)\n", sample) is not None
-        path = self.path
         if self.encoding not in ("utf-8", "utf-8-sig") or mixed:
-            self.progress(0.1, "Converting to UTF-8" if not mixed else "Normalising line endings")
-            path = _transcode(self.path, self.encoding, normalise_newlines=mixed)
-            self._tmp_files.append(path)
-            if self.encoding not in ("utf-8", "utf-8-sig"):
-                self.warnings.append(f"The file is not UTF-8; it was read as {self.encoding}.")
-            if mixed:
-                self.warnings.append("The file mixes Windows (CRLF) and Unix (LF) line endings; "
-                                     "both were read as line ends.")
-        try:
-            self._duck_csv(path)
-        except duckdb.InvalidInputException as e:
-            if path is not self.path:
-                raise ImportFailed(f"{self.file_name} could not be read as CSV: {str(e).splitlines()[0]}")
-            # line endings mixed beyond the sample, or similar: normalise and retry once
-            path = _transcode(self.path, self.encoding, normalise_newlines=True)
-            self._tmp_files.append(path)
-            try:
-                self._duck_csv(path)
-            except duckdb.Error as e2:
-                raise ImportFailed(f"{self.file_name} could not be read as CSV: "
-                                   f"{str(e2).splitlines()[0]}") from e2
-        if self.delimiter == ";":
-            self.decimal_comma = True
+            self._convert(mixed)
 
-    def _duck_csv(self, path: Path) -> None:
-        cols = {f"c{i}": "VARCHAR" for i in range(len(self.columns))}
-        rj = f"{self.table}_rj"
-        rs = f"{self.table}_rs"
-        self.cur.sql(f"DROP TABLE IF EXISTS {self.table}")
-        self.cur.sql(
-            f"CREATE TEMP TABLE {self.table} AS SELECT row_number() OVER () AS __i, * FROM read_csv($p, "
-            f"auto_detect = false, columns = $cols, header = true, delim = $d, quote = '\"', escape = '\"', "
-            f"store_rejects = true, rejects_table = '{rj}', rejects_scan = '{rs}', "
-            f"max_line_size = 134217728)",
-            params={"p": str(path), "cols": cols, "d": self.delimiter})
+    def _convert(self, newlines: bool) -> None:
+        self.progress(0.05, "Normalising line endings" if newlines else "Converting to UTF-8")
+        self._read_path = _transcode(self.path, self.encoding, normalise_newlines=newlines)
+        self._tmp_files.append(self._read_path)
+        if self.encoding not in ("utf-8", "utf-8-sig") and not any("UTF-8" in w for w in self.warnings):
+            self.warnings.append(f"The file is not UTF-8; it was read as {self.encoding}.")
+        if newlines and not any("line endings" in w for w in self.warnings):
+            self.warnings.append("The file mixes Windows (CRLF) and Unix (LF) line endings; both were read "
+                                 "as line ends.")
+
+    def _probably_header_only(self) -> bool:
+        body = self._head_text.split("\n", 1)[1] if "\n" in self._head_text else ""
+        return not body.strip()
+
+    def relation(self, rejects: str | None = None) -> tuple[str, dict]:
+        """SQL (and its parameters) that reads the whole file as text columns c0..cN."""
+        if self.format == "csv":
+            cols = {f"c{i}": "VARCHAR" for i in range(len(self.columns))}
+            opts = (f"store_rejects = true, rejects_table = '{rejects}_rj', rejects_scan = '{rejects}_rs'"
+                    if rejects else "ignore_errors = true")
+            return (f"SELECT * FROM read_csv($path, auto_detect = false, columns = $cols, header = true, "
+                    f"delim = $delim, quote = '\"', escape = '\"', max_line_size = 134217728, {opts})",
+                    {"path": str(self._read_path), "cols": cols, "delim": self.delimiter})
+        if self.format == "parquet":
+            sel = ", ".join(f"CAST(#{i + 1} AS VARCHAR) AS c{i}" for i in range(len(self.columns)))
+            return f"SELECT {sel} FROM read_parquet($path)", {"path": str(self.path)}
+        return f"SELECT * FROM {self.name}_xl", {}
+
+    def rows(self, n: int) -> pl.DataFrame:
+        if self.format == "csv":  # from the sniffed head of the file: no full read
+            body = self._head_text if self._head_text.endswith("\n") else \
+                self._head_text[: self._head_text.rfind("\n") + 1]
+            recs = list(itertools.islice(csv.reader(io.StringIO(body), delimiter=self.delimiter), n + 1))[1:]
+            k = len(self.columns)
+            recs = [r for r in recs if len(r) == k]
+            return pl.DataFrame([[None if v == "" else v for v in r] for r in recs],
+                                schema={f"c{i}": pl.Utf8 for i in range(k)}, orient="row")
+        sql, params = self.relation()
+        try:
+            return self.cur.sql(f"{sql} LIMIT {int(n)}", params=params).pl()
+        except duckdb.InvalidInputException:
+            if self.format != "csv" or self._read_path is not self.path:
+                raise
+            self._convert(newlines=True)
+            return self.rows(n)
+
+    def collect_rejects(self, rejects: str) -> None:
+        """After a full read: the rows the CSV reader itself rejected (ragged, bad quotes ...)."""
+        if self.format != "csv":
+            return
         rej = self.cur.sql(
             f"SELECT line, any_value(column_idx) AS column_idx, any_value(error_type) AS error_type, "
-            f"any_value(csv_line) AS csv_line, any_value(error_message) AS msg FROM {rj} "
+            f"any_value(csv_line) AS csv_line, any_value(error_message) AS msg FROM {rejects}_rj "
             f"GROUP BY line ORDER BY line").pl()
-        self.cur.sql(f"DROP TABLE IF EXISTS {rj}")
-        self.cur.sql(f"DROP TABLE IF EXISTS {rs}")
+        self.cur.sql(f"DROP TABLE IF EXISTS {rejects}_rj")
+        self.cur.sql(f"DROP TABLE IF EXISTS {rejects}_rs")
         self.reader_rejected = rej.height
-        if rej.height:
-            self.reader_errors = pl.DataFrame({
-                "row": rej["line"].cast(pl.Int64),
-                "column": [self.columns[int(i) - 1] if i is not None and 0 < int(i) <= len(self.columns)
-                           else "" for i in rej["column_idx"]],
-                "value": [(v or "")[:200] for v in rej["csv_line"]],
-                "problem": [_reader_problem(t, m, v, len(self.columns))
-                            for t, m, v in zip(rej["error_type"], rej["msg"], rej["csv_line"])],
-            }, schema=ERROR_COLUMNS)
-            # any record swallowed by an unterminated quote is counted as read and rejected
-            self.reader_lines = rej["line"].to_list()
+        self.reader_lines = rej["line"].cast(pl.Int64).to_list()
+        self.reader_errors = pl.DataFrame({
+            "row": rej["line"].cast(pl.Int64),
+            "column": [self.columns[int(i) - 1] if i is not None and 0 < int(i) <= len(self.columns) else ""
+                       for i in rej["column_idx"]],
+            "value": [(v or "")[:200] for v in rej["csv_line"]],
+            "problem": [_reader_problem(t, m, v, len(self.columns))
+                        for t, m, v in zip(rej["error_type"], rej["msg"], rej["csv_line"])],
+        }, schema=ERROR_COLUMNS)
 
     # -- Parquet / Excel -----------------------------------------------------------------
-    def _read_parquet(self) -> None:
+    def _sniff_parquet(self) -> None:
         try:
             desc = self.cur.sql("DESCRIBE SELECT * FROM read_parquet($p)", params={"p": str(self.path)}).pl()
         except duckdb.Error as e:
             raise ImportFailed(f"{self.file_name} could not be read as Parquet: {str(e).splitlines()[0]}")
         self.columns, w = _header_names(desc["column_name"].to_list())
         self.warnings += w
-        sel = ", ".join(f"CAST(#{i + 1} AS VARCHAR) AS c{i}" for i in range(len(self.columns)))
-        self.cur.sql(f"CREATE TEMP TABLE {self.table} AS SELECT file_row_number + 1 AS __i, * EXCLUDE "
-                     f"(file_row_number) FROM (SELECT {sel}, file_row_number FROM read_parquet($p, "
-                     f"file_row_number = true))", params={"p": str(self.path)})
 
-    def _read_excel(self) -> None:
+    def _load_excel(self) -> None:
         try:
             df = pl.read_excel(self.path, engine="calamine", infer_schema_length=0)
         except Exception as e:  # noqa: BLE001 - any reader failure becomes a clear message
@@ -295,15 +311,14 @@ class Source:
         self.columns, w = _header_names(df.columns)
         self.warnings += w
         df = df.rename(dict(zip(df.columns, [f"c{i}" for i in range(df.width)]))).with_columns(
-            pl.all().cast(pl.Utf8)).with_row_index("__i", offset=1)
-        self.cur.register(f"{self.table}_df", df)
-        self.cur.sql(f"CREATE TEMP TABLE {self.table} AS SELECT * FROM {self.table}_df")
-        self.cur.unregister(f"{self.table}_df")
+            pl.all().cast(pl.Utf8))
+        self.cur.register(f"{self.name}_df", df)
+        self.cur.sql(f"CREATE TEMP TABLE {self.name}_xl AS SELECT * FROM {self.name}_df")
+        self.cur.unregister(f"{self.name}_df")
 
     # -- what the mapping editor needs ---------------------------------------------------
     def preview(self, n: int = 20) -> pl.DataFrame:
-        df = self.cur.sql(f"SELECT * EXCLUDE (__i) FROM {self.table} ORDER BY __i LIMIT $n",
-                          params={"n": n}).pl()
+        df = self.sample.head(n)
         return df.rename(dict(zip(df.columns, self.columns)))
 
     def detect_kind(self) -> str:
@@ -314,20 +329,27 @@ class Source:
 
     def validate(self, kind: str | None = None, mapping: dict[str, str] | None = None,
                  timezone: str = "UTC") -> "Validation":
-        return Validation(self, kind or self.detect_kind(), mapping, timezone)
+        """Read and check the whole file (into a temporary table); commit() imports it."""
+        v = Validation(self, kind or self.detect_kind(), mapping, timezone)
+        try:
+            v.run()
+        except _Retry:
+            self._convert(newlines=True)
+            v.run()
+        return v
 
     def _row_numbers(self, idx: pl.Series) -> pl.Series:
-        """Record index among accepted records (1-based) -> spreadsheet row number."""
+        """Record index among the records the reader accepted (1-based) -> spreadsheet row number."""
         base = idx.cast(pl.Int64) + 1
-        if self.format != "csv" or not self.reader_rejected:
+        if not self.reader_lines:
             return base
-        lines = sorted(getattr(self, "reader_lines", []))
-        pos = pl.Series([ln - 2 - j for j, ln in enumerate(lines)], dtype=pl.Int64)
+        pos = pl.Series([ln - 2 - j for j, ln in enumerate(sorted(self.reader_lines))], dtype=pl.Int64)
         return base + pos.search_sorted(idx.cast(pl.Int64), side="left").cast(pl.Int64)
 
     def close(self) -> None:
         try:
-            self.cur.sql(f"DROP TABLE IF EXISTS {self.table}")
+            self.cur.sql(f"DROP TABLE IF EXISTS {self.name}_xl")
+            self.cur.sql(f"DROP TABLE IF EXISTS {self.name}_v")
             self.cur.close()
         except Exception:  # noqa: BLE001 - closing twice is fine
             pass
@@ -360,7 +382,6 @@ def _reader_problem(kind: str, msg: str | None, line: str | None, ncols: int) ->
 
 
 # ----------------------------------------------------------------------------- parsing SQL
-_SLASH_DATE = r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
 _TS_FORMATS_DMY = ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
                    "%d.%m.%Y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y"]
 _TS_FORMATS_MDY = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y", "%m-%d-%Y",
@@ -393,11 +414,12 @@ def _list(vals) -> str:
 
 
 def _text(c: str) -> str:
-    return f"NULLIF(trim(rtrim({c}, chr(13))), '')"
+    return f"NULLIF(trim({c}), '')"
 
 
-def _number(c: str, decimal_comma: bool) -> str:
-    t = _text(c)
+def _number(t: str, decimal_comma: bool) -> str:
+    """t: a trimmed text column. Plain numbers take the fast path; '1.234,50', '$1,234.50',
+    '(12.00)' and '€ 12' are cleaned; anything else is NULL (and reported)."""
     s = f"regexp_replace({t}, '[^0-9,.eE+\\-]', '', 'g')"
     comma_only = (f"replace({s}, ',', '.')" if decimal_comma else
                   f"CASE WHEN regexp_matches({s}, '^[+-]?\\d{{1,3}}(,\\d{{3}})+$') THEN replace({s}, ',', '') "
@@ -405,37 +427,56 @@ def _number(c: str, decimal_comma: bool) -> str:
     dot_only = (f"CASE WHEN regexp_matches({s}, '^[+-]?\\d{{1,3}}(\\.\\d{{3}})+$') THEN replace({s}, '.', '') "
                 f"ELSE {s} END") if decimal_comma else s
     cleaned = (f"CASE WHEN strpos({s}, ',') > 0 AND strpos({s}, '.') > 0 THEN "
-               f"(CASE WHEN strpos(reverse({s}), ',') < strpos(reverse({s}), '.') THEN replace(replace({s}, '.', ''), ',', '.') "
-               f"ELSE replace({s}, ',', '') END) "
+               f"(CASE WHEN strpos(reverse({s}), ',') < strpos(reverse({s}), '.') THEN "
+               f"replace(replace({s}, '.', ''), ',', '.') ELSE replace({s}, ',', '') END) "
                f"WHEN strpos({s}, ',') > 0 THEN {comma_only} ELSE {dot_only} END")
-    # fast path first: plain numbers never reach the cleaning expression
     fast = f"TRY_CAST({t} AS DOUBLE)" if not decimal_comma else "NULL::DOUBLE"
+    money = "^[(]?[-+]?[$€£¥]?\\s*[0-9][0-9 ,.]*([eE][-+]?\\d+)?[)]?\\s*[$€£¥]?$"
     return (f"(CASE WHEN {t} IS NULL THEN NULL WHEN {fast} IS NOT NULL THEN {fast} "
-            f"WHEN regexp_matches({t}, '^\\s*[(]?[-+]?[$€£¥]?\\s*[0-9][0-9 ,.]*([eE][-+]?\\d+)?[)]?\\s*[$€£¥]?\\s*$') "
+            f"WHEN regexp_matches({t}, '{money}') "
             f"THEN TRY_CAST({cleaned} AS DOUBLE) * (CASE WHEN {t} LIKE '(%)' THEN -1 ELSE 1 END) END)")
 
 
-def _timestamp(c: str, day_first: bool) -> str:
-    t = _text(c)
+def _timestamp(t: str, day_first: bool, iso: str | None = None) -> str:
+    """t: a trimmed text column. ISO 8601 (any offset -> UTC; no offset -> the import's time zone)
+    first, then epoch seconds/milliseconds, then day- or month-first and named-month formats."""
     slash = _TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY
     fmts = _list(slash + _TS_FORMATS_TEXT)
+    iso = iso or f"TRY_CAST({t} AS TIMESTAMPTZ)"
     return (f"(CASE WHEN {t} IS NULL THEN NULL "
-            f"WHEN TRY_CAST({t} AS TIMESTAMPTZ) IS NOT NULL THEN TRY_CAST({t} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+            f"WHEN {iso} IS NOT NULL THEN {iso} AT TIME ZONE 'UTC' "
             f"WHEN regexp_matches({t}, '^\\d{{9,10}}(\\.\\d+)?$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE)) AT TIME ZONE 'UTC' "
             f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) AT TIME ZONE 'UTC' "
             f"ELSE CAST(try_strptime({t}, {fmts}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END)")
 
 
-def _enum(c: str, synonyms: dict[str, tuple[str, ...]]) -> str:
-    t = f"lower(regexp_replace({_text(c)}, '[^0-9a-zA-Z]+', '_', 'g'))"
-    whens = " ".join(f"WHEN {t} IN ({', '.join(_q(s) for s in syn)}) THEN {_q(k)}" for k, syn in synonyms.items())
-    return f"(CASE {whens} END)"
+def _enum(t: str, synonyms: dict[str, tuple[str, ...]]) -> str:
+    n = f"lower(regexp_replace({t}, '[^0-9a-zA-Z]+', '_', 'g'))"
+    fast = " ".join(f"WHEN {t} = {_q(k)} THEN {_q(k)}" for k in synonyms)
+    whens = " ".join(f"WHEN {n} IN ({', '.join(_q(s) for s in syn)}) THEN {_q(k)}" for k, syn in synonyms.items())
+    return f"(CASE {fast} {whens} END)"
 
 
-def _bool(c: str) -> str:
-    t = f"lower({_text(c)})"
-    return (f"(CASE WHEN {_text(c)} IS NULL THEN NULL WHEN {t} IN ({', '.join(map(_q, _BOOL_TRUE))}) THEN true "
-            f"WHEN {t} IN ({', '.join(map(_q, _BOOL_FALSE))}) THEN false END)")
+def _bool(t: str) -> str:
+    lo = f"lower({t})"
+    return (f"(CASE WHEN {t} IS NULL THEN NULL WHEN {lo} IN ({', '.join(map(_q, _BOOL_TRUE))}) THEN true "
+            f"WHEN {lo} IN ({', '.join(map(_q, _BOOL_FALSE))}) THEN false END)")
+
+
+def _day_first(values: list[str]) -> tuple[bool, str | None]:
+    """Decide the order of slash/dot dates from sample values; (day_first, note)."""
+    a = b = n = 0
+    for v in values:
+        m = re.match(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}", v or "")
+        if m:
+            n += 1
+            a += int(m.group(1)) > 12
+            b += int(m.group(2)) > 12
+    if a and b:
+        return a >= b, "mixes day-first and month-first dates; read {} (the majority), the others are reported"
+    if not a and not b and n:
+        return True, "has dates like 03/04/2025 that no value decides; read day first (3 April)"
+    return a >= b, None
 
 
 def _norm_sql(expr: str) -> str:
@@ -470,25 +511,24 @@ def _stage_vocab_sql(con, distinct_sql: str, rules: list[tuple[str, str]]) -> st
 
 # ----------------------------------------------------------------------------- validation
 class Validation:
-    """Every value of the staging table parsed by the contract; errors with row numbers."""
+    """One pass over the file: every value parsed by the contract into a table, with one helper
+    column per possible problem (the raw value where it occurred, else NULL)."""
 
     def __init__(self, src: Source, kind: str, mapping: dict[str, str] | None, timezone: str = "UTC"):
         if kind not in schema.KINDS:
             raise ImportFailed(f"'{kind}' is not a table kind (kinds: {', '.join(schema.KINDS)}).")
         self.src, self.kind, self.spec = src, kind, schema.KINDS[kind]
         self.warnings = list(src.warnings)
-        mapping = dict(mapping) if mapping else src.suggest_mapping(kind)
-        self.mapping = self._check_mapping(mapping)
+        self.mapping = self._check_mapping(dict(mapping) if mapping else src.suggest_mapping(kind))
         self.timezone = self._check_timezone(timezone)
-        t = time.time()
-        src.progress(0.5, "Checking every value")
-        self._parse()
-        self.seconds = time.time() - t
+        self.table: str | None = None
+        self.persistent = False
+        self.seconds = 0.0
 
     def _check_mapping(self, mapping: dict[str, str]) -> dict[str, str]:
         out, used = {}, {}
         for source, target in mapping.items():
-            if target in (None, "", "(ignore)"):
+            if target in (None, "", "(ignore)", "(none)"):
                 continue
             if source not in self.src.columns:
                 raise ImportFailed(f"The mapping names a column '{source}' that the file does not have "
@@ -514,53 +554,55 @@ class Validation:
             raise ImportFailed(f"'{tz}' is not a time zone name (for example UTC, Europe/Paris).")
         return tz
 
-    def _col(self, source: str) -> str:
-        return f"c{self.src.columns.index(source)}"
-
-    def _day_first(self, c: str, name: str) -> bool:
-        a, b = self.src.cur.sql(
-            f"SELECT count(*) FILTER (WHERE TRY_CAST(split_part(x, '/', 1) AS INT) > 12 OR "
-            f"TRY_CAST(regexp_extract(x, '^(\\d+)[.\\-/]', 1) AS INT) > 12), "
-            f"count(*) FILTER (WHERE TRY_CAST(regexp_extract(x, '^\\d+[.\\-/](\\d+)[.\\-/]', 1) AS INT) > 12) "
-            f"FROM (SELECT trim({c}) AS x FROM {self.src.table} WHERE regexp_matches({c}, $re))",
-            params={"re": _SLASH_DATE}).fetchall()[0]
-        if a and b:
-            self.warnings.append(
-                f"'{name}' mixes day-first and month-first dates; read as "
-                f"{'day/month' if a >= b else 'month/day'} (the majority), the others are reported.")
-        elif not a and not b:
-            n = self.src.cur.sql(f"SELECT count(*) FROM {self.src.table} WHERE regexp_matches({c}, $re)",
-                                 params={"re": _SLASH_DATE}).fetchall()[0][0]
-            if n:
-                self.warnings.append(f"Dates in '{name}' like 03/04/2025 were read day first (3 April); "
-                                     f"no value decided the order.")
-        return a >= b
-
-    def _parse(self) -> None:
-        src, cur = self.src, self.src.cur
-        cur.sql(f"SET TimeZone = {_q(self.timezone)}")  # validated against pg_timezone_names
-        sel, checks = ["__i"], []
+    # -- the SQL of the pass -------------------------------------------------------------
+    def _select(self) -> tuple[str, dict]:
+        src = self.src
+        rel, params = src.relation(rejects=src.name)
+        texts, parsed, problems = [], [], []
         for source, target in self.mapping.items():
-            c, col = self._col(source), self.spec.column(target)
+            i, col = src.columns.index(source), self.spec.column(target)
+            t = f"__t{i}"
+            # plain text is kept as written (blank = missing); the join key and typed values are trimmed
+            trim = col.type != "text" or target == "customer_id"
+            texts.append(f"{_text(f'c{i}') if trim else f'NULLIF(c{i}, {chr(39)}{chr(39)})'} AS {t}")
             if col.type == "text":
-                expr = _text(c)
+                expr = t
             elif col.type == "timestamp":
-                expr = _timestamp(c, self._day_first(c, source))
+                texts[-1] += f", TRY_CAST({_text(f'c{i}')} AS TIMESTAMPTZ) AS __iso{i}"
+                values = src.sample[f"c{i}"].drop_nulls().to_list() if src.sample.height else []
+                day_first, note = _day_first(values)
+                if note:
+                    self.warnings.append(f"'{source}' " + note.format("day first" if day_first else "month first")
+                                         + ".")
+                expr = _timestamp(t, day_first, iso=f"__iso{i}")
             elif col.type in ("decimal", "float"):
-                expr = _number(c, src.decimal_comma)
+                expr = _number(t, src.decimal_comma)
             elif col.type == "bool":
-                expr = _bool(c)
+                expr = _bool(t)
             elif col.type == "stage":
-                expr = _enum(c, _STAGE_SYNONYMS)
+                expr = _enum(t, _STAGE_SYNONYMS)
             elif col.type == "direction":
-                expr = _enum(c, _DIRECTION_SYNONYMS)
+                expr = _enum(t, _DIRECTION_SYNONYMS)
             else:  # pragma: no cover
                 raise AssertionError(col.type)
-            sel.append(f"{expr} AS {target}")
-            if col.type != "text" or col.required:
-                sel.append(f"{_text(c)} IS NOT NULL AS __r_{target}")
-            checks.append((source, target, c, col))
+            parsed.append(f"{expr} AS {target}")
+            if col.required:
+                problems.append((source, f"{t} IS NULL", "''", f"missing {target}"))
+            if col.type != "text":
+                what = {"timestamp": "a date/time", "decimal": "a number", "float": "a number",
+                        "bool": "true/false", "stage": f"a stage ({', '.join(schema.STAGES)})",
+                        "direction": "inbound or outbound"}[col.type]
+                problems.append((source, f"{t} IS NOT NULL AND {target} IS NULL", t, f"cannot read as {what}"))
+            if target == "sentiment":
+                problems.append((source, f"{target} NOT BETWEEN -1 AND 1", t, "sentiment outside -1..1"))
+        if self.kind == "feedback" and "score" in self.mapping.values():
+            s_src = next(s for s, t in self.mapping.items() if t == "score")
+            t = f"__t{src.columns.index(s_src)}"
+            for m, (lo, hi, _) in schema.METRIC_SCALES.items():
+                problems.append((s_src, f"lower(metric) = {_q(m)} AND score NOT BETWEEN {lo} AND {hi}", t,
+                                 f"outside the {m} scale {lo}–{hi}"))
         self._extra = []
+        extra_sel = []
         if self.spec.keep_extra:
             taken = set(self.spec.column_names)
             for i, name in enumerate(src.columns):
@@ -573,74 +615,88 @@ class Validation:
                     norm = f"{norm}_{i + 1}"
                 taken.add(norm)
                 self._extra.append(norm)
-                sel.append(f"{_text(f'c{i}')} AS \"{norm}\"")  # normalised: [a-z0-9_] only
+                extra_sel.append(f"{_text(f'c{i}')} AS {_ident(norm)}")  # normalised: [a-z0-9_] only
         else:
             dropped = [c for c in src.columns if c not in self.mapping]
             if dropped:
                 self.warnings.append(f"Not imported (not in the {self.kind} contract): {', '.join(dropped)}.")
-        # problems, one boolean per check, so that the error report can say which
-        problems = []
-        for source, target, c, col in checks:
-            raw_present = f"__r_{target}"
-            if col.required:
-                problems.append((source, f"{target} IS NULL AND NOT ({raw_present})", f"missing {target}"))
-            if col.type != "text":
-                what = {"timestamp": "a date/time", "decimal": "a number", "float": "a number",
-                        "bool": "true/false", "stage": f"a stage ({', '.join(schema.STAGES)})",
-                        "direction": "inbound or outbound"}[col.type]
-                problems.append((source, f"{raw_present} AND {target} IS NULL", f"cannot read as {what}"))
-            if target == "sentiment":
-                problems.append((source, f"{target} NOT BETWEEN -1 AND 1", "sentiment outside -1..1"))
-        if self.kind == "feedback" and "score" in self.mapping.values():
-            src_score = next(s for s, t in self.mapping.items() if t == "score")
-            for m, (lo, hi, _) in schema.METRIC_SCALES.items():
-                cond = f"lower(metric) = {_q(m)} AND score NOT BETWEEN {lo} AND {hi}"
-                problems.append((src_score, cond, f"outside the {m} scale {lo}–{hi}"))
         if self.kind == "customers":
-            problems.append((next(s for s, t in self.mapping.items() if t == "customer_id"),
-                             "__dup > 1", "duplicate customer_id (the first row with it is kept)"))
+            cid = next(s for s, t in self.mapping.items() if t == "customer_id")
+            problems.append((cid, "false", "NULL", "duplicate customer_id (the first row with it is kept)"))
         self.problems = problems
-        flags = [f"coalesce({cond}, false) AS __p{i}" for i, (_, cond, _) in enumerate(problems)]
-        inner = f"SELECT {', '.join(sel)} FROM {src.table}"
-        if self.kind == "customers":
-            inner = (f"SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY __i) AS __dup "
-                     f"FROM ({inner})")
-        self.table = f"{src.table}_v"
-        ok = " OR ".join(f"__p{i}" for i in range(len(problems))) or "false"
-        cur.sql(f"CREATE OR REPLACE TEMP TABLE {self.table} AS SELECT *, NOT ({ok}) AS __ok FROM "
-                f"(SELECT *, {', '.join(flags) if flags else 'true AS __none'} FROM ({inner}))")
-        cur.sql("SET TimeZone = 'UTC'")
-        counts = cur.sql(f"SELECT count(*) FILTER (WHERE __ok), count(*) FILTER (WHERE NOT __ok) "
-                         f"FROM {self.table}").fetchall()[0]
-        self.accepted, self.value_rejected = int(counts[0]), int(counts[1])
-        self.rows_read = src.rows_read
-        self.rejected = self.value_rejected + src.reader_rejected
-        self.errors, self.error_count = self._errors()
+        self.helpers = [f"__e{j}" for j in range(len(problems))]
+        mapped = set(self.mapping.values())
+        out = [(c if c in mapped else f"NULL::{schema.SQL_TYPES[self.spec.column(c).type]}") + f" AS {c}"
+               for c in self.spec.column_names]
+        flags = [f"CASE WHEN coalesce({cond}, false) THEN coalesce({raw}, '') END AS __e{j}"
+                 for j, (_, cond, raw, _) in enumerate(problems)]
+        inner = f"SELECT {', '.join(texts + extra_sel) or '*'} FROM ({rel})"
+        mid = f"SELECT *, {', '.join(parsed)} FROM ({inner})"
+        sql = f"SELECT {', '.join(out + [_ident(e) for e in self._extra] + flags)} FROM ({mid})"
+        return sql, params
+
+    def run(self, into: str | None = None) -> None:
+        """The pass: into a temporary table (a check), or into ``into`` (a persistent table, inside
+        the caller's transaction: the one-pass import)."""
+        src, cur, t0 = self.src, self.src.cur, time.time()
+        src.progress(0.1, f"Reading and checking every row of {src.file_name}")
+        sql, params = self._select()
+        self.persistent = into is not None
+        self.table = into or f"{src.name}_v"
+        cur.sql(f"SET TimeZone = {_q(self.timezone)}")  # validated against pg_timezone_names
+        try:
+            cur.sql(f"DROP TABLE IF EXISTS {self.table}")
+            cur.sql(f"CREATE {'' if into else 'TEMP '}TABLE {self.table} AS {sql}", params=params)
+        except duckdb.InvalidInputException as e:
+            if src.format == "csv" and src._read_path is src.path:
+                raise _Retry() from e
+            raise ImportFailed(f"{src.file_name} could not be read: {str(e).splitlines()[0]}") from e
+        finally:
+            cur.sql("SET TimeZone = 'UTC'")
+        src.collect_rejects(src.name)
+        # rowids follow insertion (= file) order; inside a transaction they start at a large offset
+        self._rid0 = cur.sql(f"SELECT coalesce(min(rowid), 0) FROM {self.table}").fetchall()[0][0]
+        if self.kind == "customers":  # later rows of a customer_id are duplicates
+            dup = self.helpers[-1]
+            cur.sql(f"UPDATE {self.table} SET {dup} = customer_id WHERE rowid IN (SELECT rid FROM "
+                    f"(SELECT rowid AS rid, row_number() OVER (PARTITION BY customer_id ORDER BY rowid) AS n "
+                    f"FROM {self.table} WHERE customer_id IS NOT NULL) WHERE n > 1)")
+        bad = " OR ".join(f"{h} IS NOT NULL" for h in self.helpers) or "false"
+        self._bad = bad
+        total, nbad = cur.sql(f"SELECT count(*), count(*) FILTER (WHERE {bad}) FROM {self.table}").fetchall()[0]
+        self.rows_read = int(total) + src.reader_rejected
+        if self.rows_read == 0:
+            raise ImportFailed(f"{src.file_name} has a header but no rows: nothing to import.")
+        self.accepted = int(total) - int(nbad)
+        self.rejected = int(nbad) + src.reader_rejected
+        self.errors, self.error_count = self._errors(int(nbad))
         if self.kind == "interactions":
             self._stage_warnings()
+        self.seconds = time.time() - t0
 
-    def _errors(self) -> tuple[pl.DataFrame, int]:
-        src = self.src
-        parts = []
-        for i, (source, _cond, problem) in enumerate(self.problems):
-            c = self._col(source)
-            parts.append(f"SELECT v.__i, {_q(source)} AS \"column\", s.{c} AS value, {_q(problem)} AS problem "
-                         f"FROM {self.table} v JOIN {src.table} s USING (__i) WHERE v.__p{i}")
-        frames = [src.reader_errors]
-        total = src.reader_errors.height
-        if parts and self.value_rejected:
-            union = " UNION ALL ".join(parts)
-            total += src.cur.sql(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
-            df = src.cur.sql(f"SELECT * FROM ({union}) ORDER BY __i LIMIT {MAX_ERRORS}").pl()
+    def _errors(self, nbad: int) -> tuple[pl.DataFrame, int]:
+        frames, total = [self.src.reader_errors], self.src.reader_errors.height
+        if nbad:
+            cur = self.src.cur
+            names = [s for s, _, _, _ in self.problems]
+            probs = [p for _, _, _, p in self.problems]
+            unpivot = " UNION ALL ".join(
+                f"SELECT rid, {j} AS j, {h} AS value FROM b WHERE {h} IS NOT NULL" for j, h in enumerate(self.helpers))
+            base = f"WITH b AS (SELECT rowid AS rid, {', '.join(self.helpers)} FROM {self.table} WHERE {self._bad})"
+            total += cur.sql(f"{base} SELECT count(*) FROM ({unpivot})").fetchall()[0][0]
+            df = cur.sql(f"{base} SELECT * FROM ({unpivot}) ORDER BY rid, j LIMIT {MAX_ERRORS}").pl()
             frames.append(pl.DataFrame({
-                "row": src._row_numbers(df["__i"]), "column": df["column"],
-                "value": df["value"].str.slice(0, 200), "problem": df["problem"]}, schema=ERROR_COLUMNS))
+                "row": self.src._row_numbers(df["rid"] - self._rid0 + 1),
+                "column": [names[j] for j in df["j"]],
+                "value": df["value"].str.slice(0, 200),
+                "problem": [probs[j] for j in df["j"]]}, schema=ERROR_COLUMNS))
         errors = pl.concat(frames).sort("row", maintain_order=True).head(MAX_ERRORS)
         return errors, total
 
     def _stage_warnings(self) -> None:
         if "stage" in self.mapping.values():
-            missing = self.src.cur.sql(f"SELECT count(*) FROM {self.table} WHERE __ok AND stage IS NULL").fetchall()[0][0]
+            missing = self.src.cur.sql(f"SELECT count(*) FROM {self.table} WHERE stage IS NULL AND NOT "
+                                       f"({self._bad})").fetchall()[0][0]
             if missing:
                 self.warnings.append(f"{missing:,} rows have no stage; it is derived from the touchpoint "
                                      f"by the dataset's stage rules.")
@@ -649,110 +705,130 @@ class Validation:
                                  "dataset's stage rules (editable on the Data page).")
 
     def preview(self, n: int = 20) -> pl.DataFrame:
-        """The first rows after mapping and parsing (what will land)."""
-        cols = [t for t in self.mapping.values()] + self._extra
+        """The first accepted rows after mapping and parsing (what will land)."""
+        cols = list(self.mapping.values()) + self._extra
         return self.src.cur.sql(f"SELECT {', '.join(_ident(c) for c in cols)} FROM {self.table} "
-                                f"WHERE __ok ORDER BY __i LIMIT $n", params={"n": n}).pl()
+                                f"WHERE NOT ({self._bad}) ORDER BY rowid LIMIT {int(n)}").pl()
 
     def report(self, dataset: str | None = None, imported: bool = False, seconds: float = 0.0) -> ImportReport:
         return ImportReport(kind=self.kind, dataset=dataset, file_name=self.src.file_name,
                             rows_read=self.rows_read, accepted=self.accepted, rejected=self.rejected,
                             errors=self.errors, warnings=list(self.warnings), mapping=dict(self.mapping),
-                            imported=imported, seconds=seconds, error_count=self.error_count)
+                            imported=imported, seconds=seconds or self.seconds, error_count=self.error_count)
 
-    # -- commit --------------------------------------------------------------------------
+    # -- landing -------------------------------------------------------------------------
     def commit(self, dataset: str | None = None, mode: str = "replace", create: bool = True) -> ImportReport:
-        """Land the accepted rows in one transaction: all of them, or nothing."""
+        """Import the accepted rows of a checked file in one transaction: all of them, or nothing."""
+        if self.table is None:
+            raise ImportFailed("Check the file (validate) before importing it.")
+        t0 = time.time()
+        with _transaction(self.src) as cur:
+            ds = _target_dataset(self.src.store, cur, dataset, create)
+            new = f"{ds.schema}.{self.kind}__new"
+            cur.sql(f"DROP TABLE IF EXISTS {new}")
+            idx = f"rowid - {int(self._rid0)} + 1 AS __i"
+            cur.sql(f"CREATE TABLE {new} AS SELECT * EXCLUDE ({', '.join(self.helpers)}), {idx} "
+                    f"FROM {self.table} WHERE NOT ({self._bad})" if self.helpers else
+                    f"CREATE TABLE {new} AS SELECT *, {idx} FROM {self.table}")
+            self._finish(cur, ds, new, mode, index="__i")
+        return self.report(dataset or "default", imported=True, seconds=self.seconds + time.time() - t0)
+
+    def _finish(self, cur, ds, new: str, mode: str, index: str = "rowid") -> None:
+        """Make `new` the dataset's table of this kind: internal columns, stages, swap or append."""
         if mode not in ("replace", "append"):
             raise ImportFailed("mode is 'replace' or 'append'.")
         if self.accepted == 0:
             raise ImportFailed(f"No row of {self.src.file_name} passed validation "
                                f"({self.rejected:,} rejected): nothing was imported.")
-        store, cur, t0 = self.src.store, self.src.cur, time.time()
-        dataset = dataset or "default"
-        self.src.progress(0.8, f"Importing {self.accepted:,} rows")
-        with store._write_lock:
-            cur.sql("BEGIN TRANSACTION")
-            try:
-                if not store.has_dataset(dataset):
-                    if not create:
-                        raise ImportFailed(f"There is no dataset named '{dataset}'.")
-                    store.create_dataset(dataset, con=cur)
-                ds = store.dataset(dataset) if store.has_dataset(dataset) else None
-                if ds is None:  # created inside this transaction: read through our cursor
-                    row = cur.sql("SELECT id, name, version FROM cx_meta.datasets WHERE name = $n",
-                                  params={"n": dataset}).fetchall()[0]
-                    from .store import Dataset
-                    ds = Dataset(*row)
-                self._land(cur, ds, mode)
-                import_id = cur.sql("SELECT coalesce(max(id), 0) + 1 FROM cx_meta.imports").fetchall()[0][0]
-                secs = time.time() - t0 + self.seconds + self.src.read_seconds
-                cur.sql("INSERT INTO cx_meta.imports VALUES ($id, $ds, $k, $f, $m, $r, $a, $x, $s, $t)",
-                        params={"id": import_id, "ds": ds.id, "k": self.kind, "f": self.src.file_name,
-                                "m": mode, "r": self.rows_read, "a": self.accepted, "x": self.rejected,
-                                "s": secs, "t": _now()})
-                cur.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
-                        params={"t": _now(), "id": ds.id})
-                cur.sql("COMMIT")
-            except BaseException:
-                cur.sql("ROLLBACK")
-                raise
-        self.src.progress(1.0, "Done")
-        return self.report(dataset, imported=True, seconds=secs)
-
-    def _land(self, cur, ds, mode: str) -> None:
+        self.src.progress(0.85, f"Importing {self.accepted:,} rows")
         target = f"{ds.schema}.{self.kind}"
-        exists = cur.sql("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
-                         params={"s": ds.schema, "t": self.kind}).fetchall()[0][0] > 0
-        cols = [c.name for c in self.spec.columns]
-        mapped = set(self.mapping.values())
-        sel = [(c if c in mapped else f"NULL::{schema.SQL_TYPES[self.spec.column(c).type]}") + f" AS {c}"
-               for c in cols]
-        extra_existing: list[str] = []
-        if exists and mode == "append":
-            extra_existing = [c for c in self._table_cols(cur, ds.schema) if c not in cols and not c.startswith("_")]
-        extras = list(dict.fromkeys(extra_existing + self._extra))
-        sel += [(_ident(e) if e in self._extra else "NULL::VARCHAR") + f" AS {_ident(e)}" for e in extras]
-        if self.kind == "interactions":
+        exists = _table_exists(cur, ds.schema, self.kind)
+        if self.persistent:
+            if self.accepted < self.rows_read - self.src.reader_rejected:
+                cur.sql(f"DELETE FROM {new} WHERE {self._bad}")
+            for h in self.helpers:
+                cur.sql(f"ALTER TABLE {new} DROP COLUMN {h}")
+        if self.kind in ("interactions", "feedback"):
             seq0 = cur.sql(f"SELECT coalesce(max(_seq), 0) FROM {target}").fetchall()[0][0] \
                 if exists and mode == "append" else 0
-            rules = [(k, s) for k, s in cur.sql(
-                "SELECT keyword, stage FROM cx_meta.stage_rules WHERE dataset_id = $id ORDER BY position",
-                params={"id": ds.id}).fetchall()]
-            vocab = _stage_vocab_sql(cur, f"SELECT DISTINCT touchpoint FROM {self.table} WHERE __ok", rules)
-            cur.sql(f"CREATE OR REPLACE TEMP TABLE cx_vocab AS {vocab}")
-            given = "v.stage" if "stage" in mapped else "NULL::VARCHAR"
-            sel = [f"coalesce({given}, m.stage) AS stage" if s.endswith(" AS stage")
-                   else "v.touchpoint AS touchpoint" if s.endswith(" AS touchpoint") else "v." + s
-                   if not s.startswith("NULL") else s for s in sel]
-            body = (f"SELECT {', '.join(sel)}, ({seq0} + v.__i)::BIGINT AS _seq, "
-                    f"({given} IS NULL) AS _stage_derived FROM {self.table} v "
-                    f"LEFT JOIN cx_vocab m ON v.touchpoint = m.touchpoint WHERE v.__ok")
-        elif self.kind == "feedback":
-            seq0 = cur.sql(f"SELECT coalesce(max(_seq), 0) FROM {target}").fetchall()[0][0] \
-                if exists and mode == "append" else 0
-            body = f"SELECT {', '.join(sel)}, ({seq0} + __i)::BIGINT AS _seq FROM {self.table} WHERE __ok"
-        else:
-            body = f"SELECT {', '.join(sel)} FROM {self.table} WHERE __ok"
-        new = f"{ds.schema}.{self.kind}__new"
-        cur.sql(f"DROP TABLE IF EXISTS {new}")
+            cur.sql(f"ALTER TABLE {new} ADD COLUMN _seq BIGINT")
+            sets = [f"_seq = {new}.__i + {int(seq0)}" if index == "__i" else
+                    f"_seq = {new}.rowid - {int(self._rid0)} + 1 + {int(seq0)}"]
+            if self.kind == "interactions":
+                cur.sql(f"ALTER TABLE {new} ADD COLUMN _stage_derived BOOLEAN")
+                n_null = cur.sql(f"SELECT count(*) FROM {new} WHERE stage IS NULL").fetchall()[0][0]
+                if n_null:
+                    rules = cur.sql("SELECT keyword, stage FROM cx_meta.stage_rules WHERE dataset_id = $id "
+                                    "ORDER BY position", params={"id": ds.id}).fetchall()
+                    vocab = _stage_vocab_sql(cur, f"SELECT DISTINCT touchpoint FROM {new} WHERE stage IS NULL", rules)
+                    cur.sql(f"CREATE OR REPLACE TEMP TABLE cx_vocab AS {vocab}")
+                    cur.sql(f"UPDATE {new} SET {sets[0]}, _stage_derived = ({new}.stage IS NULL), "
+                            f"stage = coalesce({new}.stage, v.stage) FROM (SELECT * FROM cx_vocab UNION ALL "
+                            f"SELECT DISTINCT touchpoint, NULL FROM {new} WHERE stage IS NOT NULL AND touchpoint "
+                            f"NOT IN (SELECT touchpoint FROM cx_vocab)) v WHERE {new}.touchpoint = v.touchpoint")
+                    cur.sql("DROP TABLE cx_vocab")
+                else:
+                    cur.sql(f"UPDATE {new} SET {sets[0]}, _stage_derived = false")
+            else:
+                cur.sql(f"UPDATE {new} SET {sets[0]}")
+        if index == "__i":
+            cur.sql(f"ALTER TABLE {new} DROP COLUMN __i")
         if exists and mode == "append":
-            keep = ", ".join(_ident(c) for c in self._table_cols(cur, ds.schema))
-            old = f"SELECT {keep} FROM {target}"
+            have = set(_columns(cur, ds.schema, self.kind))
+            for c in _columns(cur, ds.schema, f"{self.kind}__new"):
+                if c not in have:
+                    cur.sql(f"ALTER TABLE {target} ADD COLUMN {_ident(c)} VARCHAR")
             if self.kind == "customers":  # upsert: the new row of a customer wins
-                old += f" WHERE customer_id NOT IN (SELECT customer_id FROM {self.table} WHERE __ok)"
-            cur.sql(f"CREATE TABLE {new} AS SELECT * FROM ({old}) UNION ALL BY NAME ({body})")
+                cur.sql(f"DELETE FROM {target} WHERE customer_id IN (SELECT customer_id FROM {new})")
+            cur.sql(f"INSERT INTO {target} BY NAME SELECT * FROM {new}")
+            cur.sql(f"DROP TABLE {new}")
         else:
-            cur.sql(f"CREATE TABLE {new} AS {body}")
-        cur.sql(f"DROP TABLE IF EXISTS {target}")
-        cur.sql(f"ALTER TABLE {new} RENAME TO {self.kind}")
-        if self.kind == "interactions":
-            cur.sql("DROP TABLE IF EXISTS cx_vocab")
+            cur.sql(f"DROP TABLE IF EXISTS {target}")
+            cur.sql(f"ALTER TABLE {new} RENAME TO {self.kind}")
+        import_id = cur.sql("SELECT coalesce(max(id), 0) + 1 FROM cx_meta.imports").fetchall()[0][0]
+        cur.sql("INSERT INTO cx_meta.imports VALUES ($id, $ds, $k, $f, $m, $r, $a, $x, $s, $t)",
+                params={"id": import_id, "ds": ds.id, "k": self.kind, "f": self.src.file_name, "m": mode,
+                        "r": self.rows_read, "a": self.accepted, "x": self.rejected, "s": self.seconds,
+                        "t": _now()})
+        cur.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
+                params={"t": _now(), "id": ds.id})
 
-    def _table_cols(self, cur, ds_schema: str) -> list[str]:
-        return [r[0] for r in cur.sql(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
-            "ORDER BY column_index", params={"s": ds_schema, "t": self.kind}).fetchall()]
+
+@contextmanager
+def _transaction(src: Source):
+    store, cur = src.store, src.cur
+    with store._write_lock:
+        cur.sql("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.sql("ROLLBACK")
+            raise
+        cur.sql("COMMIT")
+    src.progress(1.0, "Done")
+
+
+def _table_exists(cur, ds_schema: str, name: str) -> bool:
+    return cur.sql("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                   params={"s": ds_schema, "t": name}).fetchall()[0][0] > 0
+
+
+def _columns(cur, ds_schema: str, name: str) -> list[str]:
+    return [r[0] for r in cur.sql("SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND "
+                                  "table_name = $t ORDER BY column_index",
+                                  params={"s": ds_schema, "t": name}).fetchall()]
+
+
+def _target_dataset(store: Store, cur, name: str | None, create: bool):
+    from .store import Dataset
+
+    name = name or "default"
+    rows = cur.sql("SELECT id, name, version FROM cx_meta.datasets WHERE name = $n", params={"n": name}).fetchall()
+    if not rows:
+        if not create:
+            raise ImportFailed(f"There is no dataset named '{name}'.")
+        return store.create_dataset(name, con=cur)
+    return Dataset(*rows[0])
 
 
 def _ident(name: str) -> str:
@@ -770,16 +846,27 @@ def import_file(store: Store, path, kind: str | None = None, mapping: dict[str, 
                 dataset: str | None = None, mode: str = "replace", create: bool = True,
                 timezone: str = "UTC", dry_run: bool = False, progress: Progress | None = None,
                 file_name: str | None = None) -> ImportReport:
-    """Read, validate and (unless dry_run) import one file. Returns the report; raises
-    ImportFailed with a clear message when nothing can be imported."""
+    """Read, validate and (unless dry_run) import one file in a single pass and one transaction.
+    Returns the report; raises ImportFailed with a clear message when nothing can be imported."""
     t = time.time()
     with open_source(store, path, progress=progress, file_name=file_name) as src:
-        val = src.validate(kind, mapping, timezone=timezone)
         if dry_run:
+            val = src.validate(kind, mapping, timezone=timezone)
             return val.report(dataset, imported=False, seconds=time.time() - t)
-        rep = val.commit(dataset, mode=mode, create=create)
-        rep.seconds = time.time() - t
-        return rep
+        val = Validation(src, kind or src.detect_kind(), mapping, timezone)
+        for attempt in (1, 2):
+            try:
+                with _transaction(src) as cur:
+                    ds = _target_dataset(store, cur, dataset, create)
+                    new = f"{ds.schema}.{val.kind}__new"
+                    val.run(into=new)
+                    val._finish(cur, ds, new, mode)
+                break
+            except _Retry:
+                if attempt == 2:
+                    raise ImportFailed(f"{src.file_name} could not be read as CSV.")
+                src._convert(newlines=True)
+        return val.report(dataset or "default", imported=True, seconds=time.time() - t)
 
 
 # ----------------------------------------------------------------------------- folders, demo

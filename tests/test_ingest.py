@@ -222,11 +222,11 @@ def test_failed_commit_leaves_previous_data(store, write, monkeypatch):
     v = store.version("t")
     from cx import ingest
 
-    def boom(self, cur, ds, mode):
+    def boom(self, cur, ds, new, mode, index="rowid"):
         cur.sql(f"DROP TABLE {ds.schema}.interactions")  # half-way through
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingest.Validation, "_land", boom)
+    monkeypatch.setattr(ingest.Validation, "_finish", boom)
     with pytest.raises(RuntimeError):
         store.import_file(write("b.csv", HEAD + "c9,2025-01-01,homepage,web,\n"), dataset="t")
     assert rows_of(store)["customer_id"].to_list() == ["c1"] and store.version("t") == v
@@ -247,3 +247,18 @@ def test_stage_rules_sql_agrees_with_python_and_edits_rederive(store, write):
     df = rows_of(store)
     got = {(c, t): s for c, t, s in zip(df["customer_id"], df["touchpoint"], df["stage"])}
     assert got[("c1", "xyz")] == "evaluate" and got[("c2", "xyz")] == "purchase"  # given stage kept
+
+
+def test_check_then_commit_like_the_app(store, write):
+    """The app's flow: check (temporary table), look at the report, then import."""
+    p = write("ok.csv", HEAD + "c1,2025-01-01,homepage,web,\nc2,bad,homepage,web,\nc3,2025-01-03,x,web,2\n")
+    with open_source(store, p) as src:
+        assert src.preview(5).columns == ["customer_id", "timestamp", "touchpoint", "channel", "amount"]
+        val = src.validate("interactions")
+        assert (val.rows_read, val.accepted, val.rejected) == (3, 2, 1)
+        assert val.preview(5)["customer_id"].to_list() == ["c1", "c3"]
+        assert not store.has_dataset("t")  # a check imports nothing
+        rep = val.commit("t")
+    assert rep.imported and rep.accepted == 2
+    df = rows_of(store)
+    assert df["customer_id"].to_list() == ["c1", "c3"] and df["_seq"].to_list() == [1, 3]

@@ -21,8 +21,9 @@ def big_csv(tmp_path_factory):
     return p
 
 
-@pytest.mark.parametrize("phase", ["Reading", "Checking", "Importing"])
-def test_sigkill_mid_import_keeps_previous_data(tmp_path, write, big_csv, phase):
+@pytest.mark.parametrize("phase,wait", [("Reading big.csv", 0.05), ("checking every row", 1.0),
+                                        ("Importing", 0.1)])
+def test_sigkill_mid_import_keeps_previous_data(tmp_path, write, big_csv, phase, wait):
     db = tmp_path / "k.duckdb"
     s = cx.open(db)
     s.import_file(write("small.csv", "customer_id,timestamp,touchpoint\nold,2025-01-01,homepage\n"), dataset="t")
@@ -35,9 +36,11 @@ def test_sigkill_mid_import_keeps_previous_data(tmp_path, write, big_csv, phase)
     for line in proc.stderr:
         seen.append(line)
         if phase in line:
-            time.sleep(0.3 if phase == "Importing" else 0.05)  # well inside the phase
+            time.sleep(wait)  # inside the phase
             break
         assert time.time() < deadline
+    else:
+        pytest.fail(f"never saw the phase {phase!r}: {seen}")
     assert proc.poll() is None, f"the import finished before it could be killed: {seen}"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
