@@ -59,7 +59,8 @@ class TableKind:
 _CUSTOMER_SYN = ("customer_id", "customer", "customerid", "user_id", "userid", "user", "client", "client_id",
                  "cust_id", "custid", "account_id", "contact_id", "member_id", "visitor_id", "person_id")
 _TS_SYN = ("timestamp", "date", "time", "datetime", "created_at", "created", "event_time", "event_date",
-           "ts", "occurred_at", "date_time", "event_timestamp", "submitted_at", "answered_at")
+           "ts", "occurred_at", "date_time", "event_timestamp", "submitted_at", "answered_at", "when",
+           "visit_date", "visited_at", "sent_at", "received_at")
 _CHANNEL_SYN = ("channel", "medium", "source_channel", "platform", "via")
 
 INTERACTIONS = TableKind(
@@ -223,19 +224,16 @@ def suggest_mapping(columns: list[str], kind: str) -> dict[str, str]:
 
 
 def detect_kind(columns: list[str]) -> str:
-    """The table kind whose contract the columns fit best (required columns found first)."""
-    best, best_score = "interactions", -1.0
-    for name, spec in KINDS.items():
-        m = suggest_mapping(columns, name)
-        mapped = set(m.values())
-        req_hit = sum(1 for r in spec.required if r in mapped) / max(1, len(spec.required))
-        # customers: one row per customer has no timestamp/touchpoint; prefer it only when
-        # the interaction and feedback signatures are absent
-        signature = {"interactions": {"touchpoint"}, "feedback": {"metric", "score", "comment"},
-                     "customers": {"persona", "region", "tier", "first_seen", "stakeholder",
-                                   "acquisition_channel"}}[name]
-        sig_hit = len(signature & mapped) / len(signature)
-        score = req_hit * 2 + sig_hit + len(mapped) * 0.01
-        if score > best_score:
-            best, best_score = name, score
-    return best
+    """The table kind the columns most likely hold: feedback when they have a score, metric or
+    comment and a time; customers when they have customer attributes and no event time or
+    touchpoint; interactions (the main kind) otherwise."""
+    fb = set(suggest_mapping(columns, "feedback").values())
+    it = set(suggest_mapping(columns, "interactions").values())
+    cu = set(suggest_mapping(columns, "customers").values())
+    if "timestamp" in fb and fb & {"metric", "score", "comment"}:
+        return "feedback"
+    if it & {"timestamp", "touchpoint"}:
+        return "interactions"
+    if cu & {"persona", "region", "tier", "first_seen", "stakeholder", "acquisition_channel"}:
+        return "customers"
+    return "interactions"

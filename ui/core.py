@@ -22,6 +22,12 @@ def get_store() -> cx.Store:
     return store
 
 
+def switch_dataset(name: str | None) -> None:
+    """Make `name` the dataset of the sidebar on the next run."""
+    st.session_state["switch_dataset"] = name
+    st.session_state["dataset"] = name
+
+
 def current_dataset() -> str | None:
     return st.session_state.get("dataset")
 
@@ -54,10 +60,14 @@ def sidebar() -> flt.Filters:
             st.info("No dataset yet: import one on the Data page.")
             st.session_state["dataset"] = None
             return flt.Filters()
-        wanted = st.session_state.get("dataset") or st.query_params.get("dataset") or names[0]
-        if wanted not in names:
-            wanted = names[0]
-        ds = st.selectbox("Dataset", names, index=names.index(wanted), key="dataset_picker",
+        ss = st.session_state
+        if ss.get("switch_dataset") in names:
+            ss["dataset_picker"] = ss.pop("switch_dataset")
+        if ss.get("dataset_picker") not in names:
+            ss.pop("dataset_picker", None)
+            wanted = st.query_params.get("dataset")
+            ss["dataset_picker"] = wanted if wanted in names else names[0]
+        ds = st.selectbox("Dataset", names, key="dataset_picker",
                           help="Each dataset holds its own interactions, customers and feedback.")
         st.session_state["dataset"] = ds
         opts = _cached("cx.filters:options", ds, store.version(ds), (), ())

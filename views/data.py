@@ -9,7 +9,7 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import SAMPLE_DIR, import_folder, open_source
-from ui.core import get_store, page_header
+from ui.core import get_store, page_header, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map.")
@@ -27,11 +27,7 @@ def _source(uploaded):
         held[1].close()
     path = Path(tempfile.mkdtemp(prefix="cx_upload_")) / Path(uploaded.name).name
     path.write_bytes(uploaded.getvalue())
-    bar = st.progress(0.0, text="Reading the file…")
-    try:
-        src = open_source(store, path, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-    finally:
-        bar.empty()
+    src = open_source(store, path)
     src.upload_path = path
     st.session_state["import_src"] = (uploaded.file_id, src)
     st.session_state.pop("import_val", None)
@@ -59,8 +55,7 @@ with tab_import:
             st.stop()
         details = f"{src.format.upper()}" + (f", {src.encoding}, delimiter “{src.delimiter}”"
                                              if src.format == "csv" else "")
-        st.markdown(f"**{src.file_name}** · {details} · **{src.rows_read:,} rows read**, "
-                    f"{len(src.columns)} columns")
+        st.markdown(f"**{src.file_name}** · {details} · {len(src.columns)} columns")
         with st.expander("First rows of the file, as read", expanded=False):
             st.dataframe(src.preview(10), hide_index=True)
         kinds = list(schema.KINDS)
@@ -82,9 +77,10 @@ with tab_import:
         val = st.session_state.get("import_val")
         if val is None or val[0] != key:
             if st.button("Check every row", type="primary", key="check"):
+                bar = st.progress(0.0, text="Reading and checking every row…")
+                src.progress = lambda f, m: bar.progress(min(f, 1.0), text=m)
                 try:
-                    with st.spinner("Checking every value…"):
-                        st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz))
+                    st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz))
                     st.rerun()
                 except cx.CXError as e:
                     st.error(str(e))
@@ -116,11 +112,12 @@ with tab_import:
             b = st.columns([1, 1, 4])
             if b[0].button(f"Import {v.accepted:,} rows", type="primary", disabled=not v.accepted,
                            key="do_import"):
+                bar = st.progress(0.0, text="Importing (one transaction)…")
+                src.progress = lambda f, m: bar.progress(min(f, 1.0), text=m)
                 try:
-                    with st.spinner("Importing (one transaction)…"):
-                        rep = v.commit(target, mode=mode)
+                    rep = v.commit(target, mode=mode)
                     st.session_state["import_done"] = rep.summary()
-                    st.session_state["dataset"] = target
+                    switch_dataset(target)
                     _forget_source()
                     st.rerun()
                 except cx.CXError as e:
@@ -145,7 +142,7 @@ with tab_datasets:
                 try:
                     store.rename_dataset(old, new_name)
                     if st.session_state.get("dataset") == old:
-                        st.session_state["dataset"] = new_name.strip()
+                        switch_dataset(new_name.strip())
                     st.rerun()
                 except cx.CXError as e:
                     st.error(str(e))
@@ -164,7 +161,7 @@ with tab_datasets:
             if store.has_dataset("demo"):
                 store.delete_dataset("demo")
             import_folder(store, SAMPLE_DIR, "demo")
-        st.session_state["dataset"] = "demo"
+        switch_dataset("demo")
         st.rerun()
     if st.session_state.get("dataset"):
         st.markdown("**Import history of this dataset**")

@@ -1,0 +1,125 @@
+"""Streamlit AppTest: the app starts, pages draw real numbers, the Data page imports a file."""
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import cx
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")  # absolute: AppTest resolves relative paths against the test file
+
+EVENTS = """customer_id,timestamp,touchpoint,channel,amount
+a,2025-01-06T09:00:00Z,social_ad,social,
+a,2025-01-06T09:05:00Z,homepage,web,
+a,2025-01-07T10:00:00Z,order_placed,web,100
+b,2025-01-08T08:00:00Z,homepage,web,
+c,2025-01-15T12:00:00Z,order_placed,store,60
+"""
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    """A fresh database for the app (caches cleared, so the app opens this one)."""
+    path = tmp_path / "app.duckdb"
+    monkeypatch.setenv("CX_DB", str(path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield path
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def new_app():
+    at = AppTest.from_file(APP, default_timeout=120)
+    return at
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_app_starts_on_the_demo_data(app_db):
+    at = new_app().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox[0].value == "demo"
+    assert int(metric(at, "Customers").replace(",", "")) > 1000
+    assert int(metric(at, "Touchpoints").replace(",", "")) > 50_000
+    # the charts carry data: the stage chart has the five stages in journey order
+    stage_fig = [c for c in at.get("plotly_chart")]
+    assert len(stage_fig) == 3
+
+
+def test_overview_numbers_on_a_tiny_dataset(app_db, tmp_path):
+    f = tmp_path / "e.csv"
+    f.write_text(EVENTS)
+    s = cx.open(app_db)
+    s.import_file(f, dataset="tiny")
+    s.close()
+    at = new_app().run()
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value == "tiny"  # no demo: the database already had a dataset
+    assert (metric(at, "Customers"), metric(at, "Touchpoints"), metric(at, "Purchases")) == ("3", "5", "2")
+    assert metric(at, "Buying customers") == "67%" and metric(at, "Revenue") == "160"
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    stages = next(s for s in specs if s["data"][0].get("type") == "bar" and "discover" in s["data"][0]["x"])
+    assert stages["data"][0]["x"] == ["discover", "consider", "purchase"]
+    assert stages["data"][0]["y"] == [1, 2, 2]
+    # a filter in the sidebar changes the numbers
+    at.sidebar.multiselect(key="f_channels_tiny").set_value(["store"]).run()
+    assert metric(at, "Customers") == "1" and metric(at, "Revenue") == "60"
+    assert at.query_params["channel"] in ("store", ["store"])
+
+
+def test_data_page_upload_map_check_import(app_db, tmp_path):
+    f = tmp_path / "seed.csv"
+    f.write_text(EVENTS)
+    s = cx.open(app_db)
+    s.import_file(f, dataset="tiny")
+    s.close()
+    at = new_app().run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    body = ("user,when,what,where\nu1,2025-02-01 10:00,homepage,web\nu2,not a date,pricing_page,web\n"
+            "u3,2025-02-03 09:00,order_placed,store\n").encode()
+    at.file_uploader[0].set_value(("visits.csv", body, "text/csv")).run()
+    assert not at.exception, at.exception
+    assert at.radio(key=next(k for k in _keys(at) if k.startswith("kind_"))).value == "interactions"
+    # the suggested mapping found user and when; map 'what' and 'where' by hand
+    at.selectbox(key=_key(at, "map_", "_touchpoint")).set_value("what")
+    at.selectbox(key=_key(at, "map_", "_channel")).set_value("where").run()
+    at.button(key="check").click().run()
+    assert not at.exception, at.exception
+    assert (metric(at, "Rows read"), metric(at, "Accepted"), metric(at, "Rejected")) == ("3", "2", "1")
+    errors = next(d.value for d in at.dataframe if list(d.value.columns) == ["row", "column", "value", "problem"])
+    assert errors.to_dict("records") == [{"row": 3, "column": "when", "value": "not a date",
+                                          "problem": "cannot read as a date/time"}]
+    at.text_input(key="import_newname").set_value("visits").run()
+    at.button(key="do_import").click().run()
+    assert not at.exception, at.exception
+    assert any("2 accepted" in s.value for s in at.success)
+    assert at.sidebar.selectbox[0].options == ["tiny", "visits"]
+    assert at.sidebar.selectbox[0].value == "visits"
+
+
+def _keys(at):
+    return [w.key for w in at.main if getattr(w, "key", None)] + \
+        [w.key for w in at.radio] + [w.key for w in at.selectbox]
+
+
+def _key(at, prefix, suffix):
+    return next(w.key for w in at.selectbox if w.key and w.key.startswith(prefix) and w.key.endswith(suffix))
+
+
+def test_bad_upload_is_a_message_not_a_traceback(app_db, tmp_path):
+    f = tmp_path / "seed.csv"
+    f.write_text(EVENTS)
+    s = cx.open(app_db)
+    s.import_file(f, dataset="tiny")
+    s.close()
+    at = new_app().run()
+    at.switch_page("views/data.py").run()
+    at.file_uploader[0].set_value(("empty.csv", b"", "text/csv")).run()
+    assert not at.exception
+    assert any("empty" in e.value for e in at.error)
