@@ -10,10 +10,10 @@ st.set_page_config(page_title="CX Loop", page_icon="🔁", layout="wide")
 
 PAGES = {
     "Explore": [
-        st.Page("views/overview.py", title="Overview", icon="🏠", url_path="overview", default=True),
+        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
     ],
     "Data": [
-        st.Page("views/data.py", title="Data", icon="📥", url_path="data"),
+        st.Page("views/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
     ],
 }
 

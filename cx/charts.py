@@ -23,7 +23,7 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.F
     return fig
 
 
-def stage_bars(df: pl.DataFrame, title: str = "Touchpoints by journey stage") -> go.Figure:
+def stage_bars(df: pl.DataFrame, title: str = "Customers reaching each stage") -> go.Figure:
     """df: stage, touchpoints, customers (journey order)."""
     fig = go.Figure(go.Bar(
         x=df["stage"].to_list(), y=df["customers"].to_list(),
@@ -31,7 +31,7 @@ def stage_bars(df: pl.DataFrame, title: str = "Touchpoints by journey stage") ->
         customdata=df["touchpoints"].to_list(), text=[f"{v:,}" for v in df["customers"]],
         textposition="outside", cliponaxis=False,
         hovertemplate="<b>%{x}</b><br>%{y:,} customers<br>%{customdata:,} touchpoints<extra></extra>"))
-    fig.update_yaxes(title="customers reaching the stage")
+    fig.update_yaxes(title="customers", range=[0, max(df["customers"].max() or 1, 1) * 1.15])
     return _layout(fig, title)
 
 
@@ -44,22 +44,26 @@ def channel_bars(df: pl.DataFrame, title: str = "Channel mix") -> go.Figure:
         customdata=list(zip(d["touchpoints"].to_list(), d["customers"].to_list())),
         hovertemplate="<b>%{y}</b><br>%{x:.1%} of touchpoints<br>%{customdata[0]:,} touchpoints"
                       "<br>%{customdata[1]:,} customers<extra></extra>"))
-    fig.update_xaxes(tickformat=".0%", title="share of touchpoints")
+    fig.update_xaxes(tickformat=".0%", title="share of touchpoints",
+                     range=[0, max(d["share"].max() or 0.01, 0.01) * 1.18])
     return _layout(fig, title)
 
 
 def activity_lines(df: pl.DataFrame, title: str = "Activity over time", period: str = "week") -> go.Figure:
     """df: period, active_customers, touchpoints, revenue."""
     fig = go.Figure()
+    mode = "lines" if df.height > 12 else "lines+markers"
     fig.add_trace(go.Scatter(x=df["period"].to_list(), y=df["active_customers"].to_list(),
-                             name=f"active customers per {period}", mode="lines",
+                             name=f"active customers per {period}", mode=mode,
                              line=dict(color=PALETTE[0], width=2.5),
                              hovertemplate="%{x}<br>%{y:,} active customers<extra></extra>"))
     fig.add_trace(go.Scatter(x=df["period"].to_list(), y=df["revenue"].to_list(), name="revenue",
-                             mode="lines", yaxis="y2", line=dict(color=PALETTE[1], width=1.5, dash="dot"),
+                             mode=mode, yaxis="y2", line=dict(color=PALETTE[1], width=1.5, dash="dot"),
                              hovertemplate="%{x}<br>revenue %{y:,.0f}<extra></extra>"))
     fig.update_layout(yaxis=dict(title="active customers"),
-                      yaxis2=dict(title="revenue", overlaying="y", side="right", showgrid=False))
+                      yaxis2=dict(title="revenue", overlaying="y", side="right", showgrid=False,
+                                  tickformat=",.0f", rangemode="tozero", tickmode="auto", nticks=6),
+                      yaxis_rangemode="tozero")
     return _layout(fig, title)
 
 

@@ -53,12 +53,15 @@ def by_channel(store, filters: flt.Filters | None = None, dataset: str | None = 
 
 def activity(store, filters: flt.Filters | None = None, dataset: str | None = None,
              period: str = "week") -> pl.DataFrame:
-    """Per period (day, week from Monday, or month): active customers, touchpoints, revenue."""
+    """Per period (day, week from Monday, or month): active customers (customers with at least one
+    touchpoint they initiated, i.e. not marked outbound: a newsletter received is not activity),
+    touchpoints (all), revenue."""
     if period not in PERIODS:
         raise ValueError(f"period is one of {', '.join(PERIODS)}")
     t = flt.interactions(store, filters, dataset)
-    t = t.mutate(period=t.timestamp.truncate(PERIODS[period]).cast("date"))
+    t = t.mutate(period=t.timestamp.truncate(PERIODS[period]).cast("date"),
+                 _own=t.direction.isnull() | (t.direction != "outbound"))
     return (t.group_by("period")
-            .aggregate(active_customers=_.customer_id.nunique(), touchpoints=_.count(),
+            .aggregate(active_customers=_.customer_id.nunique(where=_._own), touchpoints=_.count(),
                        revenue=_.amount.sum().fill_null(0))
             .order_by("period").to_polars())

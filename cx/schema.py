@@ -237,3 +237,22 @@ def detect_kind(columns: list[str]) -> str:
     if cu & {"persona", "region", "tier", "first_seen", "stakeholder", "acquisition_channel"}:
         return "customers"
     return "interactions"
+
+
+def template_csv(kind: str) -> str:
+    """A blank template: the header of a kind's contract and one example row."""
+    examples = {
+        "interactions": ["C000123", "2025-03-04T10:22:31Z", "pricing_page", "evaluate", "web", "inbound", "sales",
+                         "", "", "", "", "S0001", "false"],
+        "customers": ["C000123", "Researcher", "2024-11-02", "North", "silver", "customer", "search"],
+        "feedback": ["C000123", "2025-03-05T09:00:00Z", "nps", "9", "Quick delivery, friendly staff", "delivery",
+                     "email", "true"],
+    }
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(KINDS[kind].column_names)
+    w.writerow(examples[kind])
+    return buf.getvalue()

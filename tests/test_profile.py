@@ -5,14 +5,15 @@ import pytest
 
 from cx import Filters, profile
 
-EVENTS = """customer_id,timestamp,touchpoint,channel,amount
-a,2025-01-06T09:00:00Z,social_ad,social,
-a,2025-01-06T09:05:00Z,homepage,web,
-a,2025-01-07T10:00:00Z,order_placed,web,100
-a,2025-01-20T10:00:00Z,return_request,store,-40
-b,2025-01-08T08:00:00Z,homepage,web,
-b,2025-01-14T08:00:00Z,pricing_page,web,
-c,2025-01-15T12:00:00Z,order_placed,store,60
+EVENTS = """customer_id,timestamp,touchpoint,channel,amount,direction
+a,2025-01-06T09:00:00Z,social_ad,social,,
+a,2025-01-06T09:05:00Z,homepage,web,,inbound
+a,2025-01-07T10:00:00Z,order_placed,web,100,inbound
+a,2025-01-20T10:00:00Z,return_request,store,-40,inbound
+b,2025-01-08T08:00:00Z,homepage,web,,
+b,2025-01-14T08:00:00Z,pricing_page,web,,
+b,2025-01-21T08:00:00Z,newsletter,email,,outbound
+c,2025-01-15T12:00:00Z,order_placed,store,60,
 """
 CUSTOMERS = "customer_id,persona,region\na,Researcher,North\nb,Bargain hunter,South\nc,Researcher,South\n"
 
@@ -26,7 +27,7 @@ def tiny(store, write):
 
 def test_kpis(tiny):
     k = profile.kpis(tiny, None, "t").row(0, named=True)
-    assert (k["customers"], k["touchpoints"], k["purchases"], k["purchasers"], k["revenue"]) == (3, 7, 2, 2, 120.0)
+    assert (k["customers"], k["touchpoints"], k["purchases"], k["purchasers"], k["revenue"]) == (3, 8, 2, 2, 120.0)
 
 
 def test_filters_by_channel_date_and_persona(tiny):
@@ -43,17 +44,18 @@ def test_filters_by_channel_date_and_persona(tiny):
 def test_by_stage_in_journey_order(tiny):
     df = profile.by_stage(tiny, None, "t")
     assert df.rows() == [("discover", 1, 1), ("consider", 2, 2), ("evaluate", 1, 1), ("purchase", 2, 2),
-                         ("use", 1, 1)]
+                         ("use", 2, 2)]
 
 
 def test_by_channel_and_activity(tiny):
     df = profile.by_channel(tiny, None, "t")
     assert df.select("channel", "touchpoints", "customers").rows() == [("web", 4, 2), ("store", 2, 2),
-                                                                      ("social", 1, 1)]
+                                                                      ("email", 1, 1), ("social", 1, 1)]
     assert df["share"].sum() == pytest.approx(1.0)
     w = profile.activity(tiny, None, "t", period="week")
+    # week of 20 Jan: a returned something (active); b only received a newsletter (not active)
     assert w.rows() == [(date(2025, 1, 6), 2, 4, 100.0), (date(2025, 1, 13), 2, 2, 60.0),
-                        (date(2025, 1, 20), 1, 1, -40.0)]
+                        (date(2025, 1, 20), 1, 2, -40.0)]
 
 
 def test_filter_url_round_trip():

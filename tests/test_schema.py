@@ -30,3 +30,10 @@ def test_derive_stage_matches_whole_words():
              "order_placed": "purchase", "homepage": "consider", "delivery": "use", "xyz": None}
     assert {k: schema.derive_stage(k) for k in cases} == cases
     assert all(s in schema.STAGES for _, s in schema.DEFAULT_STAGE_KEYWORDS)
+
+
+def test_templates_import_cleanly(store, write):
+    for kind in schema.KINDS:
+        rep = store.import_file(write(f"{kind}.csv", schema.template_csv(kind)), kind=kind, dataset="tpl")
+        assert (rep.kind, rep.accepted, rep.rejected) == (kind, 1, 0)
+        assert rep.mapping == {c: c for c in schema.KINDS[kind].column_names}

@@ -127,6 +127,19 @@ with tab_import:
                 st.rerun()
     if st.session_state.get("import_done"):
         st.success(st.session_state.pop("import_done"))
+    if up is None:
+        st.markdown("**What to upload.** Any column names work: you map them to the contract after the "
+                    "upload. Only *interactions* is required; customers and feedback add breakdowns and "
+                    "scores. Templates show the columns with one example row.")
+        cols = st.columns(3)
+        for c, (name, spec) in zip(cols, schema.KINDS.items()):
+            with c.container(border=True):
+                st.markdown(f"**{name}**")
+                st.caption(spec.description)
+                st.markdown("Required: " + ", ".join(f"`{r}`" for r in spec.required))
+                st.caption("Optional: " + ", ".join(c for c in spec.column_names if c not in spec.required))
+                st.download_button(f"Template: {name}.csv", schema.template_csv(name), file_name=f"{name}.csv",
+                                   mime="text/csv", key=f"tpl_{name}")
 
 with tab_datasets:
     ds = store.datasets()

@@ -30,11 +30,13 @@ st.caption(f"From {fmt_date(k['first'])} to {fmt_date(k['last'])}.")
 period = st.segmented_control("Period", ["day", "week", "month"], default="week", key="ov_period")
 st.plotly_chart(charts.activity_lines(call(profile.activity, f, period=period or "week"),
                                       period=period or "week"), key="ov_activity")
+st.caption("Active customers: customers who did something themselves that period (touchpoints not "
+           "marked outbound). Revenue: sum of amounts, refunds negative.")
 left, right = st.columns(2)
 with left:
     st.plotly_chart(charts.stage_bars(call(profile.by_stage, f)), key="ov_stages")
     st.caption("Customers with at least one touchpoint in each stage of the loop "
-               "(discover → consider → evaluate → purchase → use).")
+               "(discover → consider → evaluate → purchase → use); hover for touchpoints.")
 with right:
     st.plotly_chart(charts.channel_bars(call(profile.by_channel, f)), key="ov_channels")
     st.caption("Share of touchpoints per channel.")

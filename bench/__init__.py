@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed and saved, never timed unit tests. `python -m bench --help`."""

@@ -1,0 +1,105 @@
+"""Run each measured operation in a fresh subprocess (its own peak memory), repeat, take medians,
+print a table and save it as CSV with the machine described."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+
+
+def machine() -> str:
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):  # pragma: no cover
+        mem = float("nan")
+    import duckdb
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, "
+            f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+
+
+def run_once(module: str, func: str, args: dict) -> tuple[float, float, dict]:
+    """Run bench.<module>.<func>(**args) in a child process; (seconds, peak MiB, extra)."""
+    code = ("import json, resource, sys, time\n"
+            f"from bench.{module} import {func} as f\n"
+            "a = json.loads(sys.argv[1])\n"
+            "t = time.perf_counter(); extra = f(**a) or {}; s = time.perf_counter() - t\n"
+            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+            "print('RESULT ' + json.dumps({'seconds': s, 'peak': peak, 'extra': extra}))\n")
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if out.returncode or line is None:
+        raise RuntimeError(f"bench.{module}.{func} failed (exit {out.returncode}): {out.stderr[-2000:]}")
+    r = json.loads(line[7:])
+    return r["seconds"], r["peak"], r["extra"]
+
+
+def measure(module: str, func: str, args: dict, repeat: int = 3, warmup: int = 1) -> dict:
+    for _ in range(warmup):
+        run_once(module, func, args)
+    runs = [run_once(module, func, args) for _ in range(repeat)]
+    return {"median_s": statistics.median(r[0] for r in runs), "runs_s": [round(r[0], 3) for r in runs],
+            "peak_mib": max(r[1] for r in runs), "extra": runs[-1][2]}
+
+
+def report(name: str, rows: list[dict]) -> Path:
+    """rows: operation, size, ours, baseline, target (ratio) -> printed table + CSV."""
+    print(f"\n{name} — {machine()}")
+    hdr = f"{'operation':<34}{'size':>8}{'ours (s)':>11}{'baseline (s)':>14}{'ratio':>8}{'target':>8}{'peak MiB':>10}  met"
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        ratio = r["ours"]["median_s"] / r["baseline"]["median_s"] if r.get("baseline") else None
+        r["ratio"] = ratio
+        met = "" if ratio is None or r.get("target") is None else ("yes" if ratio <= r["target"] else "NO")
+        print(f"{r['operation']:<34}{r['size']:>8}{r['ours']['median_s']:>11.2f}"
+              f"{(r['baseline']['median_s'] if r.get('baseline') else float('nan')):>14.2f}"
+              f"{(ratio if ratio is not None else float('nan')):>8.2f}"
+              f"{(r.get('target') or float('nan')):>8.2f}{r['ours']['peak_mib']:>10.0f}  {met}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.csv"
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["operation", "size", "ours_median_s", "ours_runs_s", "baseline", "baseline_median_s",
+                    "baseline_runs_s", "ratio", "target", "peak_mib", "machine", "when"])
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for r in rows:
+            b = r.get("baseline") or {}
+            w.writerow([r["operation"], r["size"], f"{r['ours']['median_s']:.3f}", r["ours"]["runs_s"],
+                        r.get("baseline_name", ""), f"{b.get('median_s', float('nan')):.3f}", b.get("runs_s", ""),
+                        f"{r['ratio']:.3f}" if r["ratio"] is not None else "", r.get("target", ""),
+                        f"{r['ours']['peak_mib']:.0f}", machine(), when])
+    print(f"saved {out.relative_to(ROOT)}")
+    return out
+
+
+def sample_csv(touchpoints: int) -> Path:
+    """The demo generator's interactions.csv with about `touchpoints` rows, cached on disk."""
+    from cx import sample
+
+    per_customer = 30
+    n = max(100, touchpoints // per_customer)
+    d = DATA / f"sample_{n}"
+    f = d / "interactions.csv"
+    if not f.exists():
+        t = time.time()
+        sample.write(sample.generate(n_customers=n, seed=7), d)
+        print(f"generated {d.relative_to(ROOT)} in {time.time() - t:.0f} s")
+    return f
+
+
+def parse_size(s: str) -> int:
+    s = s.strip().upper()
+    mult = {"K": 1_000, "M": 1_000_000, "B": 1_000_000_000}.get(s[-1], 1)
+    return int(float(s[:-1] if s[-1] in "KMB" else s) * mult)

@@ -1,0 +1,124 @@
+"""Browser tests: Playwright drives Debian's chromium (never a downloaded browser) against the
+real server on a free loopback port."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "CX_DB": str(db)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=1).read() == b"ok":
+                    return
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.25)
+        self.stop()
+        raise RuntimeError("the app never became healthy")
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except Exception:  # noqa: BLE001
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def settle(page, timeout=90_000):
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_function(
+        "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }", timeout=timeout)
+    page.wait_for_timeout(300)
+
+
+def test_overview_upload_map_import(browser, tmp_path):
+    server = Server(tmp_path / "b.duckdb")
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server.url, wait_until="domcontentloaded")
+        settle(page)
+        # the demo overview, loaded by itself
+        page.get_by_text("Customers", exact=True).first.wait_for(timeout=60_000)
+        assert page.locator("[data-testid='stMetricValue']").count() >= 5
+        page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)  # plotly draws lazily
+        assert page.locator(".js-plotly-plot").count() == 3
+        assert page.locator("[data-testid='stException']").count() == 0
+        # upload a CSV through the real widget on the Data page
+        page.get_by_role("link", name="Data").click()
+        settle(page)
+        csv = tmp_path / "web_visits.csv"
+        csv.write_text("user_id,event_time,event,channel,revenue\nu1,2025-02-01T10:00:00Z,homepage,web,\n"
+                       "u1,2025-02-01T10:04:00Z,order_placed,web,25.50\nu2,2025-02-02T11:00:00Z,pricing_page,web,\n")
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(csv))
+        page.get_by_role("button", name="Check every row").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Check every row").click()
+        settle(page)
+        page.get_by_text("Rows read").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Import 3 rows").click()
+        settle(page)
+        page.get_by_text("3 accepted").wait_for(timeout=60_000)
+        # the new dataset is picked in the sidebar
+        assert "dataset=web_visits" in page.url
+        page.get_by_role("link", name="Overview").click()
+        settle(page)
+        values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+        assert values[:3] == ["2", "3", "1"]  # customers, touchpoints, purchases of the new dataset
+    finally:
+        server.stop()
+
+
+def test_deep_link_first_on_a_fresh_server(browser, tmp_path):
+    server = Server(tmp_path / "d.duckdb")
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(server.url + "/data", wait_until="domcontentloaded")  # the very first request
+        settle(page)
+        assert page.get_by_role("heading", name="Data").count() == 1
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert sidebar.get_by_text("Dataset").count() >= 1  # the shared sidebar, not the legacy one
+        assert sidebar.get_by_role("link", name="Overview").count() == 1
+        page.goto(server.url + "/overview?channel=web", wait_until="domcontentloaded")
+        settle(page)
+        assert "web" in page.locator("[data-testid='stSidebar']").inner_text()
+    finally:
+        server.stop()
