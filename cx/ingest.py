@@ -159,6 +159,10 @@ class _Retry(Exception):
     """The reader met mixed line endings past the sample: normalise the file and read again."""
 
 
+class _NotStrict(Exception):
+    """The strict (fast) read met a malformed row: read again, collecting the rejected rows."""
+
+
 class Source:
     """A file to import: its format, encoding, delimiter and header, and the SQL relation that
     reads it as text columns ``c0..cN`` (nothing is read in full until a validation pass)."""
@@ -241,11 +245,14 @@ class Source:
         body = self._head_text.split("\n", 1)[1] if "\n" in self._head_text else ""
         return not body.strip()
 
-    def relation(self, rejects: str | None = None) -> tuple[str, dict]:
-        """SQL (and its parameters) that reads the whole file as text columns c0..cN."""
+    def relation(self, rejects: str | None = None, strict: bool = False) -> tuple[str, dict]:
+        """SQL (and its parameters) that reads the whole file as text columns c0..cN: strict (raises
+        on the first malformed row; the fast path), collecting rejected rows into tables named after
+        `rejects`, or skipping them (previews)."""
         if self.format == "csv":
             cols = {f"c{i}": "VARCHAR" for i in range(len(self.columns))}
-            opts = (f"store_rejects = true, rejects_table = '{rejects}_rj', rejects_scan = '{rejects}_rs'"
+            opts = ("ignore_errors = false" if strict else
+                    f"store_rejects = true, rejects_table = '{rejects}_rj', rejects_scan = '{rejects}_rs'"
                     if rejects else "ignore_errors = true")
             return (f"SELECT * FROM read_csv($path, auto_detect = false, columns = $cols, header = true, "
                     f"delim = $delim, quote = '\"', escape = '\"', max_line_size = 134217728, {opts})",
@@ -273,9 +280,10 @@ class Source:
             self._convert(newlines=True)
             return self.rows(n)
 
-    def collect_rejects(self, rejects: str) -> None:
+    def collect_rejects(self, rejects: str | None) -> None:
         """After a full read: the rows the CSV reader itself rejected (ragged, bad quotes ...)."""
-        if self.format != "csv":
+        if self.format != "csv" or rejects is None:
+            self.reader_rejected, self.reader_lines, self.reader_errors = 0, [], _empty_errors()
             return
         rej = self.cur.sql(
             f"SELECT line, any_value(column_idx) AS column_idx, any_value(error_type) AS error_type, "
@@ -331,12 +339,15 @@ class Source:
                  timezone: str = "UTC") -> "Validation":
         """Read and check the whole file (into a temporary table); commit() imports it."""
         v = Validation(self, kind or self.detect_kind(), mapping, timezone)
-        try:
-            v.run()
-        except _Retry:
-            self._convert(newlines=True)
-            v.run()
-        return v
+        for strict in (True, False, False):
+            try:
+                v.run(strict=strict)
+                return v
+            except _NotStrict:
+                continue
+            except _Retry:
+                self._convert(newlines=True)
+        raise ImportFailed(f"{self.file_name} could not be read as CSV.")
 
     def _row_numbers(self, idx: pl.Series) -> pl.Series:
         """Record index among the records the reader accepted (1-based) -> spreadsheet row number."""
@@ -399,7 +410,8 @@ _STAGE_SYNONYMS = {
             "experience", "post_purchase", "postpurchase", "after_sales", "aftersales"),
 }
 _DIRECTION_SYNONYMS = {
-    "inbound": ("inbound", "in", "incoming", "customer", "customer_initiated", "received", "inbound_call"),
+    "inbound": ("inbound", "in", "incoming", "customer", "customer_initiated", "received", "inbound_call",
+                "initiated_by_customer"),
     "outbound": ("outbound", "out", "outgoing", "company", "company_initiated", "sent", "brand"),
 }
 
@@ -419,22 +431,27 @@ def _text(c: str) -> str:
 
 def _number(t: str, decimal_comma: bool) -> str:
     """t: a trimmed text column. Plain numbers take the fast path; '1.234,50', '$1,234.50',
-    '(12.00)' and '€ 12' are cleaned; anything else is NULL (and reported)."""
-    s = f"regexp_replace({t}, '[^0-9,.eE+\\-]', '', 'g')"
-    comma_only = (f"replace({s}, ',', '.')" if decimal_comma else
-                  f"CASE WHEN regexp_matches({s}, '^[+-]?\\d{{1,3}}(,\\d{{3}})+$') THEN replace({s}, ',', '') "
-                  f"ELSE replace({s}, ',', '.') END")
-    dot_only = (f"CASE WHEN regexp_matches({s}, '^[+-]?\\d{{1,3}}(\\.\\d{{3}})+$') THEN replace({s}, '.', '') "
-                f"ELSE {s} END") if decimal_comma else s
-    cleaned = (f"CASE WHEN strpos({s}, ',') > 0 AND strpos({s}, '.') > 0 THEN "
-               f"(CASE WHEN strpos(reverse({s}), ',') < strpos(reverse({s}), '.') THEN "
-               f"replace(replace({s}, '.', ''), ',', '.') ELSE replace({s}, ',', '') END) "
-               f"WHEN strpos({s}, ',') > 0 THEN {comma_only} ELSE {dot_only} END")
-    fast = f"TRY_CAST({t} AS DOUBLE)" if not decimal_comma else "NULL::DOUBLE"
+    '(12.00)' and '€ 12' are cleaned; anything else is NULL (and reported).
+
+    Each slow expression appears once (the cleaning is bound to a lambda variable): DuckDB's
+    common-subexpression elimination would otherwise hoist repeated ones out of the CASE and
+    run them on every row."""
+    comma_only = ("replace(s, ',', '.')" if decimal_comma else
+                  "CASE WHEN regexp_matches(s, '^[+-]?\\d{1,3}(,\\d{3})+$') THEN replace(s, ',', '') "
+                  "ELSE replace(s, ',', '.') END")
+    dot_only = ("CASE WHEN regexp_matches(s, '^[+-]?\\d{1,3}(\\.\\d{3})+$') THEN replace(s, '.', '') ELSE s END"
+                if decimal_comma else "s")
+    cleaned = ("CASE WHEN strpos(s, ',') > 0 AND strpos(s, '.') > 0 THEN "
+               "(CASE WHEN strpos(reverse(s), ',') < strpos(reverse(s), '.') THEN "
+               "replace(replace(s, '.', ''), ',', '.') ELSE replace(s, ',', '') END) "
+               f"WHEN strpos(s, ',') > 0 THEN {comma_only} ELSE {dot_only} END")
     money = "^[(]?[-+]?[$€£¥]?\\s*[0-9][0-9 ,.]*([eE][-+]?\\d+)?[)]?\\s*[$€£¥]?$"
-    return (f"(CASE WHEN {t} IS NULL THEN NULL WHEN {fast} IS NOT NULL THEN {fast} "
-            f"WHEN regexp_matches({t}, '{money}') "
-            f"THEN TRY_CAST({cleaned} AS DOUBLE) * (CASE WHEN {t} LIKE '(%)' THEN -1 ELSE 1 END) END)")
+    slow = (f"list_transform([trim({t})], lambda v: CASE WHEN regexp_matches(v, '{money}') THEN "
+            f"list_transform([regexp_replace(v, '[^0-9,.eE+\\-]', '', 'g')], lambda s: TRY_CAST({cleaned} AS DOUBLE))[1]"
+            f" * (CASE WHEN v LIKE '(%)' THEN -1 ELSE 1 END) END)[1]")
+    if decimal_comma:
+        return f"(CASE WHEN {t} IS NULL THEN NULL ELSE {slow} END)"
+    return f"coalesce(TRY_CAST({t} AS DOUBLE), CASE WHEN {t} IS NOT NULL THEN {slow} END)"
 
 
 def _timestamp(t: str, day_first: bool, iso: str | None = None) -> str:
@@ -447,20 +464,22 @@ def _timestamp(t: str, day_first: bool, iso: str | None = None) -> str:
             f"WHEN {iso} IS NOT NULL THEN {iso} AT TIME ZONE 'UTC' "
             f"WHEN regexp_matches({t}, '^\\d{{9,10}}(\\.\\d+)?$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE)) AT TIME ZONE 'UTC' "
             f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) AT TIME ZONE 'UTC' "
-            f"ELSE CAST(try_strptime({t}, {fmts}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END)")
+            f"ELSE CAST(try_strptime(trim({t}), {fmts}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END)")
 
 
 def _enum(t: str, synonyms: dict[str, tuple[str, ...]]) -> str:
-    n = f"lower(regexp_replace({t}, '[^0-9a-zA-Z]+', '_', 'g'))"
-    fast = " ".join(f"WHEN {t} = {_q(k)} THEN {_q(k)}" for k in synonyms)
-    whens = " ".join(f"WHEN {n} IN ({', '.join(_q(s) for s in syn)}) THEN {_q(k)}" for k, syn in synonyms.items())
-    return f"(CASE {fast} {whens} END)"
+    """Canonical values pass as they are; others go once through a synonym MAP (see _number on
+    why the slow expression must appear only once)."""
+    canon = ", ".join(_q(k) for k in synonyms)
+    pairs = ", ".join(f"{_q(syn)}: {_q(k)}" for k, syns in synonyms.items() for syn in syns)
+    return (f"(CASE WHEN {t} IN ({canon}) THEN {t} WHEN {t} IS NOT NULL THEN "
+            f"map_extract_value(MAP {{{pairs}}}, lower(trim(regexp_replace({t}, '[^0-9a-zA-Z]+', '_', 'g'), '_'))) END)")
 
 
 def _bool(t: str) -> str:
-    lo = f"lower({t})"
-    return (f"(CASE WHEN {t} IS NULL THEN NULL WHEN {lo} IN ({', '.join(map(_q, _BOOL_TRUE))}) THEN true "
-            f"WHEN {lo} IN ({', '.join(map(_q, _BOOL_FALSE))}) THEN false END)")
+    pairs = ", ".join([f"{_q(v)}: true" for v in _BOOL_TRUE] + [f"{_q(v)}: false" for v in _BOOL_FALSE])
+    return (f"(CASE WHEN {t} IN ('true', 'false') THEN {t} = 'true' WHEN {t} IS NOT NULL THEN "
+            f"map_extract_value(MAP {{{pairs}}}, lower(trim({t}))) END)")
 
 
 def _day_first(values: list[str]) -> tuple[bool, str | None]:
@@ -555,20 +574,23 @@ class Validation:
         return tz
 
     # -- the SQL of the pass -------------------------------------------------------------
-    def _select(self) -> tuple[str, dict]:
+    def _select(self, strict: bool = False) -> tuple[str, dict]:
         src = self.src
-        rel, params = src.relation(rejects=src.name)
+        rel, params = src.relation(rejects=None if strict else src.name, strict=strict)
         texts, parsed, problems = [], [], []
         for source, target in self.mapping.items():
             i, col = src.columns.index(source), self.spec.column(target)
             t = f"__t{i}"
-            # plain text is kept as written (blank = missing); the join key and typed values are trimmed
-            trim = col.type != "text" or target == "customer_id"
-            texts.append(f"{_text(f'c{i}') if trim else f'NULLIF(c{i}, {chr(39)}{chr(39)})'} AS {t}")
+            # Blank = missing. Text is kept as written, but the join key loses edge spaces; typed
+            # values are trimmed inside their (rarely taken) slow paths: casts ignore edge spaces.
+            c = f"c{i}"
+            raw = (f"CASE WHEN {c} LIKE ' %' OR {c} LIKE '% ' THEN trim({c}) ELSE {c} END"
+                   if target == "customer_id" else c)
+            texts.append(f"NULLIF({raw}, '') AS {t}")
             if col.type == "text":
                 expr = t
             elif col.type == "timestamp":
-                texts[-1] += f", TRY_CAST({_text(f'c{i}')} AS TIMESTAMPTZ) AS __iso{i}"
+                texts[-1] += f", TRY_CAST(c{i} AS TIMESTAMPTZ) AS __iso{i}"
                 values = src.sample[f"c{i}"].drop_nulls().to_list() if src.sample.height else []
                 day_first, note = _day_first(values)
                 if note:
@@ -620,27 +642,39 @@ class Validation:
             dropped = [c for c in src.columns if c not in self.mapping]
             if dropped:
                 self.warnings.append(f"Not imported (not in the {self.kind} contract): {', '.join(dropped)}.")
-        if self.kind == "customers":
+        if self.kind == "customers":  # a later row of a customer_id is a duplicate
             cid = next(s for s, t in self.mapping.items() if t == "customer_id")
-            problems.append((cid, "false", "NULL", "duplicate customer_id (the first row with it is kept)"))
+            problems.append((cid, "__dup > 1", "customer_id", "duplicate customer_id (the first row with it is kept)"))
         self.problems = problems
-        self.helpers = [f"__e{j}" for j in range(len(problems))]
+        # Two helper columns, whatever the number of checks: __bad, a bitmask of the problems of the
+        # row (0 = accepted), and __raw, the raw values of the checked columns on bad rows only.
+        self.helpers = ["__bad", "__raw"] + (["__i"] if self.kind == "customers" else [])
         mapped = set(self.mapping.values())
         out = [(c if c in mapped else f"NULL::{schema.SQL_TYPES[self.spec.column(c).type]}") + f" AS {c}"
                for c in self.spec.column_names]
-        flags = [f"CASE WHEN coalesce({cond}, false) THEN coalesce({raw}, '') END AS __e{j}"
-                 for j, (_, cond, raw, _) in enumerate(problems)]
+        mask = " + ".join(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)"
+                          for j, (_, cond, _, _) in enumerate(problems)) or "0"
+        raws = ", ".join(f"CAST({raw} AS VARCHAR)" for _, _, raw, _ in problems)
         inner = f"SELECT {', '.join(texts + extra_sel) or '*'} FROM ({rel})"
         mid = f"SELECT *, {', '.join(parsed)} FROM ({inner})"
-        sql = f"SELECT {', '.join(out + [_ident(e) for e in self._extra] + flags)} FROM ({mid})"
+        if self.kind == "customers":  # small tables: an explicit file-order index for the window
+            inner = f"SELECT row_number() OVER () AS __i, {', '.join(texts + extra_sel)} FROM ({rel})"
+            mid = (f"SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY __i) AS __dup FROM "
+                   f"(SELECT *, {', '.join(parsed)} FROM ({inner}))")
+        flagged = f"SELECT *, ({mask})::BIGINT AS __bad FROM ({mid})"
+        keep = ", __i" if self.kind == "customers" else ""
+        sql = (f"SELECT {', '.join(out + [_ident(e) for e in self._extra])}, __bad, "
+               f"CASE WHEN __bad <> 0 THEN [{raws}] END AS __raw{keep} FROM ({flagged})")
         return sql, params
 
-    def run(self, into: str | None = None) -> None:
+    def run(self, into: str | None = None, strict: bool = False) -> None:
         """The pass: into a temporary table (a check), or into ``into`` (a persistent table, inside
-        the caller's transaction: the one-pass import)."""
+        the caller's transaction: the one-pass import). strict: the fast read that stops at the
+        first malformed CSV row (raises _NotStrict: run again with strict=False)."""
         src, cur, t0 = self.src, self.src.cur, time.time()
+        strict = strict and src.format == "csv"
         src.progress(0.1, f"Reading and checking every row of {src.file_name}")
-        sql, params = self._select()
+        sql, params = self._select(strict=strict)
         self.persistent = into is not None
         self.table = into or f"{src.name}_v"
         cur.sql(f"SET TimeZone = {_q(self.timezone)}")  # validated against pg_timezone_names
@@ -648,20 +682,22 @@ class Validation:
             cur.sql(f"DROP TABLE IF EXISTS {self.table}")
             cur.sql(f"CREATE {'' if into else 'TEMP '}TABLE {self.table} AS {sql}", params=params)
         except duckdb.InvalidInputException as e:
+            if strict:
+                raise _NotStrict() from e
             if src.format == "csv" and src._read_path is src.path:
                 raise _Retry() from e
             raise ImportFailed(f"{src.file_name} could not be read: {str(e).splitlines()[0]}") from e
         finally:
-            cur.sql("SET TimeZone = 'UTC'")
-        src.collect_rejects(src.name)
-        # rowids follow insertion (= file) order; inside a transaction they start at a large offset
-        self._rid0 = cur.sql(f"SELECT coalesce(min(rowid), 0) FROM {self.table}").fetchall()[0][0]
-        if self.kind == "customers":  # later rows of a customer_id are duplicates
-            dup = self.helpers[-1]
-            cur.sql(f"UPDATE {self.table} SET {dup} = customer_id WHERE rowid IN (SELECT rid FROM "
-                    f"(SELECT rowid AS rid, row_number() OVER (PARTITION BY customer_id ORDER BY rowid) AS n "
-                    f"FROM {self.table} WHERE customer_id IS NOT NULL) WHERE n > 1)")
-        bad = " OR ".join(f"{h} IS NOT NULL" for h in self.helpers) or "false"
+            try:
+                cur.sql("SET TimeZone = 'UTC'")
+            except duckdb.TransactionException:  # aborted: the caller rolls back and retries
+                pass
+        src.collect_rejects(None if strict else src.name)
+        # rowids follow insertion (= file) order; inside a transaction they start at a large offset.
+        # Customers carry an explicit index instead (their duplicate check reorders rows).
+        self._index = "__i" if self.kind == "customers" else "rowid"
+        self._rid0 = cur.sql(f"SELECT coalesce(min({self._index}), 0) FROM {self.table}").fetchall()[0][0]
+        bad = "__bad <> 0"
         self._bad = bad
         total, nbad = cur.sql(f"SELECT count(*), count(*) FILTER (WHERE {bad}) FROM {self.table}").fetchall()[0]
         self.rows_read = int(total) + src.reader_rejected
@@ -680,9 +716,9 @@ class Validation:
             cur = self.src.cur
             names = [s for s, _, _, _ in self.problems]
             probs = [p for _, _, _, p in self.problems]
-            unpivot = " UNION ALL ".join(
-                f"SELECT rid, {j} AS j, {h} AS value FROM b WHERE {h} IS NOT NULL" for j, h in enumerate(self.helpers))
-            base = f"WITH b AS (SELECT rowid AS rid, {', '.join(self.helpers)} FROM {self.table} WHERE {self._bad})"
+            unpivot = (f"SELECT rid, j, coalesce(__raw[j + 1], '') AS value FROM b, range({len(self.problems)}) "
+                       f"r(j) WHERE (__bad >> j) & 1 = 1")
+            base = f"WITH b AS (SELECT {self._index} AS rid, __bad, __raw FROM {self.table} WHERE {self._bad})"
             total += cur.sql(f"{base} SELECT count(*) FROM ({unpivot})").fetchall()[0][0]
             df = cur.sql(f"{base} SELECT * FROM ({unpivot}) ORDER BY rid, j LIMIT {MAX_ERRORS}").pl()
             frames.append(pl.DataFrame({
@@ -708,7 +744,7 @@ class Validation:
         """The first accepted rows after mapping and parsing (what will land)."""
         cols = list(self.mapping.values()) + self._extra
         return self.src.cur.sql(f"SELECT {', '.join(_ident(c) for c in cols)} FROM {self.table} "
-                                f"WHERE NOT ({self._bad}) ORDER BY rowid LIMIT {int(n)}").pl()
+                                f"WHERE NOT ({self._bad}) ORDER BY {self._index} LIMIT {int(n)}").pl()
 
     def report(self, dataset: str | None = None, imported: bool = False, seconds: float = 0.0) -> ImportReport:
         return ImportReport(kind=self.kind, dataset=dataset, file_name=self.src.file_name,
@@ -728,8 +764,7 @@ class Validation:
             cur.sql(f"DROP TABLE IF EXISTS {new}")
             idx = f"rowid - {int(self._rid0)} + 1 AS __i"
             cur.sql(f"CREATE TABLE {new} AS SELECT * EXCLUDE ({', '.join(self.helpers)}), {idx} "
-                    f"FROM {self.table} WHERE NOT ({self._bad})" if self.helpers else
-                    f"CREATE TABLE {new} AS SELECT *, {idx} FROM {self.table}")
+                    f"FROM {self.table} WHERE NOT ({self._bad})")
             self._finish(cur, ds, new, mode, index="__i")
         return self.report(dataset or "default", imported=True, seconds=self.seconds + time.time() - t0)
 
@@ -854,18 +889,22 @@ def import_file(store: Store, path, kind: str | None = None, mapping: dict[str, 
             val = src.validate(kind, mapping, timezone=timezone)
             return val.report(dataset, imported=False, seconds=time.time() - t)
         val = Validation(src, kind or src.detect_kind(), mapping, timezone)
-        for attempt in (1, 2):
+        # strict first (the fast read); a malformed row sends us back for the read that collects
+        # rejected rows; mixed line endings past the sample, for a normalised copy of the file
+        for strict in (True, False, False):
             try:
                 with _transaction(src) as cur:
                     ds = _target_dataset(store, cur, dataset, create)
                     new = f"{ds.schema}.{val.kind}__new"
-                    val.run(into=new)
+                    val.run(into=new, strict=strict)
                     val._finish(cur, ds, new, mode)
                 break
+            except _NotStrict:
+                continue
             except _Retry:
-                if attempt == 2:
-                    raise ImportFailed(f"{src.file_name} could not be read as CSV.")
                 src._convert(newlines=True)
+        else:
+            raise ImportFailed(f"{src.file_name} could not be read as CSV.")
         return val.report(dataset or "default", imported=True, seconds=time.time() - t)
 
 

@@ -262,3 +262,20 @@ def test_check_then_commit_like_the_app(store, write):
     assert rep.imported and rep.accepted == 2
     df = rows_of(store)
     assert df["customer_id"].to_list() == ["c1", "c3"] and df["_seq"].to_list() == [1, 3]
+
+
+def test_edge_spaces_synonyms_and_money_formats(store, write):
+    p = write("sp.csv", "customer_id,timestamp,touchpoint,stage,direction,amount,incident\n"
+              " c1 ,  2025-01-01T10:00:00Z ,homepage, Awareness ,Customer Initiated,  12.5 , yes \n"
+              "c1,2025-01-02,order_placed,purchase,OUT,$1,234.50,0\n"
+              "c2,2025-01-02,order_placed,Post-Purchase,in,(15.00),FALSE\n"
+              "c3,2025-01-03,order_placed,nonsense,sideways,12 apples,maybe\n")
+    rep = imp(store, p)
+    assert (rep.accepted, rep.rejected) == (2, 2)
+    df = rows_of(store)
+    assert df.select("customer_id", "stage", "direction", "amount", "incident").rows() == [
+        ("c1", "discover", "inbound", 12.5, True), ("c2", "use", "inbound", -15.0, False)]
+    # '$1,234.50' unquoted splits into two fields: the reader says so
+    probs = rep.errors.sort("row").select("row", "column", "problem").rows()
+    assert probs[0][0] == 3 and probs[0][2].startswith("too many fields")
+    assert {(r, c) for r, c, _ in probs[1:]} == {(5, "stage"), (5, "direction"), (5, "amount"), (5, "incident")}
