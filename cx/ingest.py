@@ -187,6 +187,8 @@ class Source:
         if self.path.stat().st_size == 0:
             raise ImportFailed(f"{self.file_name} is empty: it has no header and no rows.")
         self.cur = store.cursor()
+        self.cur.sql("SET enable_progress_bar = true")  # for query_progress(); nothing is printed
+        self.cur.sql("SET enable_progress_bar_print = false")
         self.name = f"cx_src_{os.getpid()}_{next(_uid)}"
         self.format = self._format()
         self.progress(0.02, f"Reading {self.file_name}")
@@ -286,7 +288,7 @@ class Source:
             self.reader_rejected, self.reader_lines, self.reader_errors = 0, [], _empty_errors()
             return
         rej = self.cur.sql(
-            f"SELECT line, any_value(column_idx) AS column_idx, any_value(error_type) AS error_type, "
+            f"SELECT line, any_value(column_name) AS column_name, any_value(error_type) AS error_type, "
             f"any_value(csv_line) AS csv_line, any_value(error_message) AS msg FROM {rejects}_rj "
             f"GROUP BY line ORDER BY line").pl()
         self.cur.sql(f"DROP TABLE IF EXISTS {rejects}_rj")
@@ -295,8 +297,8 @@ class Source:
         self.reader_lines = rej["line"].cast(pl.Int64).to_list()
         self.reader_errors = pl.DataFrame({
             "row": rej["line"].cast(pl.Int64),
-            "column": [self.columns[int(i) - 1] if i is not None and 0 < int(i) <= len(self.columns) else ""
-                       for i in rej["column_idx"]],
+            "column": [self.columns[int(c[1:])] if c and re.fullmatch(r"c\d+", c) and int(c[1:]) < len(self.columns)
+                       else "" for c in rej["column_name"]],
             "value": [(v or "")[:200] for v in rej["csv_line"]],
             "problem": [_reader_problem(t, m, v, len(self.columns))
                         for t, m, v in zip(rej["error_type"], rej["msg"], rej["csv_line"])],
@@ -680,7 +682,8 @@ class Validation:
         cur.sql(f"SET TimeZone = {_q(self.timezone)}")  # validated against pg_timezone_names
         try:
             cur.sql(f"DROP TABLE IF EXISTS {self.table}")
-            cur.sql(f"CREATE {'' if into else 'TEMP '}TABLE {self.table} AS {sql}", params=params)
+            with _progress_poller(cur, src.progress, 0.1, 0.8, f"Reading and checking every row of {src.file_name}"):
+                cur.sql(f"CREATE {'' if into else 'TEMP '}TABLE {self.table} AS {sql}", params=params)
         except duckdb.InvalidInputException as e:
             if strict:
                 raise _NotStrict() from e
@@ -738,7 +741,7 @@ class Validation:
                                      f"by the dataset's stage rules.")
         else:
             self.warnings.append("No stage column: stages are derived from touchpoint names by the "
-                                 "dataset's stage rules (editable on the Data page).")
+                                 "dataset's stage rules (editable under Data → Stage map).")
 
     def preview(self, n: int = 20) -> pl.DataFrame:
         """The first accepted rows after mapping and parsing (what will land)."""
@@ -827,6 +830,31 @@ class Validation:
                         "t": _now()})
         cur.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
                 params={"t": _now(), "id": ds.id})
+
+
+@contextmanager
+def _progress_poller(cur, progress: Progress, lo: float, hi: float, message: str, every: float = 0.5):
+    """While the statement runs on `cur`, report DuckDB's query progress from a helper thread."""
+    import threading
+
+    done = threading.Event()
+
+    def poll():
+        while not done.wait(every):
+            try:
+                pct = cur.query_progress()
+                if pct >= 0:
+                    progress(lo + (hi - lo) * min(pct, 100.0) / 100.0, f"{message} ({pct:.0f}%)")
+            except Exception:  # noqa: BLE001 - progress is best effort, never a failure
+                return
+
+    th = threading.Thread(target=poll, daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        done.set()
+        th.join(timeout=2)
 
 
 @contextmanager

@@ -55,6 +55,7 @@ def test_ragged_rows_too_few_and_too_many(store, write):
     e = rep.errors.sort("row")
     assert e["row"].to_list() == [3, 4]
     assert e["problem"][0].startswith("too few fields: expected 5, found 3")
+    assert e["column"].to_list() == ["channel", ""]  # the first missing field; none for extras
     assert e["problem"][1].startswith("too many fields: expected 5, found 6")
     assert rows_of(store)["customer_id"].to_list() == ["c1", "c4"]
 
@@ -279,3 +280,12 @@ def test_edge_spaces_synonyms_and_money_formats(store, write):
     probs = rep.errors.sort("row").select("row", "column", "problem").rows()
     assert probs[0][0] == 3 and probs[0][2].startswith("too many fields")
     assert {(r, c) for r, c, _ in probs[1:]} == {(5, "stage"), (5, "direction"), (5, "amount"), (5, "incident")}
+
+
+def test_progress_is_reported_during_the_pass(store, write):
+    lines = "".join(f"c{i},2025-01-01T00:00:00Z,homepage,web,{i}\n" for i in range(300_000))
+    seen = []
+    store.import_file(write("p.csv", HEAD + lines), dataset="t", progress=lambda f, m: seen.append((f, m)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("Reading and checking") for _, m in seen) and any("Importing" in m for _, m in seen)

@@ -115,6 +115,22 @@ def run_safely(page) -> None:
                  "The details are in the server log.")
 
 
+def progress_callback(bar):
+    """A cx progress callback drawing on `bar`, callable from cx's polling thread too."""
+    import threading
+
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+
+    def cb(fraction: float, message: str) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            add_script_run_ctx(threading.current_thread(), ctx)
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    return cb
+
+
 def fmt_int(v) -> str:
     return "–" if v is None else f"{int(v):,}"
 

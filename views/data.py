@@ -9,7 +9,7 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import SAMPLE_DIR, import_folder, open_source
-from ui.core import get_store, page_header, switch_dataset
+from ui.core import get_store, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map.")
@@ -78,7 +78,7 @@ with tab_import:
         if val is None or val[0] != key:
             if st.button("Check every row", type="primary", key="check"):
                 bar = st.progress(0.0, text="Reading and checking every row…")
-                src.progress = lambda f, m: bar.progress(min(f, 1.0), text=m)
+                src.progress = progress_callback(bar)
                 try:
                     st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz))
                     st.rerun()
@@ -100,7 +100,7 @@ with tab_import:
             st.markdown("**After mapping** (first accepted rows)")
             st.dataframe(v.preview(10), hide_index=True)
             names = store.dataset_names()
-            new = "➕ a new dataset"
+            new = "(a new dataset)"
             target = st.selectbox("Import into", [new] + names, key="import_target")
             if target == new:
                 target = st.text_input("Name of the new dataset", Path(src.file_name).stem.split(".")[0],
@@ -113,7 +113,7 @@ with tab_import:
             if b[0].button(f"Import {v.accepted:,} rows", type="primary", disabled=not v.accepted,
                            key="do_import"):
                 bar = st.progress(0.0, text="Importing (one transaction)…")
-                src.progress = lambda f, m: bar.progress(min(f, 1.0), text=m)
+                src.progress = progress_callback(bar)
                 try:
                     rep = v.commit(target, mode=mode)
                     st.session_state["import_done"] = rep.summary()
