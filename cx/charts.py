@@ -50,8 +50,17 @@ def channel_bars(df: pl.DataFrame, title: str = "Channel mix") -> go.Figure:
 
 
 def activity_lines(df: pl.DataFrame, title: str = "Activity over time", period: str = "week") -> go.Figure:
-    """df: period, active_customers, touchpoints, revenue."""
+    """df: period, active_customers, touchpoints, revenue[, partial]. Partial periods at the ends
+    are drawn as hollow markers, apart from the line, so a short last week does not read as a drop."""
     fig = go.Figure()
+    if "partial" in df.columns and df.height > 2:
+        part = df.filter(pl.col("partial"))
+        df = df.filter(~pl.col("partial"))
+        if part.height:
+            fig.add_trace(go.Scatter(x=part["period"].to_list(), y=part["active_customers"].to_list(),
+                                     name="partial period", mode="markers",
+                                     marker=dict(symbol="circle-open", color=PALETTE[0], size=8),
+                                     hovertemplate="%{x} (partial)<br>%{y:,} active customers<extra></extra>"))
     mode = "lines" if df.height > 12 else "lines+markers"
     fig.add_trace(go.Scatter(x=df["period"].to_list(), y=df["active_customers"].to_list(),
                              name=f"active customers per {period}", mode=mode,

@@ -55,13 +55,20 @@ def activity(store, filters: flt.Filters | None = None, dataset: str | None = No
              period: str = "week") -> pl.DataFrame:
     """Per period (day, week from Monday, or month): active customers (customers with at least one
     touchpoint they initiated, i.e. not marked outbound: a newsletter received is not activity),
-    touchpoints (all), revenue."""
+    touchpoints (all), revenue, and whether the data covers only part of the period."""
     if period not in PERIODS:
         raise ValueError(f"period is one of {', '.join(PERIODS)}")
     t = flt.interactions(store, filters, dataset)
-    t = t.mutate(period=t.timestamp.truncate(PERIODS[period]).cast("date"),
+    unit = PERIODS[period]
+    t = t.mutate(period=t.timestamp.truncate(unit).cast("date"),
                  _own=t.direction.isnull() | (t.direction != "outbound"))
-    return (t.group_by("period")
-            .aggregate(active_customers=_.customer_id.nunique(where=_._own), touchpoints=_.count(),
-                       revenue=_.amount.sum().fill_null(0))
-            .order_by("period").to_polars())
+    g = (t.group_by("period")
+         .aggregate(active_customers=_.customer_id.nunique(where=_._own), touchpoints=_.count(),
+                    revenue=_.amount.sum().fill_null(0)))
+    # a period is partial when the data (after the filters) starts after its first day or ends
+    # before its last day: its counts are not comparable with full periods
+    span = t.aggregate(lo=t.timestamp.min(), hi=t.timestamp.max())
+    step = {"D": ibis.interval(days=1), "W": ibis.interval(weeks=1), "M": ibis.interval(months=1)}[unit]
+    g = g.cross_join(span)
+    g = g.mutate(partial=(g.lo.cast("date") > g.period) | ((g.hi.cast("date") + ibis.interval(days=1)) < g.period + step))
+    return g.drop("lo", "hi").order_by("period").to_polars()

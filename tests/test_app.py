@@ -29,6 +29,17 @@ def app_db(tmp_path, monkeypatch):
     st.cache_data.clear()
 
 
+@pytest.fixture
+def tiny_db(app_db, tmp_path):
+    """The app database holding only the tiny dataset (so the demo does not load)."""
+    f = tmp_path / "e.csv"
+    f.write_text(EVENTS)
+    s = cx.open(app_db)
+    s.import_file(f, dataset="tiny")
+    s.close()
+    return app_db
+
+
 def new_app():
     at = AppTest.from_file(APP, default_timeout=120)
     return at
@@ -44,17 +55,17 @@ def test_app_starts_on_the_demo_data(app_db):
     assert at.sidebar.selectbox[0].value == "demo"
     assert int(metric(at, "Customers").replace(",", "")) > 1000
     assert int(metric(at, "Touchpoints").replace(",", "")) > 50_000
-    # the charts carry data: the stage chart has the five stages in journey order
-    stage_fig = [c for c in at.get("plotly_chart")]
-    assert len(stage_fig) == 3
+    # the charts carry data: the stage chart has the five stages in journey order, everyone discovered
+    import json
+
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(specs) == 3
+    stages = next(s for s in specs if s["data"][0].get("x") and "discover" in s["data"][0]["x"])
+    assert stages["data"][0]["x"] == ["discover", "consider", "evaluate", "purchase", "use"]
+    assert stages["data"][0]["y"][0] == int(metric(at, "Customers").replace(",", ""))
 
 
-def test_overview_numbers_on_a_tiny_dataset(app_db, tmp_path):
-    f = tmp_path / "e.csv"
-    f.write_text(EVENTS)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="tiny")
-    s.close()
+def test_overview_numbers_on_a_tiny_dataset(tiny_db):
     at = new_app().run()
     assert not at.exception
     assert at.sidebar.selectbox[0].value == "tiny"  # no demo: the database already had a dataset
@@ -72,12 +83,7 @@ def test_overview_numbers_on_a_tiny_dataset(app_db, tmp_path):
     assert at.query_params["channel"] in ("store", ["store"])
 
 
-def test_data_page_upload_map_check_import(app_db, tmp_path):
-    f = tmp_path / "seed.csv"
-    f.write_text(EVENTS)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="tiny")
-    s.close()
+def test_data_page_upload_map_check_import(tiny_db):
     at = new_app().run()
     at.switch_page("views/data.py").run()
     assert not at.exception
@@ -112,12 +118,7 @@ def _key(at, prefix, suffix):
     return next(w.key for w in at.selectbox if w.key and w.key.startswith(prefix) and w.key.endswith(suffix))
 
 
-def test_bad_upload_is_a_message_not_a_traceback(app_db, tmp_path):
-    f = tmp_path / "seed.csv"
-    f.write_text(EVENTS)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="tiny")
-    s.close()
+def test_bad_upload_is_a_message_not_a_traceback(tiny_db):
     at = new_app().run()
     at.switch_page("views/data.py").run()
     at.file_uploader[0].set_value(("empty.csv", b"", "text/csv")).run()

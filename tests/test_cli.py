@@ -30,3 +30,14 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path):
     f.write_text("")
     out = run("--db", str(tmp_path / "c.duckdb"), "import", str(f))
     assert out.returncode == 2 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
+
+
+def test_cli_generate_then_import_the_folder(tmp_path):
+    out = run("generate", "--customers", "300", "--seed", "3", "--out", str(tmp_path / "d"))
+    assert out.returncode == 0, out.stderr
+    assert "generated 300 customers" in out.stdout
+    names = sorted(p.name for p in (tmp_path / "d").iterdir())
+    assert names == ["customers.csv", "feedback.csv", "interactions.csv", "truth.json", "truth_customers.csv"]
+    out = run("--db", str(tmp_path / "c.duckdb"), "demo", "--folder", str(tmp_path / "d"), "--dataset", "g")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("0 rejected") == 3

@@ -54,8 +54,11 @@ def test_by_channel_and_activity(tiny):
     assert df["share"].sum() == pytest.approx(1.0)
     w = profile.activity(tiny, None, "t", period="week")
     # week of 20 Jan: a returned something (active); b only received a newsletter (not active)
-    assert w.rows() == [(date(2025, 1, 6), 2, 4, 100.0), (date(2025, 1, 13), 2, 2, 60.0),
-                        (date(2025, 1, 20), 1, 2, -40.0)]
+    # data from Mon 6 Jan 09:00 to Tue 21 Jan: the first week is complete, the last is partial
+    assert w.rows() == [(date(2025, 1, 6), 2, 4, 100.0, False), (date(2025, 1, 13), 2, 2, 60.0, False),
+                        (date(2025, 1, 20), 1, 2, -40.0, True)]
+    m = profile.activity(tiny, None, "t", period="month")
+    assert m.rows() == [(date(2025, 1, 1), 3, 8, 120.0, True)]
 
 
 def test_filter_url_round_trip():
