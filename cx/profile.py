@@ -72,3 +72,10 @@ def activity(store, filters: flt.Filters | None = None, dataset: str | None = No
     g = g.cross_join(span)
     g = g.mutate(partial=(g.lo.cast("date") > g.period) | ((g.hi.cast("date") + ibis.interval(days=1)) < g.period + step))
     return g.drop("lo", "hi").order_by("period").to_polars()
+
+
+def touchpoints(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """Each touchpoint with its stage and volume, largest first (for step pickers and maps)."""
+    t = flt.interactions(store, filters, dataset)
+    return (t.group_by(["touchpoint", "stage"]).aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
+            .order_by([ibis.desc("touchpoints"), "touchpoint"]).to_polars())
