@@ -21,11 +21,12 @@ $(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Debian's chromium for the browser tests (never a downloaded browser)
+# Debian's chromium for the browser tests (never a downloaded browser) and graphviz, whose `dot`
+# checks that the journey graphs the app draws are valid DOT
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && command -v dot >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium graphviz >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium graphviz >/dev/null; fi; }
 
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)

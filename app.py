@@ -11,6 +11,7 @@ st.set_page_config(page_title="CX Loop", page_icon="🔁", layout="wide")
 PAGES = {
     "Explore": [
         st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
+        st.Page("views/journey.py", title="Journey", icon=":material/route:", url_path="journey"),
     ],
     "Data": [
         st.Page("views/data.py", title="Data", icon=":material/upload_file:", url_path="data"),

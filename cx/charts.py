@@ -182,7 +182,9 @@ def journey_map_heatmap(df: pl.DataFrame, value: str = "mean_sentiment", title: 
                                xgap=3, ygap=3))
     fig.update_yaxes(autorange="reversed", showticklabels=False)
     fig.update_xaxes(side="top")
-    return _layout(fig, title, height=max(360, 70 * rows + 100))
+    fig = _layout(fig, title, height=max(360, 70 * rows + 120))
+    fig.update_layout(margin=dict(t=95), title=dict(y=0.99, yanchor="top"))
+    return fig
 
 
 def emotion_curve(df: pl.DataFrame, title: str = "Emotion curve: how customers feel along the loop") -> go.Figure:

@@ -124,3 +124,34 @@ def test_bad_upload_is_a_message_not_a_traceback(tiny_db):
     at.file_uploader[0].set_value(("empty.csv", b"", "text/csv")).run()
     assert not at.exception
     assert any("empty" in e.value for e in at.error)
+
+
+def test_journey_page_tabs_carry_the_data(app_db):
+    import json
+
+    at = new_app().run()  # loads the demo by itself
+    at.switch_page("views/journey.py").run()
+    assert not at.exception, at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    by_title = {s["layout"].get("title", {}).get("text"): s for s in specs}
+    # Funnel: the default stage funnel, counts falling step by step, step 1 = every customer
+    fn = by_title["Ordered funnel"]["data"][0]
+    assert fn["type"] == "funnel" and fn["y"] == ["1. discover", "2. consider", "3. evaluate", "4. purchase"]
+    assert fn["x"] == sorted(fn["x"], reverse=True) and fn["x"][0] == 5000
+    # Loops: the DOT graph has every stage and red back-edges such as use -> evaluate
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert all(f'"{s}"' in dot for s in ("discover", "consider", "evaluate", "purchase", "use"))
+    assert '"use" -> "evaluate"' in dot and "↩" in dot
+    loops = next(d.value for d in at.dataframe if "loop_rate" in d.value.columns)
+    rates = dict(zip(loops["persona"], loops["loop_rate"]))
+    assert rates["Window Shopper"] == min(rates.values()) and rates["Researcher"] == max(rates.values())
+    # Paths: ten variants, largest first
+    paths = by_title["The 10 most common paths (repeats collapsed)"]["data"][0]
+    assert len(paths["y"]) == 10 and paths["x"] == sorted(paths["x"])  # drawn bottom-up
+    # Journey map: delivery is the reddest cell; the emotion curve dips at evaluate and use
+    jm = by_title["Journey map"]["data"][0]
+    cells = {t.split("<br>")[0]: z for row_t, row_z in zip(jm["text"], jm["z"]) for t, z in zip(row_t, row_z) if t}
+    assert min((z, k) for k, z in cells.items() if z is not None)[1] == "delivery"
+    curve = by_title["Emotion curve: how customers feel along the loop"]["data"][0]
+    s = dict(zip(curve["x"], curve["y"]))
+    assert s["evaluate"] < s["consider"] and s["purchase"] > s["evaluate"] and s["use"] < s["purchase"]

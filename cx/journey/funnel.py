@@ -1,0 +1,277 @@
+"""The ordered funnel (DESIGN.md §3 "Journey"): counts per step, conversion, time between steps,
+breakdowns, the trend by entry period, and the units that dropped off.
+
+Definition. Steps are stages or touchpoints; a step may be an any-of group. Per unit (a customer,
+or a session = (customer_id, session_id)), an entry is any occurrence of step 1; each next step is
+its first occurrence strictly after the previous step's occurrence in the order (timestamp, _seq)
+(same-timestamp events keep file order); every step must fall within the window measured from the
+entry time (inclusive). A unit counts once, at the furthest step any of its entries reaches; among
+entries reaching the same furthest step the earliest wins, and its times feed the time figures.
+
+How it scales (no per-entry x per-event join): the rows of the steps are numbered per unit in
+(timestamp, _seq) order; one window pass gives every row the position of the next step-k row
+strictly after it (for each k >= 2); the chain entry -> step 2 -> step 3 ... is then a few equality
+joins on (unit, position). :func:`units` builds that chain once; :func:`funnel`,
+:func:`funnel_trend` and :func:`funnel_dropoffs` all read it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Sequence
+
+import ibis
+import polars as pl
+from ibis import _
+
+from .. import filters as flt
+from ..schema import STAGES
+from ..store import CXError
+
+FIELDS = ("stage", "touchpoint")
+UNITS = ("customer", "session")
+# breakdowns read from the winning entry's own row (the others come from the customers table)
+ENTRY_DIMENSIONS = ("channel", "touchpoint", "stage", "direction", "department", "employee_id",
+                    "value_given")
+COLUMNS = ("step", "name", "count", "conversion_from_previous", "conversion_from_first",
+           "median_time_from_previous", "p90_time_from_previous")
+UNKNOWN = "(unknown)"
+OTHER = "Other"
+_TREND_UNITS = {"week": "W", "month": "M"}
+_WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w|wk|wks|week|weeks)\s*$",
+                        re.IGNORECASE)
+_WINDOW_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+Steps = Sequence["str | Sequence[str]"]
+
+
+# -- parameters --------------------------------------------------------------------------
+def parse_window(window) -> timedelta | None:
+    """None (no limit), a timedelta, or a string such as "30d", "12h", "90m", "2w", "45s"."""
+    if window is None:
+        return None
+    if isinstance(window, timedelta):
+        w = window
+    elif isinstance(window, str):
+        if window.strip().lower() in ("", "none", "no limit"):
+            return None
+        m = _WINDOW_RE.match(window)
+        if not m:
+            raise CXError(f"'{window}' is not a conversion window: write a number and a unit, "
+                          "for example 30d, 12h, 90m or 2w.")
+        w = timedelta(**{_WINDOW_UNITS[m.group(2)[0].lower()]: float(m.group(1))})
+    else:
+        raise CXError(f"A conversion window is a duration such as '30d', not {window!r}.")
+    if w < timedelta(0):
+        raise CXError("A conversion window cannot be negative.")
+    return w
+
+
+def normalise_steps(steps: Steps, field: str = "touchpoint") -> list[tuple[str, ...]]:
+    """Each step as a tuple of values (a plain string is a one-value group), checked."""
+    if field not in FIELDS:
+        raise CXError(f"A funnel step is a {' or a '.join(FIELDS)}, not '{field}'.")
+    if isinstance(steps, str) or not steps:
+        raise CXError("A funnel needs a list of steps, for example ['discover', 'purchase'].")
+    out = []
+    for i, s in enumerate(steps, 1):
+        group = (s,) if isinstance(s, str) else tuple(s)
+        group = tuple(dict.fromkeys(str(v) for v in group if v is not None and str(v) != ""))
+        if not group:
+            raise CXError(f"Step {i} of the funnel is empty: pick at least one {field}.")
+        if field == "stage":
+            bad = [v for v in group if v not in STAGES]
+            if bad:
+                raise CXError(f"'{bad[0]}' is not a stage (stages: {', '.join(STAGES)}).")
+        out.append(group)
+    return out
+
+
+def step_names(steps: Steps, field: str = "touchpoint") -> list[str]:
+    """The label of each step: its value, or "a | b" for an any-of group."""
+    return [" | ".join(g) for g in normalise_steps(steps, field)]
+
+
+def _unit_keys(unit: str) -> list[str]:
+    if unit not in UNITS:
+        raise CXError(f"A funnel counts per {' or per '.join(UNITS)}, not per '{unit}'.")
+    return ["customer_id"] if unit == "customer" else ["customer_id", "session_id"]
+
+
+# -- the one definition ------------------------------------------------------------------
+def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+          filters: flt.Filters | None = None, dataset: str | None = None,
+          carry: Sequence[str] = ()) -> ibis.Table:
+    """One row per unit that has an entry (an Ibis expression, not executed): the unit's key
+    columns, ``level`` (the furthest step reached, 1-based), ``t1`` .. ``tN`` (the time of each
+    step of the winning entry, null beyond ``level``), and the ``carry`` columns of the winning
+    entry's row (for example "channel")."""
+    groups = normalise_steps(steps, field)
+    win = parse_window(window)
+    keys = _unit_keys(unit)
+    n = len(groups)
+    t = flt.interactions(store, filters, dataset)
+    carry = [c for c in dict.fromkeys(carry) if c not in keys]
+    for c in carry:
+        if c not in t.columns:
+            raise CXError(f"The interactions have no column '{c}'.")
+    col = t[field]
+    values = sorted({v for g in groups for v in g})
+    preds = [col.isin(values)] + [t[k].notnull() for k in keys[1:]]
+    # only the rows of some step matter. In each unit's (timestamp, _seq) order, count the
+    # step-k rows seen so far (k >= 2): the first step-k row strictly after a row is then the
+    # step-k row whose count is that row's count + 1 (one sort serves every step)
+    rows = t.filter(preds).select(*keys, "timestamp", "_seq", *carry,
+                                  **{f"_s{k}": col.isin(list(g)) for k, g in enumerate(groups, 1)})
+    upto = ibis.window(group_by=keys, order_by=["timestamp", "_seq"], rows=(None, 0))
+    rows = rows.mutate(**{f"_c{k}": rows._seq.count(where=rows[f"_s{k}"]).over(upto) for k in range(2, n + 1)})
+
+    # every entry (a step-1 row) -> the next step 2 -> the next step 3 ...
+    chain = rows.filter(rows._s1).select(
+        *keys, *carry, _e="_seq", t1="timestamp", **({"_w2": rows._c2 + 1} if n > 1 else {}))
+    for k in range(2, n + 1):
+        r = rows.filter(rows[f"_s{k}"])
+        r = r.select(**{f"_k{k}_{c}": c for c in keys}, **{f"_q{k}": f"_c{k}", f"t{k}": "timestamp"},
+                     **({f"_w{k + 1}": r[f"_c{k + 1}"] + 1} if k < n else {}))
+        chain = chain.left_join(r, [chain[c] == r[f"_k{k}_{c}"] for c in keys] + [chain[f"_w{k}"] == r[f"_q{k}"]])
+    chain = chain.select(*keys, *carry, "_e", *[f"t{k}" for k in range(1, n + 1)])
+    # the chain only moves forward, so times never decrease: a step is reached when it exists
+    # and is within the window of the entry (then every earlier step is too)
+    reached = []
+    for k in range(2, n + 1):
+        tk = chain[f"t{k}"]
+        ok = tk.notnull() if win is None else (tk <= chain.t1 + _interval(win))
+        reached.append(ok.fill_null(False).cast("int32"))
+    level = ibis.literal(1, "int32")
+    for r in reached:
+        level = level + r
+    chain = chain.mutate(level=level)
+    # the entry that gets furthest wins; among equals, the earliest
+    best = ibis.window(group_by=keys, order_by=[ibis.desc("level"), "t1", "_e"])
+    chain = chain.mutate(_rank=ibis.row_number().over(best))
+    won = chain.filter(chain._rank == 0)
+    return won.select(*keys, "level", "t1",
+                      *[ibis.cases((won.level >= k, won[f"t{k}"])).name(f"t{k}") for k in range(2, n + 1)],
+                      *carry)
+
+
+def _interval(w: timedelta):
+    us = round(w.total_seconds() * 1_000_000)
+    return ibis.interval(seconds=us // 1_000_000) if us % 1_000_000 == 0 else ibis.interval(microseconds=us)
+
+
+# -- the figures -------------------------------------------------------------------------
+def _seconds(a, b):
+    return (a.epoch_seconds().cast("float64") - b.epoch_seconds().cast("float64"))
+
+
+def _breakdown(store, u: ibis.Table, breakdown: str, dataset, top: int) -> ibis.Table:
+    """Add column `breakdown` (text): the value of each unit, top values kept, others "Other",
+    missing "(unknown)"."""
+    if breakdown in ENTRY_DIMENSIONS:
+        val = u[breakdown].cast("string")
+    else:
+        cols = store.table_columns("customers", dataset) if store.has_table("customers", dataset) else []
+        if breakdown not in cols or breakdown == "customer_id":
+            known = ", ".join([*ENTRY_DIMENSIONS, *[c for c in cols if c != "customer_id"]])
+            raise CXError(f"Cannot break the funnel down by '{breakdown}' (possible: {known}).")
+        c = store.table("customers", dataset)
+        c = c.select(_c_id="customer_id", _b=c[breakdown].cast("string"))
+        u = u.left_join(c, u.customer_id == c._c_id).drop("_c_id")
+        val = u._b
+    u = u.mutate(_b=val.fill_null(UNKNOWN))
+    u = u.mutate(_b=ibis.cases((u._b.strip() == "", UNKNOWN), else_=u._b))
+    g = u.filter(u._b != UNKNOWN).group_by("_b").aggregate(_n=_.count())
+    g = g.mutate(_r=ibis.row_number().over(order_by=[ibis.desc("_n"), "_b"]))
+    keep = g.filter(g._r < top).select(_kb="_b")
+    u = u.left_join(keep, u._b == keep._kb)
+    u = u.mutate(breakdown=ibis.cases((u._b == UNKNOWN, UNKNOWN), (u._kb.notnull(), u._b), else_=OTHER))
+    return u.drop("_b", "_kb")
+
+
+def funnel(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+           breakdown: str | None = None, filters: flt.Filters | None = None, dataset: str | None = None,
+           top: int = 8) -> pl.DataFrame:
+    """Per step: units reaching it, conversion from the previous step and from the first, and the
+    median and p90 time from the previous step (seconds, over the winning entries). With a
+    breakdown (the entry's channel, or a customers column), one block of steps per value: the
+    `top` values by step-1 count, then "Other" and "(unknown)"."""
+    names = step_names(steps, field)
+    n = len(names)
+    if breakdown is not None and (not isinstance(top, int) or top < 1):
+        raise CXError("A breakdown keeps at least its top 1 value.")
+    carry = [breakdown] if breakdown in ENTRY_DIMENSIONS else []
+    u = units(store, steps, field, window, unit, filters, dataset, carry=carry)
+    by = []
+    if breakdown is not None:
+        u = _breakdown(store, u, breakdown, dataset, top)
+        by = ["breakdown"]
+    aggs = {"c1": _.count()}
+    for k in range(2, n + 1):
+        d = _seconds(u[f"t{k}"], u[f"t{k - 1}"])
+        aggs[f"c{k}"] = (u.level >= k).cast("int64").sum()
+        aggs[f"m{k}"] = d.median()
+        aggs[f"p{k}"] = d.quantile(0.9)
+    wide = (u.group_by(by).aggregate(**aggs) if by else u.aggregate(**aggs)).to_polars()
+    return _long(wide, names, breakdown)
+
+
+def _long(wide: pl.DataFrame, names: list[str], breakdown: str | None) -> pl.DataFrame:
+    """One row per (breakdown value, step) from one row per breakdown value."""
+    n = len(names)
+    label = None if breakdown is None else (f"by_{breakdown}" if breakdown in COLUMNS else breakdown)
+    if breakdown is not None and wide.height:
+        rank = (pl.when(pl.col("breakdown") == UNKNOWN).then(2)
+                .when(pl.col("breakdown") == OTHER).then(1).otherwise(0))
+        wide = wide.sort([rank, pl.col("c1"), pl.col("breakdown")], descending=[False, True, False])
+    frames = []
+    for k in range(1, n + 1):
+        f = wide.select(
+            *([pl.col("breakdown").alias(label)] if label is not None else []),
+            pl.lit(k, pl.Int64).alias("step"), pl.lit(names[k - 1]).alias("name"),
+            pl.col(f"c{k}").cast(pl.Int64).fill_null(0).alias("count"),
+            pl.col(f"c{max(k - 1, 1)}").cast(pl.Int64).fill_null(0).alias("_prev"),
+            pl.col("c1").cast(pl.Int64).fill_null(0).alias("_first"),
+            (pl.col(f"m{k}") if k > 1 else pl.lit(None)).cast(pl.Float64).alias("median_time_from_previous"),
+            (pl.col(f"p{k}") if k > 1 else pl.lit(None)).cast(pl.Float64).alias("p90_time_from_previous"),
+        ).with_row_index("_block")
+        frames.append(f)
+    out = pl.concat(frames).sort(["_block", "step"])
+
+    def ratio(num, den):
+        return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+
+    out = out.with_columns(conversion_from_previous=ratio("count", "_prev"),
+                           conversion_from_first=ratio("count", "_first"))
+    return out.select(*([label] if label is not None else []), *COLUMNS)
+
+
+def funnel_trend(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+                 period: str = "week", filters: flt.Filters | None = None,
+                 dataset: str | None = None) -> pl.DataFrame:
+    """Per week (from Monday) or month of the winning entry: units entering, units completing the
+    funnel (reaching the last step), and their ratio."""
+    if period not in _TREND_UNITS:
+        raise CXError(f"A funnel trend is per {' or per '.join(_TREND_UNITS)}, not per '{period}'.")
+    n = len(normalise_steps(steps, field))
+    u = units(store, steps, field, window, unit, filters, dataset)
+    u = u.mutate(period=u.t1.truncate(_TREND_UNITS[period]).cast("date"))
+    g = u.group_by("period").aggregate(entries=_.count(), completed=(_.level == n).cast("int64").sum())
+    g = g.mutate(conversion=g.completed.cast("float64") / g.entries)
+    return g.order_by("period").to_polars()
+
+
+def funnel_dropoffs(store, steps: Steps, at_step: int, field: str = "touchpoint", window=None,
+                    unit: str = "customer", filters: flt.Filters | None = None,
+                    dataset: str | None = None) -> pl.DataFrame:
+    """The units whose furthest step is exactly `at_step` (they never reached step at_step + 1
+    within the window): customer_id (and session_id per session), the winning entry's time and the
+    time of its last step reached. Export with :func:`cx.export.to_csv_bytes`."""
+    n = len(normalise_steps(steps, field))
+    if not isinstance(at_step, int) or not 1 <= at_step < n:
+        raise CXError(f"Drop-offs are counted after step 1 to {n - 1} of this funnel, not after step {at_step}.")
+    keys = _unit_keys(unit)
+    u = units(store, steps, field, window, unit, filters, dataset)
+    u = u.filter(u.level == at_step)
+    return (u.select(*keys, entry_time="t1", last_step_time=f"t{at_step}")
+            .order_by([*keys, "entry_time"]).to_polars())

@@ -1,0 +1,118 @@
+"""Journey: the ordered funnel, the loops customers really walk, their paths, and the journey map."""
+import streamlit as st
+
+from cx import charts, journey, profile
+from cx.export import to_csv_bytes
+from cx.schema import STAGES
+from ui.core import call, current_dataset, page_header
+
+page_header("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
+            "loop back, which paths they take, and how they feel along the way.")
+if current_dataset() is None:
+    st.info("There is no data yet. Import a file on the **Data** page to begin.")
+    st.stop()
+f = st.session_state["filters"]
+tab_funnel, tab_loops, tab_paths, tab_map = st.tabs(["Funnel", "Loops", "Paths", "Journey map"])
+
+with tab_funnel:
+    c1, c2, c3, c4 = st.columns(4)
+    field = c1.radio("Steps are", ["stage", "touchpoint"], horizontal=True, key="fn_field")
+    window = c2.selectbox("Conversion window", ["none", "1h", "1d", "7d", "30d", "90d", "365d"], index=4,
+                          key="fn_window", help="All steps must happen within this time of the entry.")
+    unit = c3.radio("Count", ["customer", "session"], horizontal=True, key="fn_unit")
+    breakdown = c4.selectbox("Break down by", ["none", "channel", "persona", "region", "tier", "stakeholder",
+                                               "acquisition_channel"], key="fn_breakdown",
+                             help="channel = the channel of the entry touchpoint; others from the customers table.")
+    if field == "stage":
+        options, default = list(STAGES), [[s] for s in STAGES[:4]]
+    else:
+        options = call(profile.touchpoints, f)["touchpoint"].head(60).to_list()
+        default = [[t] for t in options[:3]]
+    n = st.slider("Number of steps", 2, 6, len(default), key=f"fn_n_{field}")
+    cols = st.columns(n)
+    steps = []
+    for i in range(n):
+        pick = cols[i].multiselect(f"Step {i + 1}", options, default=default[i] if i < len(default) else [],
+                                   key=f"fn_step_{field}_{i}", help="Several values = any of them.")
+        if pick:
+            steps.append(tuple(pick))
+    if len(steps) < 2:
+        st.info("Pick at least two steps.")
+    else:
+        kw = dict(field=field, window=None if window == "none" else window, unit=unit, filters=f)
+        df = call(journey.funnel, tuple(steps), breakdown=None if breakdown == "none" else breakdown, **kw)
+        st.plotly_chart(charts.funnel_chart(df), key="fn_chart")
+        st.caption("Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
+                   "one, all within the window from the entry; a later entry that gets further wins; equal "
+                   "timestamps keep file order.")
+        overall = call(journey.funnel, tuple(steps), **kw)
+        show = overall.with_columns(
+            (overall["median_time_from_previous"] / 3600).round(1).alias("median hours from previous"),
+            (overall["p90_time_from_previous"] / 3600).round(1).alias("p90 hours from previous"))
+        st.dataframe(show.drop("median_time_from_previous", "p90_time_from_previous"), hide_index=True,
+                     column_config={"conversion_from_previous": st.column_config.NumberColumn(format="percent"),
+                                    "conversion_from_first": st.column_config.NumberColumn(format="percent")})
+        left, right = st.columns(2)
+        with left:
+            period = st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period")
+            trend = call(journey.funnel_trend, tuple(steps), period=period, **kw)
+            st.plotly_chart(charts.trend_lines(trend, "period", "conversion", "Conversion by entry " + period,
+                                               "conversion to the last step", percent=True), key="fn_trend")
+        with right:
+            at = st.selectbox("Who dropped after step", list(range(1, len(steps))), key="fn_drop",
+                              format_func=lambda k: f"{k}. {overall['name'][k - 1]}")
+            drops = call(journey.funnel_dropoffs, tuple(steps), at, **kw)
+            st.metric("Dropped there", f"{drops.height:,}")
+            st.download_button("Export them (CSV)", to_csv_bytes(drops), file_name=f"dropped_after_step_{at}.csv",
+                               mime="text/csv", key="fn_export")
+            st.dataframe(drops.head(200), hide_index=True, height=260)
+
+with tab_loops:
+    c1, c2, c3 = st.columns(3)
+    level = c1.radio("Level", ["stage", "touchpoint"], horizontal=True, key="lp_level")
+    weight = c2.radio("Edge weight", ["probability", "count"], horizontal=True, key="lp_weight")
+    collapse = c3.checkbox("Collapse repeats of the same step", True, key="lp_collapse")
+    tr = call(journey.transitions, level=level, collapse_repeats=collapse, filters=f)
+    st.graphviz_chart(journey.transition_dot(tr, weight=weight), width="stretch")
+    st.caption("Arrows are consecutive touchpoints of the same customer. Back-edges (returns to an earlier "
+               "stage) and self-loops are highlighted in red: the loop a Sankey cannot draw.")
+    by = st.selectbox("Loop metrics by", ["persona", "channel", "region", "tier", "none"], key="lp_by")
+    lm = call(journey.loop_metrics, by=None if by == "none" else by, filters=f)
+    st.dataframe(lm, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="percent") for c in ("loop_rate", "reevaluation_rate",
+                                                                     "loop_exit_rate")})
+    st.caption("Loop rate: share of customers who return to an earlier stage. Re-evaluation: use → evaluate. "
+               "Cycle: median days between purchases. Loop exit: no activity for the last N days.")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.sankey_chart(call(journey.step_sankey, steps=5, level="stage",
+                                                 collapse_repeats=collapse, filters=f)), key="lp_sankey")
+    with right:
+        stage_tr = tr if level == "stage" else call(journey.transitions, level="stage", collapse_repeats=collapse,
+                                                    filters=f)
+        st.plotly_chart(charts.transition_heatmap(stage_tr), key="lp_heatmap")
+
+with tab_paths:
+    top = st.slider("Top paths", 5, 25, 10, key="pt_top")
+    pt = call(journey.paths, top=top, filters=f)
+    st.plotly_chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
+                    key="pt_bars")
+    st.dataframe(pt, hide_index=True, column_config={
+        "share": st.column_config.NumberColumn(format="percent"),
+        "purchase_conversion": st.column_config.NumberColumn(format="percent")})
+    sw = call(journey.channel_switching, filters=f)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Journeys across 2+ channels", f"{sw['summary']['cross_channel_share'][0]:.0%}")
+    c2.metric("Purchase conversion, cross-channel", f"{sw['summary']['conversion_cross'][0]:.0%}")
+    c3.metric("Purchase conversion, single channel", f"{sw['summary']['conversion_single'][0]:.0%}")
+    ho = sw["handoffs"].head(12)
+    ho = ho.with_columns((ho["from_channel"] + " → " + ho["to_channel"]).alias("handoff"))
+    st.plotly_chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs")
+
+with tab_map:
+    jm = call(journey.journey_map, filters=f)
+    value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
+                                   and jm[c].drop_nulls().len()], horizontal=True, key="jm_value")
+    st.plotly_chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap")
+    st.caption("Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.")
+    st.plotly_chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve")
