@@ -17,15 +17,73 @@ def bench_import(sizes, repeat):
     report("import", rows)
 
 
+def bench_funnel(sizes, repeat):
+    """4-step stage funnel, 30-day window, per customer: ours vs plain SQL (and chdb's windowFunnel)."""
+    from .ops_funnel import cached_db, chdb_dir, chdb_session
+
+    rows = []
+    for n in sizes:
+        db = cached_db(n)
+        ours = measure("ops_funnel", "cx_funnel", {"db": db}, repeat=repeat)
+        base = measure("ops_funnel", "sql_funnel", {"db": db}, repeat=repeat)
+        assert ours["extra"]["counts"] == base["extra"]["counts"], "funnel: ours and the SQL baseline disagree"
+        size = f"{n / 1e6:g}M"
+        rows.append({"operation": "funnel (4 stages, 30d)", "size": size, "ours": ours, "baseline": base,
+                     "baseline_name": "hand-written DuckDB SQL", "target": 1.25})
+        if chdb_session is not None:
+            chdb_dir(db)  # load once, outside the timings
+            ch = measure("ops_funnel", "chdb_funnel", {"db": db}, repeat=repeat)
+            rows.append({"operation": "funnel vs chdb windowFunnel", "size": size, "ours": ours, "baseline": ch,
+                         "baseline_name": "chdb windowFunnel", "target": 1.0})
+    report("funnel", rows)
+
+
+def bench_flows(sizes, repeat):
+    from .ops_flows import db_path
+
+    rows = []
+    for n in sizes:
+        db = str(db_path(n))
+        for op in ("transitions", "loop_metrics"):
+            ours = measure("ops_flows", f"cx_{op}", {"db": db}, repeat=repeat)
+            base = measure("ops_flows", f"sql_{op}", {"db": db}, repeat=repeat)
+            assert ours["extra"] == base["extra"], f"{op}: ours and the SQL baseline disagree"
+            rows.append({"operation": f"journey {op.replace('_', ' ')}", "size": f"{n / 1e6:g}M", "ours": ours,
+                         "baseline": base, "baseline_name": "hand-written DuckDB SQL", "target": 1.25})
+    report("flows", rows)
+
+
+def bench_pages(sizes, repeat, pages=("overview", "journey")):
+    from .ops_pages import app_db
+
+    rows = []
+    for n in sizes:
+        db = app_db(n)
+        for page in pages:
+            for warm, target in ((True, 1.0), (False, 5.0)):
+                r = measure("ops_pages", "page_run", {"db": db, "page": page, "warm": warm}, repeat=repeat,
+                            warmup=0)
+                rows.append({"operation": f"{page} page, {'warm' if warm else 'cold'} run (s)",
+                             "size": f"{n / 1e6:g}M", "ours": r, "target_s": target})
+    report("pages", rows)
+
+
 def main():
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("what", nargs="*", default=["import"], choices=["import"])
+    ap.add_argument("what", nargs="*", default=["import", "funnel", "flows", "pages"],
+                    choices=["import", "funnel", "flows", "pages"])
     ap.add_argument("--touchpoints", default="1M,10M", help="comma-separated sizes, e.g. 1M,10M")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     sizes = [parse_size(s) for s in a.touchpoints.split(",")]
     if "import" in a.what:
         bench_import(sizes, a.repeat)
+    if "funnel" in a.what:
+        bench_funnel(sizes, a.repeat)
+    if "flows" in a.what:
+        bench_flows(sizes, a.repeat)
+    if "pages" in a.what:
+        bench_pages(sizes, a.repeat)
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def test_stage_field_filters_and_breakdown_by_customer_column(load):
         ("r", ts(), "banner", "discover", "social"), ("r", ts(hours=1), "homepage", "consider", "web"),
         ("s", ts(), "homepage", "consider", "web"),
     ]
-    cust = "customer_id,persona,region\np,Researcher,North\nq,Researcher,South\nr,Bargain hunter,\n"
+    cust = "customer_id,persona,region,name\np,Researcher,North,P\nq,Researcher,South,Q\nr,Bargain hunter,,R\n"
     s = load(rows, header="customer_id,timestamp,touchpoint,stage,channel", customers=cust)
     steps = ["discover", "consider", "purchase"]
     assert counts(funnel(s, steps, field="stage", dataset="t")) == [3, 2, 1]
@@ -172,6 +172,8 @@ def test_stage_field_filters_and_breakdown_by_customer_column(load):
     by = funnel(s, steps, field="stage", breakdown="region", top=1, dataset="t")
     assert by.filter(pl.col("step") == 1).select("region", "count").rows() == [
         ("North", 1), ("Other", 1), ("(unknown)", 1)]
+    by = funnel(s, steps, field="stage", breakdown="name", dataset="t")  # an extra column named like ours
+    assert by.columns[:3] == ["by_name", "step", "name"] and by.height == 9
     with pytest.raises(CXError, match="not a stage"):
         funnel(s, ["discover", "checkout"], field="stage", dataset="t")
     with pytest.raises(CXError, match="break the funnel down"):
