@@ -103,6 +103,16 @@ def page_header(title: str, explanation: str) -> None:
     st.caption(explanation)
 
 
+def page_frame(title: str, explanation: str) -> flt.Filters:
+    """The top of an analysis page: title, one-line explanation; stops with a hint when there is
+    no dataset yet. Returns the global filters of the sidebar."""
+    page_header(title, explanation)
+    if current_dataset() is None:
+        st.info("There is no data yet. Import a file on the **Data** page to begin.")
+        st.stop()
+    return st.session_state["filters"]
+
+
 def run_safely(page) -> None:
     """Run a page; a CXError becomes its message, anything else a friendly note (logged)."""
     try:

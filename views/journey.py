@@ -4,14 +4,10 @@ import streamlit as st
 from cx import charts, journey, profile
 from cx.export import to_csv_bytes
 from cx.schema import STAGES
-from ui.core import call, current_dataset, page_header
+from ui.core import call, page_frame
 
-page_header("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
-            "loop back, which paths they take, and how they feel along the way.")
-if current_dataset() is None:
-    st.info("There is no data yet. Import a file on the **Data** page to begin.")
-    st.stop()
-f = st.session_state["filters"]
+f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
+               "loop back, which paths they take, and how they feel along the way.")
 tab_funnel, tab_loops, tab_paths, tab_map = st.tabs(["Funnel", "Loops", "Paths", "Journey map"])
 
 with tab_funnel:

@@ -2,15 +2,10 @@
 import streamlit as st
 
 from cx import charts, profile
-from ui.core import call, current_dataset, fmt_date, fmt_int, fmt_money, page_header
+from ui.core import call, fmt_date, fmt_int, fmt_money, page_frame
 
-page_header("Overview", "Who your customers are, where they are in the loop, and how activity moves — "
-            "for the dataset and filters chosen in the sidebar.")
-if current_dataset() is None:
-    st.info("There is no data yet. Import a file on the **Data** page to begin.")
-    st.stop()
-
-f = st.session_state["filters"]
+f = page_frame("Overview", "Who your customers are, where they are in the loop, and how activity moves — "
+                   "for the dataset and filters chosen in the sidebar.")
 k = call(profile.kpis, f).row(0, named=True)
 if not k["touchpoints"]:
     st.info("No touchpoint matches the filters: widen the date range or clear a filter in the sidebar.")
