@@ -124,11 +124,10 @@ def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str
     # only the rows of some step matter. In each unit's (timestamp, _seq) order, count the
     # step-k rows seen so far (k >= 2): the first step-k row strictly after a row is then the
     # step-k row whose count is that row's count + 1 (one sort serves every step)
-    flags = {f"_s{k}": col.isin(list(g)) for k, g in enumerate(groups, 1)}
+    rows = t.filter(preds).select(*keys, "timestamp", "_seq", *carry,
+                                  **{f"_s{k}": col.isin(list(g)) for k, g in enumerate(groups, 1)})
     upto = ibis.window(group_by=keys, order_by=["timestamp", "_seq"], rows=(None, 0))
-    rows = t.filter(preds).select(*keys, "timestamp", "_seq", *carry, **flags,
-                                  **{f"_c{k}": t._seq.count(where=flags[f"_s{k}"]).over(upto)
-                                     for k in range(2, n + 1)})
+    rows = rows.mutate(**{f"_c{k}": rows._seq.count(where=rows[f"_s{k}"]).over(upto) for k in range(2, n + 1)})
 
     # every entry (a step-1 row) -> the next step 2 -> the next step 3 ...
     chain = rows.filter(rows._s1).select(
