@@ -300,7 +300,7 @@ class Source:
             "column": [self.columns[int(c[1:])] if c and re.fullmatch(r"c\d+", c) and int(c[1:]) < len(self.columns)
                        else "" for c in rej["column_name"]],
             "value": [(v or "")[:200] for v in rej["csv_line"]],
-            "problem": [_reader_problem(t, m, v, len(self.columns))
+            "problem": [_reader_problem(t, m, v)
                         for t, m, v in zip(rej["error_type"], rej["msg"], rej["csv_line"])],
         }, schema=ERROR_COLUMNS)
 
@@ -377,7 +377,7 @@ class Source:
         self.close()
 
 
-def _reader_problem(kind: str, msg: str | None, line: str | None, ncols: int) -> str:
+def _reader_problem(kind: str, msg: str | None, line: str | None) -> str:
     m = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg or "")
     if kind == "MISSING COLUMNS" and m:
         return f"too few fields: expected {m.group(1)}, found {m.group(2)}"
@@ -859,15 +859,9 @@ def _progress_poller(cur, progress: Progress, lo: float, hi: float, message: str
 
 @contextmanager
 def _transaction(src: Source):
-    store, cur = src.store, src.cur
-    with store._write_lock:
-        cur.sql("BEGIN TRANSACTION")
-        try:
-            yield cur
-        except BaseException:
-            cur.sql("ROLLBACK")
-            raise
-        cur.sql("COMMIT")
+    """The store's write transaction on the source's cursor (its temporary tables are read)."""
+    with src.store.transaction(src.cur) as cur:
+        yield cur
     src.progress(1.0, "Done")
 
 

@@ -208,28 +208,31 @@ class Store:
 
     def delete_dataset(self, name: str) -> None:
         ds = self.dataset(name)
-        with self._write_lock, self.transaction() as con:
+        with self.transaction() as con:
             con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
             for t in ("datasets", "imports", "stage_rules"):
                 col = "id" if t == "datasets" else "dataset_id"
                 con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
 
     @contextmanager
-    def transaction(self):
-        """A cursor inside one transaction: committed on success, rolled back on error."""
-        cur = self.cursor()
-        cur.sql("BEGIN TRANSACTION")
-        try:
-            yield cur
-        except BaseException:
+    def transaction(self, cur: duckdb.DuckDBPyConnection | None = None):
+        """One write transaction, holding the store's write lock: committed on success, rolled back
+        on error. On a fresh cursor (closed afterwards), or on `cur` (e.g. one whose temporary
+        tables the transaction reads)."""
+        own = cur is None
+        cur = cur or self.cursor()
+        with self._write_lock:
+            cur.sql("BEGIN TRANSACTION")
             try:
+                yield cur
+            except BaseException:
                 cur.sql("ROLLBACK")
+                raise
+            else:
+                cur.sql("COMMIT")
             finally:
-                cur.close()
-            raise
-        else:
-            cur.sql("COMMIT")
-            cur.close()
+                if own:
+                    cur.close()
 
     # -- tables --------------------------------------------------------------------------
     def has_table(self, kind: str, dataset: str | None = None) -> bool:
@@ -279,7 +282,7 @@ class Store:
             if not schema.normalise_name(kw):
                 raise CXError("A stage rule needs a keyword.")
         ds = self.dataset(dataset)
-        with self._write_lock, self.transaction() as con:
+        with self.transaction() as con:
             con.sql("DELETE FROM cx_meta.stage_rules WHERE dataset_id = $id", params={"id": ds.id})
             if rules:
                 con.sql("INSERT INTO cx_meta.stage_rules SELECT $id, position, keyword, stage FROM "
