@@ -68,10 +68,23 @@ def bench_pages(sizes, repeat, pages=("overview", "journey")):
     report("pages", rows)
 
 
+def suites() -> dict:
+    """Further suites: every bench/suite_<name>.py with `run(sizes, repeat)` (and an optional
+    `SIZES` default, e.g. customers rather than touchpoints) adds the command `<name>`."""
+    import importlib
+    from pathlib import Path
+
+    out = {}
+    for f in sorted(Path(__file__).parent.glob("suite_*.py")):
+        out[f.stem[len("suite_"):]] = importlib.import_module(f"bench.{f.stem}")
+    return out
+
+
 def main():
+    extra = suites()
+    builtin = ["import", "funnel", "flows", "pages"]
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("what", nargs="*", default=["import", "funnel", "flows", "pages"],
-                    choices=["import", "funnel", "flows", "pages"])
+    ap.add_argument("what", nargs="*", default=builtin + list(extra), choices=builtin + list(extra))
     ap.add_argument("--touchpoints", default="1M,10M", help="comma-separated sizes, e.g. 1M,10M")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
@@ -84,6 +97,9 @@ def main():
         bench_flows(sizes, a.repeat)
     if "pages" in a.what:
         bench_pages(sizes, a.repeat)
+    for name, mod in extra.items():
+        if name in a.what:
+            mod.run(sizes, a.repeat)
 
 
 if __name__ == "__main__":

@@ -92,10 +92,31 @@ def sidebar() -> flt.Filters:
                                             placeholder="all"))
         f = f.with_(**sel)
         st.caption(f"Showing: {f.describe()}")
-    params = {"dataset": ds, **f.to_params()}
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    sync_params({"dataset": ds, **f.to_params()}, owned=SIDEBAR_PARAMS)
     return f
+
+
+SIDEBAR_PARAMS = ("dataset", "from", "to", "channel", *flt.CUSTOMER_FILTERS, "segment")
+
+
+def sync_params(params: dict, owned) -> None:
+    """Write `params` into the URL, removing the `owned` keys that are not in it; other keys (a
+    page's own choices, `customer=`) stay, so a copied link opens the same view."""
+    qp = st.query_params
+    for k in owned:
+        if k not in params and k in qp:
+            del qp[k]
+    for k, v in params.items():
+        if qp.get(k) != v:
+            qp[k] = v
+
+
+def customer_url(customer_id: str) -> str:
+    """The link to one customer's view (customer 360), for st.column_config.LinkColumn and
+    markdown links: `customer?customer=ID&dataset=DS`."""
+    from urllib.parse import urlencode
+
+    return "customer?" + urlencode({"customer": customer_id, "dataset": current_dataset() or ""})
 
 
 def page_header(title: str, explanation: str) -> None:

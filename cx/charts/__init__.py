@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from .schema import STAGES
+from ..schema import STAGES
 
 STAGE_COLORS = {"discover": "#8ecae6", "consider": "#219ebc", "evaluate": "#ffb703", "purchase": "#fb8500",
                 "use": "#2a9d8f", "(no stage)": "#b0b0b0"}
