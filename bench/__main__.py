@@ -26,13 +26,14 @@ def bench_funnel(sizes, repeat):
         db = cached_db(n)
         ours = measure("ops_funnel", "cx_funnel", {"db": db}, repeat=repeat)
         base = measure("ops_funnel", "sql_funnel", {"db": db}, repeat=repeat)
-        assert ours["extra"]["counts"] == base["extra"]["counts"], "funnel: ours and the SQL baseline disagree"
+        assert ours["extra"] == base["extra"], f"funnel: ours and the SQL baseline disagree: {ours['extra']} {base['extra']}"
         size = f"{n / 1e6:g}M"
         rows.append({"operation": "funnel (4 stages, 30d)", "size": size, "ours": ours, "baseline": base,
                      "baseline_name": "hand-written DuckDB SQL", "target": 1.25})
         if chdb_session is not None:
             chdb_dir(db)  # load once, outside the timings
             ch = measure("ops_funnel", "chdb_funnel", {"db": db}, repeat=repeat)
+            assert ch["extra"]["counts"] == ours["extra"]["counts"], "funnel: ours and chdb disagree"
             rows.append({"operation": "funnel vs chdb windowFunnel", "size": size, "ours": ours, "baseline": ch,
                          "baseline_name": "chdb windowFunnel", "target": 1.0})
     report("funnel", rows)

@@ -55,7 +55,12 @@ def cx_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", unit: st
     store = cx.open(db, read_only=True)
     df = funnel(store, steps, field=field, window=window, unit=unit, dataset=dataset)
     store.close()
-    return {"counts": df["count"].to_list()}
+    return {"counts": df["count"].to_list(), "medians": _rounded(df["median_time_from_previous"].to_list()),
+            "p90s": _rounded(df["p90_time_from_previous"].to_list())}
+
+
+def _rounded(xs):
+    return [None if x is None else round(float(x), 3) for x in xs]
 
 
 def _steps_sql(steps) -> list[list[str]]:
@@ -81,10 +86,12 @@ def _in_list(values) -> str:
 
 
 def sql_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", dataset: str = "bench") -> dict:
-    """Baseline: the plain hand-written DuckDB SQL for the same per-step counts, the fastest
-    straightforward form found: per customer, in (timestamp, _seq) order, the _seq of the next
-    step-k row (FIRST_VALUE ... IGNORE NULLS over the following rows); then a chain of equality
-    joins on _seq (unique in a dataset) from every entry; the furthest level per customer."""
+    """Baseline: plain hand-written DuckDB SQL answering the same question as cx's funnel (count
+    per step, median and p90 time from the previous step over each customer's winning entry), in
+    the fastest straightforward form found: per customer, in (timestamp, _seq) order, the _seq of
+    the next step-k row (FIRST_VALUE ... IGNORE NULLS over the following rows); a chain of
+    equality joins on _seq (unique in a dataset) from every entry; the winning entry per customer
+    (furthest, then earliest) with QUALIFY; then the figures."""
     con, sch, params, ins, every = _sql_parts(db, steps, field, window, dataset)
     n = len(ins)
     nxt = "".join(f", first_value(CASE WHEN {field} IN {ins[k - 1]} THEN _seq END IGNORE NULLS) "
@@ -92,18 +99,24 @@ def sql_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", dataset
     joins = "".join(f" LEFT JOIN r s{k} ON s{k}._seq = {'e' if k == 2 else f's{k - 1}'}.n{k}"
                     for k in range(2, n + 1))
     level = " + ".join(["1"] + [f"coalesce(s{k}.ts <= e.ts + $win, false)::INT" for k in range(2, n + 1)])
-    counts = ", ".join(f"count(*) FILTER (WHERE level >= {k})" for k in range(1, n + 1))
+    times = ", ".join(["e.ts AS t1", *[f"s{k}.ts AS t{k}" for k in range(2, n + 1)]])
+    figures = ", ".join(["count(*)"] + [
+        f"count(*) FILTER (WHERE level >= {k}), "
+        f"median(epoch(t{k}) - epoch(t{k - 1})) FILTER (WHERE level >= {k}), "
+        f"quantile_cont(epoch(t{k}) - epoch(t{k - 1}), 0.9) FILTER (WHERE level >= {k})" for k in range(2, n + 1)])
     q = f"""
     WITH r AS (
         SELECT customer_id, timestamp AS ts, _seq, {field} IN {ins[0]} AS s1{nxt}
         FROM {sch}.interactions WHERE {field} IN {every}
         WINDOW w AS (PARTITION BY customer_id ORDER BY timestamp, _seq
                      ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)),
-    lv AS (SELECT e.customer_id, max({level}) AS level FROM r e{joins} WHERE e.s1 GROUP BY e.customer_id)
-    SELECT {counts} FROM lv"""
-    out = list(con.sql(q, params=params if "$win" in q else None).fetchall()[0])
+    won AS (SELECT e.customer_id, {level} AS level, {times} FROM r e{joins} WHERE e.s1
+            QUALIFY row_number() OVER (PARTITION BY e.customer_id ORDER BY level DESC, e.ts, e._seq) = 1)
+    SELECT {figures} FROM won"""
+    row = list(con.sql(q, params=params if "$win" in q else None).fetchall()[0])
     con.close()
-    return {"counts": out}
+    return {"counts": [row[0], *row[1::3]], "medians": _rounded([None, *row[2::3]]),
+            "p90s": _rounded([None, *row[3::3]])}
 
 
 def sql_funnel_minframe(db: str, steps=STEPS, field: str = "stage", window="30d", dataset: str = "bench") -> dict:

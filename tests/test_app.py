@@ -132,13 +132,25 @@ def test_journey_page_tabs_carry_the_data(app_db):
     at = new_app().run()  # loads the demo by itself
     at.switch_page("views/journey.py").run()
     assert not at.exception, at.exception
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    by_title = {s["layout"].get("title", {}).get("text"): s for s in specs}
-    # Funnel: the default stage funnel, counts falling step by step, step 1 = every customer
+
+    def charts():
+        specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        return {s["layout"].get("title", {}).get("text"): s for s in specs}
+
+    # Funnel (the tab open by default; the others are lazy: nothing of theirs is computed)
+    by_title = charts()
     fn = by_title["Ordered funnel"]["data"][0]
     assert fn["type"] == "funnel" and fn["y"] == ["1. discover", "2. consider", "3. evaluate", "4. purchase"]
     assert fn["x"] == sorted(fn["x"], reverse=True) and fn["x"][0] == 5000
+    assert not at.get("graphviz_chart") and "Journey map" not in by_title
+    trend = by_title["Conversion by entry month"]["data"][0]
+    assert len(trend["x"]) >= 40 and all(0 <= y <= 1 for y in trend["y"])
+    lost = next(m.value for m in at.metric if m.label == "Dropped there")
+    assert int(lost.replace(",", "")) == fn["x"][0] - fn["x"][1]
     # Loops: the DOT graph has every stage and red back-edges such as use -> evaluate
+    at.session_state["tab"] = "Loops"
+    at.run()
+    assert not at.exception, at.exception
     dot = at.get("graphviz_chart")[0].proto.spec
     assert all(f'"{s}"' in dot for s in ("discover", "consider", "evaluate", "purchase", "use"))
     assert '"use" -> "evaluate"' in dot and "↩" in dot
@@ -146,12 +158,28 @@ def test_journey_page_tabs_carry_the_data(app_db):
     rates = dict(zip(loops["persona"], loops["loop_rate"]))
     assert rates["Window Shopper"] == min(rates.values()) and rates["Researcher"] == max(rates.values())
     # Paths: ten variants, largest first
-    paths = by_title["The 10 most common paths (repeats collapsed)"]["data"][0]
+    at.session_state["tab"] = "Paths"
+    at.run()
+    paths = charts()["The 10 most common paths (repeats collapsed)"]["data"][0]
     assert len(paths["y"]) == 10 and paths["x"] == sorted(paths["x"])  # drawn bottom-up
     # Journey map: delivery is the reddest cell; the emotion curve dips at evaluate and use
+    at.session_state["tab"] = "Journey map"
+    at.run()
+    assert not at.exception, at.exception
+    by_title = charts()
     jm = by_title["Journey map"]["data"][0]
     cells = {t.split("<br>")[0]: z for row_t, row_z in zip(jm["text"], jm["z"]) for t, z in zip(row_t, row_z) if t}
     assert min((z, k) for k, z in cells.items() if z is not None)[1] == "delivery"
     curve = by_title["Emotion curve: how customers feel along the loop"]["data"][0]
     s = dict(zip(curve["x"], curve["y"]))
     assert s["evaluate"] < s["consider"] and s["purchase"] > s["evaluate"] and s["use"] < s["purchase"]
+
+def test_journey_tab_opens_from_a_shared_link(app_db):
+    """?tab=Loops in the URL opens the Loops tab (the tab is bound to the query parameters)."""
+    at = new_app().run()
+    at.switch_page("views/journey.py")
+    at.query_params["tab"] = "Loops"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("graphviz_chart") and not any(
+        '"Ordered funnel"' in c.proto.spec for c in at.get("plotly_chart"))

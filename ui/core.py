@@ -111,6 +111,18 @@ def sync_params(params: dict, owned) -> None:
             qp[k] = v
 
 
+def customer_table(df, height: int | None = None, rows: int = 500, **column_config) -> None:
+    """Show a table of customers whose `customer_id` opens the customer view (first `rows`)."""
+    import polars as pl
+
+    df = df.head(rows)
+    if "customer_id" in df.columns:
+        df = df.with_columns(pl.Series("customer_id", [customer_url(c) for c in df["customer_id"].to_list()]))
+        column_config["customer_id"] = st.column_config.LinkColumn(
+            "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
+    st.dataframe(df, hide_index=True, height=height or "auto", column_config=column_config)
+
+
 def customer_url(customer_id: str) -> str:
     """The link to one customer's view (customer 360), for st.column_config.LinkColumn and
     markdown links: `customer?customer=ID&dataset=DS`."""

@@ -4,13 +4,13 @@ import streamlit as st
 from cx import charts, journey, profile
 from cx.export import to_csv_bytes
 from cx.schema import STAGES
-from ui.core import call, page_frame
+from ui.core import call, customer_table, page_frame
 
 f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
                "loop back, which paths they take, and how they feel along the way.")
-tab_funnel, tab_loops, tab_paths, tab_map = st.tabs(["Funnel", "Loops", "Paths", "Journey map"])
 
-with tab_funnel:
+
+def funnel_tab():
     c1, c2, c3, c4 = st.columns(4)
     field = c1.radio("Steps are", ["stage", "touchpoint"], horizontal=True, key="fn_field")
     window = c2.selectbox("Conversion window", ["none", "1h", "1d", "7d", "30d", "90d", "365d"], index=4,
@@ -36,12 +36,14 @@ with tab_funnel:
         st.info("Pick at least two steps.")
     else:
         kw = dict(field=field, window=None if window == "none" else window, unit=unit, filters=f)
-        df = call(journey.funnel, tuple(steps), breakdown=None if breakdown == "none" else breakdown, **kw)
-        st.plotly_chart(charts.funnel_chart(df), key="fn_chart")
+        period = st.session_state.get("fn_period", "month")
+        rep = call(journey.funnel_report, tuple(steps), breakdown=None if breakdown == "none" else breakdown,
+                   period=period, **kw)
+        overall = rep["funnel"]
+        st.plotly_chart(charts.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart")
         st.caption("Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
                    "one, all within the window from the entry; a later entry that gets further wins; equal "
                    "timestamps keep file order.")
-        overall = call(journey.funnel, tuple(steps), **kw)
         show = overall.with_columns(
             (overall["median_time_from_previous"] / 3600).round(1).alias("median hours from previous"),
             (overall["p90_time_from_previous"] / 3600).round(1).alias("p90 hours from previous"))
@@ -50,20 +52,23 @@ with tab_funnel:
                                     "conversion_from_first": st.column_config.NumberColumn(format="percent")})
         left, right = st.columns(2)
         with left:
-            period = st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period")
-            trend = call(journey.funnel_trend, tuple(steps), period=period, **kw)
-            st.plotly_chart(charts.trend_lines(trend, "period", "conversion", "Conversion by entry " + period,
+            st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period")
+            st.plotly_chart(charts.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
                                                "conversion to the last step", percent=True), key="fn_trend")
         with right:
             at = st.selectbox("Who dropped after step", list(range(1, len(steps))), key="fn_drop",
                               format_func=lambda k: f"{k}. {overall['name'][k - 1]}")
-            drops = call(journey.funnel_dropoffs, tuple(steps), at, **kw)
-            st.metric("Dropped there", f"{drops.height:,}")
-            st.download_button("Export them (CSV)", to_csv_bytes(drops), file_name=f"dropped_after_step_{at}.csv",
-                               mime="text/csv", key="fn_export")
-            st.dataframe(drops.head(200), hide_index=True, height=260)
+            lost = int(overall["count"][at - 1] - overall["count"][at])
+            st.metric("Dropped there", f"{lost:,}", help="Reached this step but not the next one within the window.")
+            if st.toggle("List them", key="fn_list", help="Their ids, entry time and the time of the last step "
+                         "they reached, exportable as CSV."):
+                drops = call(journey.funnel_dropoffs, tuple(steps), at, **kw)
+                st.download_button("Export them (CSV)", to_csv_bytes(drops),
+                                   file_name=f"dropped_after_step_{at}.csv", mime="text/csv", key="fn_export")
+                customer_table(drops, height=260)
 
-with tab_loops:
+
+def loops_tab():
     c1, c2, c3 = st.columns(3)
     level = c1.radio("Level", ["stage", "touchpoint"], horizontal=True, key="lp_level")
     weight = c2.radio("Edge weight", ["probability", "count"], horizontal=True, key="lp_weight")
@@ -88,7 +93,8 @@ with tab_loops:
                                                     filters=f)
         st.plotly_chart(charts.transition_heatmap(stage_tr), key="lp_heatmap")
 
-with tab_paths:
+
+def paths_tab():
     top = st.slider("Top paths", 5, 25, 10, key="pt_top")
     pt = call(journey.paths, top=top, filters=f)
     st.plotly_chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
@@ -105,10 +111,20 @@ with tab_paths:
     ho = ho.with_columns((ho["from_channel"] + " → " + ho["to_channel"]).alias("handoff"))
     st.plotly_chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs")
 
-with tab_map:
+
+def map_tab():
     jm = call(journey.journey_map, filters=f)
     value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
                                    and jm[c].drop_nulls().len()], horizontal=True, key="jm_value")
     st.plotly_chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap")
     st.caption("Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.")
     st.plotly_chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve")
+
+
+# lazy tabs: only the open tab computes, and the open tab lives in the URL (?tab=Loops), so a
+# copied link opens the same view
+tabs = st.tabs(["Funnel", "Loops", "Paths", "Journey map"], key="tab", bind="query-params")
+for tab, draw in zip(tabs, (funnel_tab, loops_tab, paths_tab, map_tab)):
+    with tab:
+        if tab.open is not False:  # None: state not tracked (then every tab draws)
+            draw()
