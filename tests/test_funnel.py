@@ -320,3 +320,18 @@ def test_demo_stage_funnel(demo):
     tr = funnel_trend(demo, steps, field="stage", window="30d", period="month", dataset="demo")
     assert tr["entries"].sum() == w[0] and tr["completed"].sum() == w[3]
     assert funnel_dropoffs(demo, steps, 2, field="stage", window="30d", dataset="demo").height == w[1] - w[2]
+
+
+def test_report_reads_one_evaluation_and_gives_the_same_numbers(demo):
+    """funnel_report (what the page shows) = funnel, funnel with a breakdown, and funnel_trend."""
+    from cx.journey import funnel_report
+
+    steps = ["discover", "consider", "evaluate", "purchase"]
+    kw = dict(field="stage", window="30d", dataset="demo")
+    rep = funnel_report(demo, steps, breakdown="channel", period="week", **kw)
+    assert rep["funnel"].equals(funnel(demo, steps, **kw))
+    assert rep["by"].equals(funnel(demo, steps, breakdown="channel", **kw))
+    assert rep["trend"].equals(funnel_trend(demo, steps, period="week", **kw))
+    assert funnel_report(demo, steps, **kw)["by"] is None
+    with pytest.raises(cx.CXError):
+        funnel_report(demo, steps, period="year", **kw)
