@@ -1,0 +1,99 @@
+"""AppTest: the Life cycle and Teams pages draw the demo data's numbers and drill down to customers."""
+import json
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    path = tmp_path / "app.duckdb"
+    monkeypatch.setenv("CX_DB", str(path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield path
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def _charts(at) -> dict:
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return {(s["layout"].get("title") or {}).get("text"): s for s in specs}
+
+
+def _frame(at, column):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_lifecycle_page(app_db):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("views/lifecycle.py").run()
+    assert not at.exception, at.exception
+    ch = _charts(at)
+    curve = ch["Retention curve"]["data"][0]
+    assert curve["x"][0] == 0 and curve["y"][0] == 1.0 and curve["y"][1] < 0.8
+    assert curve["y"][:12] == sorted(curve["y"][:12], reverse=True)
+    heat = ch["Retention by cohort"]["data"]
+    assert heat[0]["type"] == "heatmap" and len(heat[0]["y"]) == 24  # the 24 most recent monthly cohorts
+    assert all(row[0] in (1.0, None) for row in heat[0]["z"])  # k = 0: everyone is active
+    cells = next(t for t in heat if t.get("name") == "cells")  # the clickable layer: one point per cell
+    assert len(cells["customdata"]) == sum(v is not None for row in heat[0]["z"] + heat[1]["z"] for v in row)
+    bars = ch["Lifecycle: who is active each period"]["data"]
+    by = {b["name"]: b for b in bars}
+    assert set(by) == {"new", "returning", "resurrecting", "dormant", "net change"}
+    assert sum(by["new"]["y"]) == 5000 and max(by["dormant"]["y"]) <= 0 and min(by["dormant"]["y"]) < 0
+    # drill-down: the default cell (latest cohort, month 1) and the default bar list customers with links
+    cells = _frame(at, "cohort")
+    assert "open" in cells.columns and all(u.startswith("customer?customer=") for u in cells["open"])
+    # a breakdown by persona draws one curve per persona
+    at.selectbox(key="lc_breakdown").set_value("persona").run()
+    assert not at.exception, at.exception
+    curves = _charts(at)["Retention curve by persona"]["data"]
+    y6 = {c["name"]: c["y"][6] for c in curves}
+    assert len(y6) == 6 and y6["Loyal Regular"] > y6["Window Shopper"]
+    # pick a cell: the listed customers are that cohort's
+    at.selectbox(key="lc_breakdown").set_value("none").run()
+    at.number_input(key="lc_drill_k").set_value(0).run()
+    n0 = next(int(m.value.replace(",", "")) for m in at.metric if m.label == "Customers")
+    z = _charts(at)["Retention by cohort"]["data"][0]
+    last_label = z["y"][-1]
+    assert n0 == int(last_label.split("·")[1].strip().replace(",", ""))  # the whole cohort is active at k = 0
+
+
+def test_teams_page(app_db):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("views/teams.py").run()
+    assert not at.exception, at.exception
+    assert next(m.value for m in at.metric if m.label == "Inconsistent department") == "billing"
+    ch = _charts(at)
+    csat = ch["CSAT (mean, 1–5)"]["data"][0]
+    assert "billing" in csat["x"] and all(1 <= v <= 5 for v in csat["y"]) and csat["error_y"]["array"][0] > 0
+    spread = ch["Spread between employees (CSAT sd)"]["data"][0]
+    sd = dict(zip(spread["x"], spread["y"]))
+    assert max(sd, key=sd.get) == "billing"
+    assert spread["marker"]["color"][spread["x"].index("billing")] == "#e63946"
+    inc = dict(zip(ch["Incident rate"]["data"][0]["x"], ch["Incident rate"]["data"][0]["y"]))
+    assert inc["billing"] > 0.05 and inc["support"] == 0
+    # ranked employees' dots: billing's column is visibly wider (and red)
+    dots = [t for t in ch["Employees: mean CSAT with 95% interval"]["data"] if "(" not in t["name"]]
+    spread_of = {t["name"]: max(t["y"]) - min(t["y"]) for t in dots}
+    assert max(spread_of, key=spread_of.get) == "billing"
+    assert next(t for t in dots if t["name"] == "billing")["marker"]["line"]["color"] == "#e63946"
+    emp = _frame(at, "csat_shrunk")
+    ranked = emp[emp["ranked"]]
+    assert (ranked["csat_n"] >= 20).all() and list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    cust = _frame(at, "open")
+    assert len(cust) > 0 and cust["open"].str.startswith("customer?customer=").all()
+    # drill-down: billing's customers with an incident (wrong charges) are listed; support has none
+    at.selectbox(key="tm_drill_dep").set_value("billing")
+    at.selectbox(key="tm_drill_kind").set_value("incidents").run()
+    assert not at.exception, at.exception
+    n_billing = int(next(m.value for m in at.metric if m.label == "Customers").replace(",", ""))
+    assert n_billing > 100 and "incidents" in _frame(at, "open").columns
+    at.selectbox(key="tm_drill_dep").set_value("support").run()
+    assert next(m.value for m in at.metric if m.label == "Customers") == "0"
