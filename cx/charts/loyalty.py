@@ -1,0 +1,220 @@
+"""Loyalty and trust figures: polars frame -> plotly Figure (no data access, no streamlit)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from . import PALETTE, _layout
+
+LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": "Review rating"}
+UNITS = {"nps": "NPS (−100 to 100)", "csat": "CSAT: % satisfied (4–5 of 5)", "ces": "CES: mean effort score (1–7, 7 = easy)",
+         "rating": "% ratings 4–5 of 5"}
+CATEGORY_COLORS = {"promoter": "#2a9d8f", "passive": "#ffb703", "detractor": "#e63946", "satisfied": "#2a9d8f",
+                   "neutral": "#ffb703", "dissatisfied": "#e63946", "easy": "#2a9d8f", "hard": "#e63946"}
+QUADRANT_COLORS = {"Fix first": "#e63946", "Strength": "#2a9d8f", "Maintain": "#8d99ae", "Low priority": "#ffb703"}
+LOW_N_COLOR = "#c9c9c9"
+SCALE = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+
+
+def _fmt(metric: str, v) -> str:
+    if v is None:
+        return "–"
+    return f"{v:.2f}" if metric == "ces" else f"{v:+.0f}" if metric == "nps" else f"{v:.0f}%"
+
+
+def score_trend(df: pl.DataFrame, metric: str, title: str | None = None) -> go.Figure:
+    """df: period, n, value, low_n. Periods with fewer than 30 answers are hollow grey markers."""
+    fig = go.Figure()
+    ok, low = df.filter(~pl.col("low_n")), df.filter(pl.col("low_n"))
+    fig.add_trace(go.Scatter(x=df["period"].to_list(), y=df["value"].to_list(), mode="lines", name=LABELS[metric],
+                             line=dict(color=PALETTE[0], width=2.5), hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=ok["period"].to_list(), y=ok["value"].to_list(), mode="markers", name="30+ answers",
+                             marker=dict(color=PALETTE[0], size=7), customdata=ok["n"].to_list(),
+                             hovertemplate="%{x}<br>" + LABELS[metric] + " %{y:.1f}<br>%{customdata:,} answers<extra></extra>"))
+    if low.height:
+        fig.add_trace(go.Scatter(x=low["period"].to_list(), y=low["value"].to_list(), mode="markers",
+                                 name="fewer than 30 answers", customdata=low["n"].to_list(),
+                                 marker=dict(symbol="circle-open", color="#888", size=9),
+                                 hovertemplate="%{x}<br>" + LABELS[metric] + " %{y:.1f}<br>only %{customdata:,} answers"
+                                               "<extra></extra>"))
+    fig.update_yaxes(title=UNITS[metric])
+    return _layout(fig, title or f"{LABELS[metric]} over time")
+
+
+def score_distribution(df: pl.DataFrame, metric: str, title: str | None = None) -> go.Figure:
+    """df: score, n, share, category."""
+    fig = go.Figure(go.Bar(
+        x=[f"{s:g}" for s in df["score"]], y=df["share"].to_list(),
+        marker_color=[CATEGORY_COLORS.get(c, "#8d99ae") for c in df["category"]],
+        customdata=list(zip(df["n"].to_list(), df["category"].to_list())),
+        text=[f"{s:.0%}" for s in df["share"]], textposition="outside", cliponaxis=False,
+        hovertemplate="score %{x}: %{y:.1%} of answers<br>%{customdata[0]:,} answers (%{customdata[1]})<extra></extra>"))
+    fig.update_xaxes(title="score", type="category")
+    fig.update_yaxes(title="share of answers", tickformat=".0%", range=[0, max(df["share"].max() or 0.01, 0.01) * 1.2])
+    return _layout(fig, title or f"How customers answered ({LABELS[metric]})")
+
+
+def breakdown_bars(df: pl.DataFrame, metric: str, by: str, title: str | None = None) -> go.Figure:
+    """df: group, n, value, low_n (largest group first). Groups with fewer than 30 answers are grey
+    and marked ⚠ in their label."""
+    d = df.reverse()
+    labels = [f"⚠ {g}" if low else str(g) for g, low in zip(d["group"], d["low_n"])]
+    fig = go.Figure(go.Bar(
+        y=labels, x=d["value"].to_list(), orientation="h",
+        marker_color=[LOW_N_COLOR if low else PALETTE[0] for low in d["low_n"]],
+        text=[f"{_fmt(metric, v)}  (n={n:,})" for v, n in zip(d["value"], d["n"])], textposition="outside",
+        cliponaxis=False, customdata=list(zip(d["group"].to_list(), d["n"].to_list())),
+        hovertemplate="<b>%{customdata[0]}</b><br>" + LABELS[metric] + " %{x:.1f}<br>%{customdata[1]:,} answers"
+                      "<extra></extra>"))
+    lo = min(0.0, float(d["value"].min() or 0))
+    hi = max(float(d["value"].max() or 1), 1.0)
+    if metric == "ces":
+        lo, hi = 1.0, 7.0
+    span = hi - lo
+    # negative bars carry their label on the left: leave room for it
+    fig.update_xaxes(title=UNITS[metric], range=[lo - 0.3 * span if lo < 0 else lo,
+                                                 hi + 0.3 * span if metric != "ces" else 7.9])
+    h = max(260, 32 * d.height + 90)
+    return _layout(fig, title or f"{LABELS[metric]} by {by}", height=h)
+
+
+def solicited_bars(df: pl.DataFrame, title: str = "Solicited vs unsolicited feedback") -> go.Figure:
+    """df: metric, kind, n, mean_score. Each metric's mean as a percentage of its scale, so metrics on
+    different scales stand side by side."""
+    fig = go.Figure()
+    for i, kind in enumerate(("solicited", "unsolicited")):
+        d = df.filter(pl.col("kind") == kind)
+        if not d.height:
+            continue
+        pos = [(m - SCALE[k][0]) / (SCALE[k][1] - SCALE[k][0]) for k, m in zip(d["metric"], d["mean_score"])]
+        fig.add_trace(go.Bar(x=[LABELS.get(m, m) for m in d["metric"]], y=pos, name=kind,
+                             marker_color=PALETTE[i], text=[f"n={n:,}" for n in d["n"]], textposition="outside",
+                             cliponaxis=False, customdata=d["mean_score"].to_list(),
+                             hovertemplate="%{x} (" + kind + ")<br>mean %{customdata:.2f}, %{y:.0%} of the scale"
+                                           "<br>%{text}<extra></extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="mean score, % of its scale", tickformat=".0%", range=[0, 1.15])
+    return _layout(fig, title)
+
+
+def driver_quadrant(df: pl.DataFrame, title: str = "Key drivers: importance × performance") -> go.Figure:
+    """df: touchpoint, importance_share, performance, quadrant, customers. Dashed lines at the means
+    split the quadrants; "Fix first" (important, below-average score) is top left."""
+    fig = go.Figure()
+    # neighbours on the performance axis get their labels on alternate sides (fewer overlaps)
+    df = df.sort("performance").with_columns(
+        _pos=pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("top center")).otherwise(pl.lit("bottom center")))
+    for q, color in QUADRANT_COLORS.items():
+        d = df.filter(pl.col("quadrant") == q)
+        if not d.height:
+            continue
+        fig.add_trace(go.Scatter(
+            x=d["performance"].to_list(), y=d["importance_share"].to_list(), mode="markers+text", name=q,
+            text=d["touchpoint"].to_list(), textposition=d["_pos"].to_list(),
+            marker=dict(color=color, size=13, line=dict(color="white", width=1)),
+            customdata=list(zip(d["touchpoint"].to_list(), d["customers"].to_list())),
+            hovertemplate="<b>%{customdata[0]}</b><br>importance %{y:.0%} of explained variance<br>"
+                          "mean score %{x:.2f}<br>%{customdata[1]:,} customers rated it<extra></extra>"))
+    if df.height:
+        fig.add_vline(x=float(df["performance"].mean()), line=dict(color="#999", dash="dash", width=1))
+        fig.add_hline(y=float(df["importance_share"].mean()), line=dict(color="#999", dash="dash", width=1))
+        pad = 0.15 * max(float(df["performance"].max() - df["performance"].min()), 0.2)
+        fig.update_xaxes(range=[float(df["performance"].min()) - pad, float(df["performance"].max()) + pad])
+        top = max(float(df["importance_share"].max()), 0.05)
+        fig.update_yaxes(range=[-0.12 * top, 1.12 * top])  # room for the labels of unimportant touchpoints
+    fig.update_traces(cliponaxis=False)
+    fig.update_xaxes(title="performance: mean score of the touchpoint")
+    fig.update_yaxes(title="importance: share of R²", tickformat=".0%")
+    return _layout(fig, title, height=420)
+
+
+def level_bars(df: pl.DataFrame, x: str, y: str, title: str, y_title: str, percent: bool = False,
+               n_col: str = "customers", x_title: str | None = None) -> go.Figure:
+    """Vertical bars of `y` per `x` (trust level, tenure band, decile ...), grey when low_n."""
+    low = df["low_n"].to_list() if "low_n" in df.columns else [False] * df.height
+    vals = df[y].to_list()
+    txt = [("–" if v is None else (f"{v:.0%}" if percent else f"{v:+.0f}" if y == "nps" else f"{v:.1f}"))
+           for v in vals]
+    fig = go.Figure(go.Bar(
+        x=[str(v) for v in df[x]], y=vals, marker_color=[LOW_N_COLOR if lw else PALETTE[0] for lw in low],
+        text=[f"{t}<br>n={n:,}" for t, n in zip(txt, df[n_col])], textposition="outside", cliponaxis=False,
+        customdata=df[n_col].to_list(),
+        hovertemplate="%{x}<br>" + y_title + " %{y" + (":.1%" if percent else ":.1f") + "}<br>%{customdata:,} "
+                      + n_col + "<extra></extra>"))
+    fig.update_xaxes(type="category", title=x_title or x)
+    clean = [v for v in vals if v is not None]
+    lo = min([0.0, *clean]) if clean else 0.0
+    hi = max([0.0, *clean]) if clean else 1.0
+    top = min(hi * 1.25, 1.19) if percent else (hi if hi > 0 else 1) * 1.3
+    fig.update_yaxes(title=y_title, tickformat=".0%" if percent else None, range=[lo * 1.6, top])
+    return _layout(fig, title)
+
+
+def forgiveness_bars(df: pl.DataFrame, title: str = "Still active 90 days after a first incident") -> go.Figure:
+    """df: group, customers, share, baseline, low_n. Bars: share still active per tenure band, and
+    customers without incidents (grey); diamonds: customers without incidents at the same tenure."""
+    colors = ["#8d99ae" if g == "no incident" else (LOW_N_COLOR if low else PALETTE[1])
+              for g, low in zip(df["group"], df["low_n"])]
+    fig = go.Figure(go.Bar(
+        x=df["group"].to_list(), y=df["share"].to_list(), marker_color=colors, name="share still active",
+        text=[f"{s:.0%}<br>n={n:,}" for s, n in zip(df["share"], df["customers"])], textposition="inside",
+        insidetextanchor="end", insidetextfont=dict(color="white"), customdata=df["customers"].to_list(),
+        hovertemplate="%{x}<br>%{y:.1%} still active<br>%{customdata:,} customers<extra></extra>"))
+    b = df.filter(pl.col("baseline").is_not_null())
+    if b.height:
+        fig.add_trace(go.Scatter(
+            x=b["group"].to_list(), y=b["baseline"].to_list(), mode="markers", name="no incident, same tenure",
+            marker=dict(symbol="diamond", size=13, color="#264653"), customdata=b["baseline_customers"].to_list(),
+            hovertemplate="%{x}: customers without incident at this tenure<br>%{y:.1%} still active 90 days later"
+                          "<br>%{customdata:,} customers<extra></extra>"))
+    fig.update_xaxes(type="category", title="tenure when the incident happened")
+    fig.update_yaxes(title="share still active 90 days later", tickformat=".0%", range=[0, 1.18])
+    return _layout(fig, title)
+
+
+def health_components(row: dict, title: str = "Relationship health and its components") -> go.Figure:
+    """row: the means of dialogue, responsiveness, exchange, recognition and health (0–100)."""
+    names = [("health", "Health (overall)"), ("dialogue", "Two-way dialogue"),
+             ("responsiveness", "Answer speed"), ("exchange", "Exchange of value"), ("recognition", "Recognition")]
+    vals = [row.get(k) for k, _ in names]
+    fig = go.Figure(go.Bar(
+        y=[lbl for _, lbl in names][::-1], x=vals[::-1], orientation="h",
+        marker_color=[PALETTE[0]] * (len(names) - 1) + [PALETTE[2]],
+        text=[("–" if v is None else f"{v:.0f}") for v in vals[::-1]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f} of 100 (mean over customers)<extra></extra>"))
+    fig.update_xaxes(title="mean score (0–100)", range=[0, 110])
+    return _layout(fig, title, height=300)
+
+
+def health_retention(df: pl.DataFrame, title: str = "90-day retention by relationship-health decile") -> go.Figure:
+    """df: decile, customers, health, retention, low_n. Bars: mean health (right axis); line:
+    retention (left axis)."""
+    x = [str(d) for d in df["decile"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=x, y=df["health"].to_list(), name="mean health (0–100)",
+                         marker_color="#d9ecf2", hovertemplate="decile %{x}: mean health %{y:.0f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=df["retention"].to_list(), name="retained 90 days", mode="lines+markers",
+                             yaxis="y2",
+                             line=dict(color=PALETTE[1], width=3), marker=dict(size=8),
+                             customdata=df["customers"].to_list(),
+                             hovertemplate="decile %{x}: %{y:.1%} retained<br>%{customdata:,} customers<extra></extra>"))
+    fig.update_layout(yaxis2=dict(title="share retained 90 days", tickformat=".0%", range=[0, 1.05], overlaying="y",
+                                  side="left", gridcolor="#eee"),
+                      yaxis=dict(title="mean health", side="right", range=[0, 105], showgrid=False))
+    fig.update_xaxes(title="health decile (1 = weakest relationships)", type="category")
+    return _layout(fig, title)
+
+
+def answer_time_bars(df: pl.DataFrame, title: str = "Median time to answer an inbound contact") -> go.Figure:
+    """df: group, answered, median_minutes, low_n."""
+    d = df.filter(pl.col("median_minutes").is_not_null()).sort("median_minutes")
+    hours = [m / 60 for m in d["median_minutes"]]
+    fig = go.Figure(go.Bar(
+        y=d["group"].to_list(), x=hours, orientation="h",
+        marker_color=[LOW_N_COLOR if lw else PALETTE[3] for lw in d["low_n"]],
+        text=[(f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h") + f"  (n={n:,})"
+              for m, n in zip(d["median_minutes"], d["answered"])],
+        textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: median %{x:.2f} h<extra></extra>"))
+    fig.update_xaxes(title="hours (median)", range=[0, max(hours or [1]) * 1.45])
+    return _layout(fig, title, height=max(220, 36 * d.height + 100))

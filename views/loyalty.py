@@ -1,0 +1,262 @@
+"""Loyalty & trust: NPS/CSAT/CES, key drivers, trust, forgiveness and relationship quality."""
+from contextlib import contextmanager
+
+import polars as pl
+import streamlit as st
+
+from cx import CXError, loyalty
+from cx.charts import loyalty as ch
+from cx.export import to_csv_bytes
+from ui.core import call, current_dataset, customer_url, get_store, page_frame
+
+f = page_frame("Loyalty & trust", "How likely customers are to recommend you, how satisfied they are and how easy "
+               "you make things; which touchpoints drive that; whether trust pays; who forgives an incident; and how "
+               "healthy each relationship is.")
+METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+BY_LABELS = {"touchpoint": "touchpoint", "channel": "channel", "solicited": "solicited or not",
+             "stage": "stage (of the rated interaction)", "department": "department (of the rated interaction)",
+             "employee_id": "employee (of the rated interaction)"}
+
+
+@contextmanager
+def _guard():
+    """One tab's missing data (e.g. no trust question) is a message in that tab, not the end of the page."""
+    try:
+        yield
+    except CXError as e:
+        st.warning(str(e))
+
+
+def _points(ev) -> list:
+    try:
+        return list(ev.selection.points) if ev and ev.selection else []
+    except AttributeError:
+        return []
+
+
+def _clicked(ev, field: str = "x", custom: int | None = None):
+    """The label of the first clicked point (its `field`, or customdata[custom])."""
+    pts = _points(ev)
+    if not pts:
+        return None
+    p = pts[0]
+    if custom is not None and p.get("customdata") is not None:
+        cd = p["customdata"]
+        return cd[custom] if isinstance(cd, (list, tuple)) else cd
+    return p.get(field)
+
+
+def _drill_select(label: str, options: list, key: str, clicked) -> object:
+    """A selectbox and a "list" switch under a chart; a click on the chart selects its bar and turns the
+    list on. Returns the selected value when the list is on (None otherwise: nothing is fetched)."""
+    if clicked is not None and clicked in options:
+        st.session_state[key] = clicked
+        st.session_state[f"{key}_show"] = True
+    if st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    value = c1.selectbox(label, options, key=key)
+    show = c2.toggle("List its customers", key=f"{key}_show")
+    return value if show else None
+
+
+def _customers(df: pl.DataFrame, file_name: str, key: str, full=None, caption: str | None = None) -> None:
+    """A table of customers (first 500), each linked to the customer view, and a CSV export of all
+    (of `full()` when given), written only when the button is clicked."""
+    st.caption(caption or (f"{df.height:,} customers" + (" (first 500 shown)" if df.height > 500 else "")))
+    show = df.head(500)
+    show = show.with_columns(pl.Series("open", [customer_url(c) for c in show["customer_id"].to_list()]))
+    st.dataframe(show, hide_index=True, height=260, key=f"{key}_table",
+                 column_config={"open": st.column_config.LinkColumn("customer view", display_text="open ↗")})
+    st.download_button("Export these customers (CSV)", lambda: to_csv_bytes(full() if full else df),
+                       file_name=file_name, mime="text/csv", key=f"{key}_export")
+
+
+tab_scores, tab_drivers, tab_trust, tab_forgive, tab_rel = st.tabs(
+    ["NPS, CSAT, CES", "Key drivers", "Trust", "Forgiveness", "Relationship quality"])
+
+# -- scores -----------------------------------------------------------------------------------------
+with tab_scores, _guard():
+    ov = call(loyalty.score_overview, filters=f)
+    if ov.height == 0:
+        st.info("There are no NPS, CSAT or CES answers in this data (a feedback table with metric nps, csat or ces "
+                "and a score). Import one on the Data page.")
+    else:
+        cards = {r["metric"]: r for r in ov.iter_rows(named=True)}
+        cols = st.columns(4)
+        if "nps" in cards:
+            r = cards["nps"]
+            cols[0].metric("NPS", f"{r['value']:+.0f}", help=f"% promoters (9–10) − % detractors (0–6) over {r['n']:,} "
+                           f"answers: {r['share_good']:.0%} promoters, {r['share_bad']:.0%} detractors.")
+        if "csat" in cards:
+            r = cards["csat"]
+            cols[1].metric("CSAT", f"{r['value']:.0f}%", help=f"Top-2-box: share of answers 4–5 on 1–5, over "
+                           f"{r['n']:,} answers (mean {r['mean_score']:.2f}).")
+        if "ces" in cards:
+            r = cards["ces"]
+            cols[2].metric("CES (mean effort score)", f"{r['value']:.2f} / 7", help=f"Mean on 1–7 (7 = very easy) over "
+                           f"{r['n']:,} answers.")
+            cols[3].metric("Easy (CES 5–7)", f"{r['share_good']:.0%}", help="Share of CES answers 5–7.")
+        low = [METRIC_NAMES[m] for m, r in cards.items() if r["low_n"]]
+        if low:
+            st.warning(f"Fewer than 30 answers for {', '.join(low)}: read these numbers with care.")
+
+        c1, c2 = st.columns(2)
+        metric = c1.radio("Score", [m for m in ("nps", "csat", "ces") if m in cards], horizontal=True,
+                          format_func=METRIC_NAMES.get, key="ly_metric")
+        period = c2.radio("Trend by", ["quarter", "month", "week"], horizontal=True, key="ly_period")
+        left, right = st.columns(2)
+        with left:
+            st.plotly_chart(ch.score_trend(call(loyalty.score_trend, metric, period=period, filters=f), metric),
+                            key="ly_trend")
+            st.caption(f"{METRIC_NAMES[metric]} per {period} of the answer; hollow grey points have fewer than 30 "
+                       "answers.")
+        with right:
+            st.plotly_chart(ch.score_distribution(call(loyalty.score_distribution, metric, filters=f), metric),
+                            key="ly_dist")
+            st.caption("Share of answers per score; colours show the groups the score counts in (e.g. promoters, "
+                       "passives, detractors).")
+
+        st.subheader("Breakdown")
+        opts = list(call(loyalty.breakdown_options))
+        default_by = "touchpoint" if metric != "nps" else ("persona" if "persona" in opts else "channel")
+        by = st.selectbox("Break down by", opts, index=opts.index(default_by), key=f"ly_by_{metric}",
+                          format_func=lambda b: BY_LABELS.get(b, b))
+        bd = call(loyalty.score_summary, metric, by=by, filters=f)
+        ev = st.plotly_chart(ch.breakdown_bars(bd, metric, BY_LABELS.get(by, by)), key="ly_breakdown",
+                             on_select="rerun", selection_mode="points")
+        st.caption("One bar per group with its number of answers; ⚠ and grey = fewer than 30 answers. Stage and "
+                   "department come from the interaction each answer rates (same customer and touchpoint, the "
+                   "latest at or before the answer). Click a bar to list its customers.")
+        groups = bd["group"].to_list()
+        with st.expander("Customers of a bar", expanded=bool(_points(ev))):
+            g = _drill_select("Group", groups, "ly_by_pick", _clicked(ev, custom=0))
+            if g is not None:
+                _customers(call(loyalty.score_members, metric, by, g, filters=f), f"{metric}_{by}_{g}.csv", "ly_sc")
+
+        sp = call(loyalty.solicited_split, filters=f)
+        left, right = st.columns([3, 2])
+        left.plotly_chart(ch.solicited_bars(sp), key="ly_solicited")
+        right.dataframe(sp.rename({"value": "score"}), hide_index=True,
+                        column_config={"score": st.column_config.NumberColumn(format="%.1f"),
+                                       "mean_score": st.column_config.NumberColumn(format="%.2f")})
+        right.caption("Solicited = surveys; unsolicited = reviews, posts and complaints. Bars put each metric's "
+                      "mean on a common 0–100% of its scale; score is the metric's own (NPS, top-2-box %, mean CES).")
+
+# -- key drivers ------------------------------------------------------------------------------------
+with tab_drivers, _guard():
+    outcome = st.radio("Outcome", ["nps", "repurchase"], horizontal=True, key="ly_outcome",
+                       format_func={"nps": "Recommendation (latest NPS)", "repurchase": "Repurchase within 90 days"}.get)
+    kd = call(loyalty.key_drivers, outcome=outcome, filters=f)
+    d, s = kd["drivers"], kd["summary"].row(0, named=True)
+    ev = st.plotly_chart(ch.driver_quadrant(d), key="ly_quadrant", on_select="rerun", selection_mode="points")
+    st.caption(f"Each dot is a touchpoint. Importance: its share of the explained variance (Johnson's relative "
+               f"weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f} over "
+               f"{s['customers']:,} customers). Performance: its mean CSAT. Top left (red) = fix first: it matters "
+               f"and scores below average. Customers who did not rate a touchpoint count at its mean "
+               f"({s['imputed_share']:.0%} of the values were filled this way)"
+               + (f"; left out for too few ratings: {s['dropped']}." if s["dropped"] else "."))
+    st.dataframe(d, hide_index=True, column_config={
+        "importance": st.column_config.NumberColumn(format="%.3f"),
+        "importance_share": st.column_config.NumberColumn("share of R²", format="percent"),
+        "performance": st.column_config.NumberColumn(format="%.2f"),
+        "correlation": st.column_config.NumberColumn(format="%.2f"),
+        "coverage": st.column_config.NumberColumn(format="percent")})
+    with st.expander("Customers who rated a touchpoint", expanded=bool(_points(ev))):
+        tp = _drill_select("Touchpoint", d["touchpoint"].to_list(), "ly_kd_pick", _clicked(ev, custom=0))
+        if tp is not None:
+            _customers(call(loyalty.driver_members, tp, filters=f), f"rated_{tp}.csv", "ly_kd")
+
+# -- trust ------------------------------------------------------------------------------------------
+with tab_trust, _guard():
+    tl = call(loyalty.trust_levels, filters=f)
+    tl = tl.with_columns(pl.col("trust").cast(pl.Utf8).alias("trust level"))
+    left, right = st.columns(2)
+    ev1 = left.plotly_chart(ch.level_bars(tl, "trust level", "nps", "Recommendation (NPS) by trust level", "NPS",
+                                          n_col="n_nps", x_title="trust level (latest answer, 1–5)"),
+                            key="ly_trust_nps", on_select="rerun", selection_mode="points")
+    ev2 = right.plotly_chart(ch.level_bars(tl, "trust level", "repurchase_rate", "Repurchase rate by trust level",
+                                           "buyers with 2+ purchases", percent=True, n_col="buyers",
+                                           x_title="trust level (latest answer, 1–5)"),
+                             key="ly_trust_rep", on_select="rerun", selection_mode="points")
+    st.caption("Each customer counts once, at the level of their latest trust answer. Left: NPS of their latest NPS "
+               "answers. Right: share of buyers who bought again (2+ purchases). Grey = fewer than 30 customers. "
+               "Click a bar to list its customers.")
+    with st.expander("Customers of a trust level", expanded=bool(_points(ev1) or _points(ev2))):
+        levels = tl["trust level"].to_list()
+        lv = _drill_select("Trust level", levels, "ly_trust_pick", _clicked(ev1) or _clicked(ev2))
+        if lv is not None:
+            _customers(call(loyalty.trust_members, int(lv), filters=f), f"trust_{lv}.csv", "ly_tr")
+
+# -- forgiveness ------------------------------------------------------------------------------------
+with tab_forgive, _guard():
+    fg = call(loyalty.forgiveness, filters=f)
+    ev = st.plotly_chart(ch.forgiveness_bars(fg), key="ly_forgive", on_select="rerun", selection_mode="points")
+    st.caption("Customers with an incident (late delivery, outage, wrong charge ...), by how long they had been "
+               "customers when the first one happened: the share who were still active (any interaction) 90 days "
+               "later. Diamonds: customers without any incident observed at the same tenure; grey bar: customers "
+               "without incidents, 90 days after their first purchase. Incidents in the last 90 days of the data "
+               "are left out.")
+    st.dataframe(fg, hide_index=True, column_config={"share": st.column_config.NumberColumn(format="percent"),
+                                                     "baseline": st.column_config.NumberColumn(format="percent")})
+    with st.expander("Customers of a bar", expanded=bool(_points(ev))):
+        grp = _drill_select("Group", fg["group"].to_list(), "ly_fg_pick", _clicked(ev))
+        if grp is not None:
+            _customers(call(loyalty.forgiveness_members, grp, filters=f), "forgiveness.csv", "ly_fg")
+
+# -- relationship quality ---------------------------------------------------------------------------
+with tab_rel, _guard():
+    cands = call(loyalty.answer_touchpoint_options, filters=f)["touchpoint"].to_list()
+    choices = ["(any outbound touchpoint)", *cands]
+    default = next((i for i, c in enumerate(choices) if "reply" in c or "answer" in c), 0)
+    ans = st.selectbox("An inbound contact is answered by", choices, index=default, key="ly_answer",
+                       help="The answer is the next touchpoint of this kind with the same customer, channel and "
+                            "department, within 7 days.")
+    answer_tps = None if ans == choices[0] else (ans,)
+    sm = call(loyalty.relationship_summary, answer_touchpoints=answer_tps, filters=f).row(0, named=True)
+    c = st.columns(5)
+    c[0].metric("Inbound share", f"{sm['inbound_share']:.0%}" if sm["inbound_share"] is not None else "–",
+                help="Two-way dialogue: touchpoints the customer started / touchpoints with a direction.")
+    mins = sm["median_answer_minutes"]
+    c[1].metric("Time to answer", "–" if mins is None else (f"{mins:.0f} min" if mins < 120 else f"{mins / 60:.1f} h"),
+                help="Median time from an inbound contact to its answer: the median over customers of each "
+                     "customer's median.")
+    gpp = sm["gives_per_purchase"]
+    c[2].metric("Gives per purchase", "–" if gpp is None else f"{gpp:.2f}",
+                help="Exchange of value: touchpoints where you gave something (discount, content, thank-you, gift) "
+                     "per purchase.")
+    c[3].metric("On 2+ channels", f"{sm['multichannel_share']:.0%}",
+                help=f"Recognition: on average {sm['identified_share']:.0%} of a customer's touchpoints are on "
+                     "channels where they are identified (a purchase or a contact handled by a team there).")
+    c[4].metric("Health", f"{sm['health']:.0f} / 100",
+                help="Relationship health (0–100): mean over customers of the equal-weight mean of the four "
+                     "components.")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(ch.health_components(sm), key="ly_components")
+        st.caption("Components (0–100): dialogue = 100 when inbound and outbound are balanced; answer speed halves "
+                   "for every day of median answer time; exchange = gives vs purchases balance; recognition = half "
+                   "identified share, half seen on 2+ channels. Health = their mean (a missing component is left out).")
+    with right:
+        st.plotly_chart(ch.answer_time_bars(call(loyalty.answer_times, by="channel", answer_touchpoints=answer_tps,
+                                                 filters=f)), key="ly_answers")
+        st.caption("Median time from an inbound contact to its answer, per channel (answered contacts).")
+    hr = call(loyalty.health_retention, answer_touchpoints=answer_tps, filters=f)
+    if hr.height == 0:
+        st.info("Health against retention needs more than 90 days of data (health is measured up to 90 days "
+                "before the end, retention in those last 90 days).")
+        st.stop()
+    ev = st.plotly_chart(ch.health_retention(hr), key="ly_health", on_select="rerun", selection_mode="points")
+    st.caption("No look-ahead: health is computed on the data up to 90 days before its end, for customers active in "
+               "the year before; the line is the share of each decile active again (a touchpoint they started) in "
+               "the last 90 days. Click a decile to list its customers.")
+    with st.expander("Customers of a decile", expanded=bool(_points(ev))):
+        dec = _drill_select("Decile", [str(x) for x in hr["decile"].to_list()], "ly_hr_pick", _clicked(ev))
+        if dec is not None:
+            _customers(call(loyalty.health_members, int(dec), answer_touchpoints=answer_tps, filters=f),
+                       f"health_decile_{dec}.csv", "ly_hr")
+    with st.expander("Every customer's relationship"):
+        ds = current_dataset()
+        _customers(call(loyalty.relationship, answer_touchpoints=answer_tps, filters=f, weakest=500),
+                   "relationships.csv", "ly_rel", caption="The 500 weakest relationships; the export has every customer.",
+                   full=lambda: loyalty.relationship(get_store(), answer_touchpoints=answer_tps, filters=f, dataset=ds))
