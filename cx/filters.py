@@ -27,6 +27,8 @@ class Filters:
     region: tuple[str, ...] = ()
     tier: tuple[str, ...] = ()
     stakeholder: tuple[str, ...] = ()
+    segment: str | None = None  # a saved segment (cx.segments): its members only
+    customers: tuple[str, ...] = ()  # only these customer ids (a drill-down's group; not in the URL)
 
     def is_empty(self) -> bool:
         return self == Filters()
@@ -47,6 +49,10 @@ class Filters:
             v = getattr(self, name)
             if v:
                 parts.append(f"{name}: {', '.join(v)}")
+        if self.segment:
+            parts.append(f"segment: {self.segment}")
+        if self.customers:
+            parts.append(f"{len(self.customers):,} selected customers")
         return "; ".join(parts) or "no filters"
 
     # -- URL query parameters (shareable links) ------------------------------------------
@@ -60,6 +66,8 @@ class Filters:
             v = getattr(self, name)
             if v:
                 out["channel" if name == "channels" else name] = ",".join(v)
+        if self.segment:
+            out["segment"] = self.segment
         return out
 
     @classmethod
@@ -74,19 +82,39 @@ class Filters:
             return tuple(x for x in (v or "").split(",") if x)
 
         return cls(start=d(params.get("from")), end=d(params.get("to")), channels=t(params.get("channel")),
-                   **{n: t(params.get(n)) for n in CUSTOMER_FILTERS})
+                   **{n: t(params.get(n)) for n in CUSTOMER_FILTERS}, segment=params.get("segment") or None)
 
 
 def _customer_filter(store: "Store", f: Filters, dataset: str | None):
-    """Ibis table of customer_ids that pass the customer-attribute filters, or None."""
+    """Ibis table of customer_ids that pass the customer-attribute filters and the saved segment,
+    or None."""
+    seg = _segment_filter(store, f, dataset)
     wanted = {n: getattr(f, n) for n in CUSTOMER_FILTERS if getattr(f, n)}
     if not wanted or not store.has_table("customers", dataset):
-        return None
+        return seg
     c = store.table("customers", dataset)
     pred = [c[n].isin(list(v)) for n, v in wanted.items() if n in c.columns]
     if not pred:
-        return None
-    return c.filter(pred).select("customer_id")
+        return seg
+    c = c.filter(pred).select("customer_id")
+    return c if seg is None else c.semi_join(seg, "customer_id")
+
+
+def _segment_filter(store: "Store", f: Filters, dataset: str | None):
+    """Ibis table of the customer_ids of the saved segment `f.segment` (empty when it does not
+    exist: a stale link shows no one rather than everyone) and of `f.customers`, or None
+    without either."""
+    seg = None
+    if f.segment:
+        from .segments import members_table
+
+        seg = members_table(store, f.segment, dataset)
+    if f.customers:
+        import ibis
+
+        ids = ibis.memtable({"customer_id": list(f.customers)}, schema={"customer_id": "string"})
+        seg = ids if seg is None else ids.semi_join(seg, "customer_id")
+    return seg
 
 
 def apply(store: "Store", t: "ibis.Table", f: Filters | None, dataset: str | None = None,

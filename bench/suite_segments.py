@@ -1,0 +1,31 @@
+"""Segments benchmark: `python -m bench segments --touchpoints 10M` (sizes in touchpoints for the
+features; clustering is always on 1M customers, a synthetic frame resampled from the largest size's
+features: see bench/ops_segments.py)."""
+from __future__ import annotations
+
+from bench.harness import measure, report
+
+CUSTOMERS = 1_000_000
+
+
+def run(sizes, repeat):
+    from bench.ops_segments import db_path as app_db
+
+    rows = []
+    for n in sizes:
+        db = app_db(n)
+        ours = measure("ops_segments", "features_ours", {"db": db}, repeat=repeat)
+        base = measure("ops_segments", "features_sql", {"db": db}, repeat=repeat)
+        assert ours["extra"] == base["extra"], "features: ours and the SQL baseline disagree"
+        rows.append({"operation": f"features ({ours['extra']['customers']:,} cust.)", "size": f"{n / 1e6:g}M tp",
+                     "ours": ours, "baseline": base, "baseline_name": "hand-written DuckDB SQL", "target": 1.5})
+    src = app_db(max(sizes))
+    args = {"n": CUSTOMERS, "source_db": src}
+    fixed = measure("ops_segments", "cluster_ours", {**args, "k": 6}, repeat=repeat)
+    direct = measure("ops_segments", "kmeans_direct", {**args, "k": 6}, repeat=repeat)
+    rows.append({"operation": "cluster, k=6 (s)", "size": "1M cust.", "ours": fixed, "baseline": direct,
+                 "baseline_name": "sklearn KMeans(n_init=3) on the same matrix", "target": None})
+    auto = measure("ops_segments", "cluster_ours", {**args, "k": None}, repeat=repeat)
+    rows.append({"operation": "cluster, automatic k (s)", "size": "1M cust.", "ours": auto, "target_s": 30.0})
+    rows.append({"operation": "cluster k=6, absolute (s)", "size": "1M cust.", "ours": fixed, "target_s": 10.0})
+    report("segments", rows)

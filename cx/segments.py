@@ -1,0 +1,610 @@
+"""Segments: persona × behaviour clustering (DESIGN.md §3 "Segments").
+
+Declared personas come from the customers table; behaviour comes from what customers do.
+
+1. :func:`features` — one row per customer (every customer with at least one touchpoint after the
+   global filters), computed by ONE Ibis expression (portable: window lag, group_by/aggregate,
+   a left join of the last feedback answers). Definitions are in FEATURES below and in the
+   docstring of :func:`features`.
+2. :func:`cluster` — Python (scikit-learn) on that per-customer frame: log1p of the skewed counts
+   and amounts, missing values imputed with the column median (the number imputed per feature is
+   reported), standardise, KMeans (n_init=3, fixed random_state). k is set by the user or chosen
+   by the silhouette on a sample (k = 2..10); silhouette, Davies–Bouldin and inertia are reported
+   side by side; stability is the adjusted Rand index between runs with different seeds.
+   Clusters are numbered by size (1 = largest) and named from their most over- and under-indexed
+   features, deterministically.
+3. Saved segments (name + customer ids, per dataset, in ``cx_meta``) become a global filter
+   (``Filters.segment``) and a breakdown (:func:`membership`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import ibis
+import numpy as np
+import polars as pl
+from ibis import _
+
+from . import filters as flt
+from .journey.flows import _rank, _window
+from .store import CXError
+
+# feature -> (label when high, label when low, log1p before standardising)
+FEATURES: dict[str, tuple[str, str, bool]] = {
+    "recency_days": ("Long inactive", "Recently active", True),
+    "tenure_days": ("Long tenure", "New", True),
+    "touchpoints": ("Very active", "Few touchpoints", True),
+    "purchases": ("Frequent buyer", "Rarely buys", True),
+    "spend": ("High spend", "Low spend", True),
+    "furthest_stage": ("Reaches use", "Stops early", False),
+    "loops": ("Many loops", "Few loops", True),
+    "inbound_share": ("Reaches out", "Mostly contacted", False),
+    "gives_received": ("Many gives", "Few gives", True),
+    "incidents": ("Incidents", "No incidents", True),
+    "mean_sentiment": ("Positive sentiment", "Negative sentiment", False),
+    "last_nps": ("High NPS", "Low NPS", False),
+    "last_ces": ("High effort score", "Low effort score", False),
+    "service_contacts": ("Many service contacts", "Few service contacts", True),
+}
+# the features clustered by default: what customers DO (channel mixes, buying, loops, gives, contacts).
+# Outcomes and life-cycle position (recency, tenure, sentiment, NPS, CES, incidents) are profiled and
+# compared across clusters but not clustered on by default, so "NPS by segment" is not circular.
+DEFAULT_CLUSTER = ("purchases", "spend", "loops", "gives_received", "inbound_share", "service_contacts")
+INBOUND_PREFIX = "in_"  # inbound channel mix: in_<channel>
+CHANNEL_PREFIX = "ch_"  # channel-mix shares: ch_<channel>
+MAX_CHANNELS = 10
+ID = "customer_id"
+K_RANGE = range(2, 11)
+SAMPLE = 20_000  # rows for choosing k and for stability
+SILHOUETTE_SAMPLE = 3_000
+THREADS = 1  # BLAS/OpenMP threads for scikit-learn (see cluster())
+PCA_POINTS = 20_000
+
+
+def _col_name(channel: str) -> str:
+    return CHANNEL_PREFIX + (re.sub(r"[^0-9a-z]+", "_", str(channel).lower()).strip("_") or "x")
+
+
+def channels(store, filters: flt.Filters | None = None, dataset: str | None = None,
+             top: int = MAX_CHANNELS) -> list[str]:
+    """The `top` channels by touchpoints (ties by name): the channel-mix features."""
+    t = flt.interactions(store, filters, dataset)
+    g = t.filter(t.channel.notnull()).group_by("channel").aggregate(_n=_.count())
+    return g.order_by([ibis.desc("_n"), "channel"]).limit(int(top)).to_polars()["channel"].to_list()
+
+
+def features_expr(store, filters: flt.Filters | None = None, dataset: str | None = None,
+                  chans: list[str] | None = None) -> ibis.Table:
+    """The Ibis expression behind :func:`features`."""
+    t = flt.interactions(store, filters, dataset)
+    chans = channels(store, filters, dataset) if chans is None else chans
+    r = t.mutate(_r=_rank(t.stage))
+    r = r.mutate(_pr=r._r.lag().over(_window()))
+    one = ibis.literal(1, "int64")
+    zero = ibis.literal(0, "int64")
+
+    def count(pred):
+        return ibis.ifelse(pred, one, zero).sum()
+
+    mix = {_col_name(c): count(_.channel == c) for c in chans}
+    inbound = _.direction == "inbound"
+    in_mix = {INBOUND_PREFIX + _col_name(c)[len(CHANNEL_PREFIX):]: count(inbound & (_.channel == c)) for c in chans}
+    per = r.group_by(ID).aggregate(
+        _first=_.timestamp.min().epoch_seconds(),
+        _last=_.timestamp.max().epoch_seconds(),
+        touchpoints=_.count(),
+        purchases=count(_.amount > 0),
+        spend=_.amount.sum(where=_.amount > 0).fill_null(0).cast("float64"),
+        furthest_stage=_._r.max(),
+        loops=count(_._r < _._pr),
+        _inbound=count(_.direction == "inbound"),
+        _directed=count(_.direction.notnull()),
+        gives_received=count(_.value_given.notnull()),
+        incidents=count(_.incident.fill_null(False)),
+        mean_sentiment=_.sentiment.mean(),
+        service_contacts=count(inbound & (_.stage == "use") & _.department.notnull()),
+        **mix,
+        **in_mix,
+    )
+    end = per._last.max().as_scalar()
+    day = 86400.0
+    per = per.mutate(
+        recency_days=((end - per._last) / day),
+        tenure_days=((end - per._first) / day),
+        inbound_share=ibis.ifelse(per._directed > 0, per._inbound / per._directed.cast("float64"),
+                                  ibis.null("float64")),
+        **{c: per[c] / per.touchpoints.cast("float64") for c in mix},
+        **{c: ibis.ifelse(per._inbound > 0, per[c] / per._inbound.cast("float64"), ibis.null("float64"))
+           for c in in_mix},
+    )
+    fb_cols = {}
+    if store.has_table("feedback", dataset):
+        fb = flt.feedback(store, filters, dataset)
+        for metric in ("nps", "ces"):
+            m = fb.filter((fb.metric == metric) & fb.score.notnull())
+            m = m.mutate(_k=ibis.row_number().over(group_by=ID, order_by=[ibis.desc("timestamp"), ibis.desc("_seq")]))
+            m = m.filter(m._k == 0).select(_fid=ID, **{f"last_{metric}": m.score.cast("float64")})
+            per = per.left_join(m, per[ID] == m._fid).drop("_fid")
+            fb_cols[f"last_{metric}"] = True
+    for metric in ("nps", "ces"):
+        if f"last_{metric}" not in fb_cols:
+            per = per.mutate(**{f"last_{metric}": ibis.null("float64")})
+    cols = [ID, "recency_days", "tenure_days", "touchpoints", "purchases", "spend", "furthest_stage", "loops",
+            "inbound_share", "gives_received", "incidents", "mean_sentiment", "last_nps", "last_ces", "service_contacts", *mix, *in_mix]
+    return per.select(*cols).order_by(ID)
+
+
+def features(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """One row per customer with at least one touchpoint (after the filters):
+
+    - recency_days: days from the customer's last touchpoint to the last touchpoint of the data;
+    - tenure_days: days from the customer's first touchpoint to the last touchpoint of the data;
+    - touchpoints: all their touchpoints (any direction);
+    - purchases: touchpoints with amount > 0 (frequency); spend: sum of those amounts (monetary,
+      refunds not subtracted);
+    - furthest_stage: the furthest stage reached, 0 = discover … 4 = use (null: no staged touchpoint);
+    - loops: returns to an earlier stage between consecutive touchpoints in (timestamp, _seq) order
+      (the loop of cx.journey.loop_metrics);
+    - inbound_share: inbound / touchpoints with a direction (null when none has one);
+    - gives_received: touchpoints with a value_given (discount, content, gift, thank-you …);
+    - incidents: touchpoints flagged incident;
+    - mean_sentiment: mean of the sentiment column (null when none);
+    - last_nps, last_ces: the score of their latest NPS / CES answer (null when none or no feedback table);
+    - service_contacts: inbound touchpoints in the use stage handled by a department (support,
+      billing, returns, complaints …);
+    - ch_<channel>: share of their touchpoints on each of the dataset's top 10 channels (the rest is
+      not a column; a touchpoint without a channel counts in the denominator only);
+    - in_<channel>: the same share among their inbound touchpoints (null when they have none).
+
+    Nulls are kept here; :func:`cluster` imputes them (and reports how many)."""
+    if not store.has_table("interactions", dataset):
+        raise CXError("Segments need an interactions table: import one on the Data page.")
+    return features_expr(store, filters, dataset).to_polars()
+
+
+# -- clustering ---------------------------------------------------------------------------------
+
+def is_channel(col: str) -> bool:
+    return col.startswith(CHANNEL_PREFIX) or col.startswith(INBOUND_PREFIX)
+
+
+def feature_columns(feats: pl.DataFrame) -> list[str]:
+    """All feature columns of a features frame (everything but the id and non-numeric columns)."""
+    return [c for c, t in feats.schema.items() if c != ID and t.is_numeric()]
+
+
+def default_columns(feats: pl.DataFrame) -> list[str]:
+    """The default clustering features present in `feats`: DEFAULT_CLUSTER and the channel mixes."""
+    return [c for c in feature_columns(feats) if c in DEFAULT_CLUSTER or is_channel(c)]
+
+
+def _skewed(col: str) -> bool:
+    return FEATURES.get(col, ("", "", False))[2]
+
+
+def label(col: str, high: bool) -> str:
+    """Plain-language label of a feature being high (over-indexed) or low."""
+    if col in FEATURES:
+        return FEATURES[col][0 if high else 1]
+    for prefix, hi, lo in ((INBOUND_PREFIX, "Uses {}", "Little {}"), (CHANNEL_PREFIX, "{} heavy", "Little {}")):
+        if col.startswith(prefix):
+            ch = col[len(prefix):].replace("_", " ")
+            txt = (hi if high else lo).format(ch)
+            return txt[0].upper() + txt[1:]
+    return f"{'High' if high else 'Low'} {col.replace('_', ' ')}"
+
+
+def _concept(col: str) -> str:
+    for prefix in (INBOUND_PREFIX, CHANNEL_PREFIX):
+        if col.startswith(prefix):
+            return "channel:" + col[len(prefix):]
+    return col
+
+
+def transform(feats: pl.DataFrame, columns) -> tuple[np.ndarray, dict[str, int]]:
+    """The matrix KMeans sees: each column as float, log1p(max(x, 0)) for the skewed counts and
+    amounts (FEATURES), nulls replaced by the column median (0 when the whole column is null),
+    then standardised (mean 0, sd 1; a constant column stays 0). Returns it and the number of
+    values imputed per column."""
+    columns = list(columns)
+    if not columns:
+        return np.empty((feats.height, 0)), {}
+    nulls = feats.select(pl.col(c).null_count() for c in columns).row(0)
+    imputed = {c: int(n) for c, n in zip(columns, nulls) if n}
+    exprs = []
+    for c in columns:
+        v = pl.col(c).cast(pl.Float64)
+        if _skewed(c):
+            v = v.clip(lower_bound=0).log1p()
+        v = v.fill_nan(None)
+        v = v.fill_null(v.median()).fill_null(0.0)
+        sd = v.std(ddof=0)
+        exprs.append(pl.when(sd > 0).then((v - v.mean()) / sd).otherwise(0.0).alias(c))
+    X = feats.lazy().select(exprs).collect().to_numpy(order="c")
+    return np.ascontiguousarray(X, dtype=np.float64), imputed
+
+
+@dataclass
+class ClusterResult:
+    """Result of :func:`cluster` (plain data: picklable, cacheable)."""
+    k: int
+    auto_k: bool
+    columns: tuple[str, ...]  # the clustered features
+    labels: pl.DataFrame  # customer_id, cluster (1 = largest), plus the non-feature columns of the input
+    names: dict[int, str]  # automatic names, cluster -> name
+    sizes: pl.DataFrame  # cluster, name, customers, share
+    profile: pl.DataFrame  # cluster, feature, clustered, mean, z (long)
+    scores: pl.DataFrame  # k, silhouette, davies_bouldin, inertia, chosen
+    stability: float  # mean adjusted Rand index between seeds (1 = identical partitions)
+    stability_runs: tuple[float, ...]
+    projection: pl.DataFrame  # customer_id, cluster, pc1, pc2 (<= PCA_POINTS sampled)
+    explained: tuple[float, float]  # variance share of pc1, pc2
+    imputed: dict[str, int] = field(default_factory=dict)
+    sample_size: int = 0
+
+    def names_with(self, custom: dict[int, str] | None) -> dict[int, str]:
+        return {c: (custom or {}).get(c) or n for c, n in self.names.items()}
+
+
+def _kmeans(k: int, random_state: int, init=None):
+    from sklearn.cluster import KMeans
+
+    if init is not None:
+        return KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state)
+    return KMeans(n_clusters=k, n_init=3, random_state=random_state)
+
+
+def _scan(Xs: np.ndarray, ks, random_state: int, models: dict) -> pl.DataFrame:
+    from sklearn.metrics import davies_bouldin_score, silhouette_score
+
+    rows = []
+    for k in ks:
+        if k >= Xs.shape[0]:
+            continue
+        m = models[k] = _kmeans(k, random_state).fit(Xs)
+        lab = m.labels_
+        if len(set(lab)) < 2:
+            rows.append((k, None, None, float(m.inertia_)))
+            continue
+        sil = silhouette_score(Xs, lab, sample_size=min(SILHOUETTE_SAMPLE, Xs.shape[0]), random_state=random_state)
+        rows.append((k, float(sil), float(davies_bouldin_score(Xs, lab)), float(m.inertia_)))
+    return pl.DataFrame(rows, schema={"k": pl.Int64, "silhouette": pl.Float64, "davies_bouldin": pl.Float64,
+                                      "inertia": pl.Float64}, orient="row")
+
+
+def name_clusters(profile: pl.DataFrame, threshold: float = 0.3, over: int = 2, under: int = 1) -> dict[int, str]:
+    """Name each cluster from its most over-indexed features (the `over` largest z above
+    `threshold`) and its most under-indexed one (the `under` smallest z below -threshold),
+    e.g. "High spend · many loops · low NPS"; one feature per concept (a channel's overall and
+    inbound share count once). Ties break by feature name, so names are deterministic. A cluster
+    with nothing notable is "Typical"; equal names get " (cluster n)"."""
+    names = {}
+    for cl in sorted(profile["cluster"].unique().to_list()):
+        p = profile.filter((pl.col("cluster") == cl) & pl.col("z").is_not_null())
+        parts, used = [], set()
+        for high, n in ((True, over), (False, under)):
+            cand = p.filter(pl.col("z") > threshold) if high else p.filter(pl.col("z") < -threshold)
+            cand = cand.sort([pl.col("z").abs(), pl.col("feature")], descending=[True, False])
+            taken = 0
+            for f in cand["feature"].to_list():
+                if taken >= n:
+                    break
+                if _concept(f) in used:
+                    continue
+                used.add(_concept(f))
+                parts.append(label(f, high))
+                taken += 1
+        txt = " · ".join([parts[0], *[x[0].lower() + x[1:] if not x[:3].isupper() else x for x in parts[1:]]]) \
+            if parts else "Typical"
+        names[cl] = txt
+    seen: dict[str, int] = {}
+    for cl, n in names.items():
+        seen[n] = seen.get(n, 0) + 1
+    return {cl: (f"{n} (cluster {cl})" if seen[n] > 1 else n) for cl, n in names.items()}
+
+
+def _profile(feats: pl.DataFrame, labels: np.ndarray, clustered) -> pl.DataFrame:
+    """Long frame: per cluster and feature, the raw mean and the z-score of the cluster's mean of
+    the transformed feature (log1p for skewed ones) against all customers (nulls left out)."""
+    cols = feature_columns(feats)
+
+    def tr(c):
+        v = pl.col(c).cast(pl.Float64).fill_nan(None)
+        return v.clip(lower_bound=0).log1p() if _skewed(c) else v
+
+    lf = feats.lazy().select(*cols).with_columns(cluster=pl.Series("cluster", labels))
+    stats = lf.select(*[tr(c).mean().alias(f"mu|{c}") for c in cols],
+                      *[tr(c).std().alias(f"sd|{c}") for c in cols]).collect().row(0, named=True)
+    g = lf.group_by("cluster").agg(*[pl.col(c).cast(pl.Float64).fill_nan(None).mean().alias(f"m|{c}") for c in cols],
+                                   *[tr(c).mean().alias(f"t|{c}") for c in cols]).collect()
+    rows = []
+    for c in cols:
+        mu, sd = stats[f"mu|{c}"], stats[f"sd|{c}"]
+        z = ((pl.col(f"t|{c}") - mu) / sd) if (sd is not None and sd > 0 and mu is not None) else pl.lit(None, pl.Float64)
+        rows.append(g.select("cluster", feature=pl.lit(c), clustered=pl.lit(c in clustered),
+                             mean=pl.col(f"m|{c}"), z=z))
+    return pl.concat(rows).sort(["cluster", "feature"])
+
+
+def cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0, columns=None,
+            scan: bool | None = None, sample: int = SAMPLE) -> ClusterResult:
+    """See :func:`_cluster`. scikit-learn runs with THREADS BLAS/OpenMP threads: on a small shared
+    machine, OpenMP threads that wait for each other made KMeans 10-20x slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=THREADS):
+        return _cluster(features, k, random_state, columns, scan, sample)
+
+
+def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0, columns=None,
+             scan: bool | None = None, sample: int = SAMPLE) -> ClusterResult:
+    """KMeans on the per-customer `features` (see :func:`transform`).
+
+    - columns: the features clustered (default :func:`default_columns`); every numeric column is
+      profiled.
+    - k: None chooses k in 2..10 by the best silhouette (KMeans fitted on a random sample of
+      `sample` customers, silhouette on 3,000 of them); otherwise the given k. `scan` (default: when
+      k is None) also reports silhouette, Davies–Bouldin and inertia (on the sample) for every k.
+    - KMeans (n_init=3, `random_state`) is fitted on the sample; when there are more customers than
+      the sample, a final KMeans on all customers starts from those centres (n_init=1) and runs
+      to convergence, so every customer's label comes from a full-data fit. Clusters are
+      renumbered by size, 1 = largest (ties by the lowest original label).
+    - stability: adjusted Rand index, on the sample, between the final clustering and KMeans runs
+      with seeds random_state + 1 and + 2 (mean of the two).
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
+
+    if ID not in features.columns:
+        raise CXError("The features need a customer_id column.")
+    columns = tuple(default_columns(features) if columns is None else columns)
+    missing = [c for c in columns if c not in features.columns]
+    if missing:
+        raise CXError(f"Unknown features: {', '.join(missing)}.")
+    columns = tuple(c for c in columns if features[c].null_count() < features.height)
+    n = features.height
+    if not columns:
+        raise CXError("No feature has any value to cluster on.")
+    if n < 4:
+        raise CXError(f"Clustering needs at least 4 customers ({n} after the filters).")
+    X, imputed = transform(features, columns)
+    rng = np.random.default_rng(random_state)
+    idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
+    Xs = X[idx]
+    scan = (k is None) if scan is None else scan
+    ks = [kk for kk in K_RANGE if kk < len(idx)]
+    auto = k is None
+    models: dict = {}
+    scores = _scan(Xs, ks, random_state, models) if scan else None
+    if auto:
+        ok = scores.filter(pl.col("silhouette").is_not_null())
+        if ok.height == 0:
+            raise CXError("The customers are too alike to split into clusters.")
+        k = int(ok.sort(["silhouette", "k"], descending=[True, False])["k"][0])
+    k = int(k)
+    if not 1 < k < n:
+        raise CXError(f"k must be between 2 and {min(10, n - 1)}.")
+    start = models.get(k) or _kmeans(k, random_state).fit(Xs)
+    model = start if len(idx) == n else _kmeans(k, random_state, init=start.cluster_centers_).fit(X)
+    raw = model.labels_
+    # renumber by size (1 = largest), deterministic
+    counts = np.bincount(raw, minlength=k)
+    order = sorted(range(k), key=lambda c: (-counts[c], c))
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(1, k + 1)
+    labels = remap[raw]
+    if scores is None or k not in scores["k"].to_list():
+        lab_s = labels[idx]
+        sil = float(silhouette_score(Xs, lab_s, sample_size=min(SILHOUETTE_SAMPLE, len(idx)),
+                                     random_state=random_state)) if len(set(lab_s)) > 1 else None
+        dbi = float(davies_bouldin_score(Xs, lab_s)) if len(set(lab_s)) > 1 else None
+        inertia = float(((Xs - model.cluster_centers_[raw[idx]]) ** 2).sum())
+        row = pl.DataFrame([(k, sil, dbi, inertia)], schema={"k": pl.Int64, "silhouette": pl.Float64,
+                                                                "davies_bouldin": pl.Float64, "inertia": pl.Float64},
+                           orient="row")
+        scores = row if scores is None else pl.concat([scores, row]).sort("k")
+    scores = scores.with_columns(chosen=pl.col("k") == k)
+    runs = tuple(float(adjusted_rand_score(labels[idx], _kmeans(k, random_state + s).fit_predict(Xs)))
+                 for s in (1, 2))
+    prof = _profile(features, labels, set(columns))
+    names = name_clusters(prof.filter(pl.col("feature").is_in(feature_columns(features))))
+    sizes = (pl.DataFrame({"cluster": labels}).group_by("cluster").agg(customers=pl.len()).sort("cluster")
+             .with_columns(share=pl.col("customers") / n,
+                           name=pl.col("cluster").replace_strict(names, return_dtype=pl.Utf8))
+             .select("cluster", "name", "customers", "share"))
+    extra = [c for c in features.columns if c != ID and c not in feature_columns(features)]
+    lab_df = features.select(ID, *extra).with_columns(cluster=pl.Series(labels))
+    pidx = idx if len(idx) <= PCA_POINTS else np.sort(rng.choice(idx, size=PCA_POINTS, replace=False))
+    if X.shape[1] >= 2:
+        pca = PCA(n_components=2, random_state=random_state).fit(X[pidx])
+        P = pca.transform(X[pidx])
+        explained = tuple(float(v) for v in pca.explained_variance_ratio_)
+    else:
+        P = np.column_stack([X[pidx, 0], np.zeros(len(pidx))])
+        explained = (1.0, 0.0)
+    proj = pl.DataFrame({ID: features[ID].gather(pidx), "cluster": labels[pidx], "pc1": P[:, 0], "pc2": P[:, 1]})
+    return ClusterResult(k=k, auto_k=auto, columns=columns, labels=lab_df, names=names, sizes=sizes, profile=prof,
+                         scores=scores, stability=float(np.mean(runs)), stability_runs=runs, projection=proj,
+                         explained=explained, imputed=imputed, sample_size=len(idx))
+
+
+# -- the page's run, personas and groups -------------------------------------------------------------
+
+NO_PERSONA = "(no persona)"
+
+
+def personas(store, filters: flt.Filters | None = None, dataset: str | None = None) -> ibis.Table | None:
+    """customer_id, persona (declared, from the customers table), or None without one."""
+    if not store.has_table("customers", dataset) or "persona" not in store.table_columns("customers", dataset):
+        return None
+    c = flt.customers(store, filters, dataset)
+    return c.select(_pid=c.customer_id, persona=c.persona.cast("string"))
+
+
+OUTCOMES = ("recency_days", "tenure_days", "incidents", "mean_sentiment", "last_nps", "last_ces")
+
+
+def run(store, k: int | None = None, columns: tuple[str, ...] | None = None, random_state: int = 0,
+        include_outcomes: bool = False, filters: flt.Filters | None = None,
+        dataset: str | None = None) -> ClusterResult:
+    """features → cluster (with the k scan), with each customer's declared persona in
+    `labels.persona` (NO_PERSONA when the customers table has none for them). `include_outcomes`
+    adds OUTCOMES to the default clustering features. What the page caches per dataset version
+    and parameters."""
+    expr = features_expr(store, filters, dataset) if store.has_table("interactions", dataset) else None
+    if expr is None:
+        raise CXError("Segments need an interactions table: import one on the Data page.")
+    p = personas(store, filters, dataset)
+    if p is not None:
+        expr = expr.left_join(p, expr[ID] == p._pid).drop("_pid")
+        expr = expr.mutate(persona=expr.persona.fill_null(NO_PERSONA)).order_by(ID)
+    feats = expr.to_polars()
+    if "persona" not in feats.columns:
+        feats = feats.with_columns(persona=pl.lit(NO_PERSONA))
+    if columns is None and include_outcomes:
+        columns = (*default_columns(feats), *[c for c in OUTCOMES if c in feats.columns])
+    return cluster(feats, k=k, random_state=random_state, columns=columns, scan=True)
+
+
+def names(store, result: ClusterResult, key: str, dataset: str | None = None) -> dict[int, str]:
+    """The clusters' names: the user's saved names for this run key, else the automatic ones."""
+    return result.names_with(store.cluster_names(key, dataset))
+
+
+def run_key(k: int, columns, random_state: int = 0, filters: flt.Filters | None = None) -> str:
+    """The key under which a run's edited cluster names are saved (same k, features, seed and
+    filters → same key)."""
+    import hashlib
+
+    raw = repr((int(k), tuple(columns), int(random_state), (filters or flt.Filters()).key()))
+    return f"k{int(k)}-" + hashlib.sha1(raw.encode()).hexdigest()[:12]
+
+
+def crosstab(result: ClusterResult, names: dict[int, str] | None = None) -> pl.DataFrame:
+    """Persona × behaviour cluster: customers per (persona, cluster), the share of the persona in
+    each cluster (rows sum to 1) and the cluster's name. Personas in descending size."""
+    names = result.names_with(names)
+    lab = result.labels
+    if "persona" not in lab.columns:
+        lab = lab.with_columns(persona=pl.lit(NO_PERSONA))
+    g = lab.group_by("persona", "cluster").agg(customers=pl.len())
+    g = g.with_columns(share_of_persona=pl.col("customers") / pl.col("customers").sum().over("persona"),
+                       persona_size=pl.col("customers").sum().over("persona"),
+                       name=pl.col("cluster").replace_strict(names, return_dtype=pl.Utf8))
+    return (g.sort(["persona_size", "persona", "cluster"], descending=[True, False, False])
+            .select("persona", "cluster", "name", "customers", "share_of_persona"))
+
+
+def members(result: ClusterResult, persona: str | None = None, cluster: int | None = None,
+            names: dict[int, str] | None = None) -> pl.DataFrame:
+    """The customers of a persona and/or a behaviour cluster: customer_id, persona, cluster, name."""
+    names = result.names_with(names)
+    lab = result.labels
+    if persona is not None and "persona" in lab.columns:
+        lab = lab.filter(pl.col("persona") == persona)
+    if cluster is not None:
+        lab = lab.filter(pl.col("cluster") == int(cluster))
+    return lab.with_columns(name=pl.col("cluster").replace_strict(names, return_dtype=pl.Utf8)).sort(ID)
+
+
+def profile_wide(result: ClusterResult, clustered_only: bool = False) -> pl.DataFrame:
+    """The profile as a table: one row per feature, per cluster its raw mean (for reading) and z."""
+    p = result.profile.filter(pl.col("clustered")) if clustered_only else result.profile
+    return p.pivot(on="cluster", index=["feature", "clustered"], values="mean", sort_columns=True)
+
+
+# -- outcomes of a group: the other modules' metrics, guarded ------------------------------------------
+
+def outcomes(store, customers: tuple[str, ...], filters: flt.Filters | None = None,
+             dataset: str | None = None) -> dict:
+    """The selected customers' stage funnel (cx.journey.funnel over the five stages, no window),
+    NPS (cx.loyalty) and CLV (cx.clv), each computed by its own module with the global filters
+    narrowed to these customers. A module that is not there gives None and a note naming it."""
+    from .schema import STAGES
+
+    f = (filters or flt.Filters()).with_(customers=tuple(customers))
+    out: dict = {"notes": []}
+    from .journey import funnel
+
+    out["funnel"] = funnel(store, [(s,) for s in STAGES], field="stage", filters=f, dataset=dataset)
+    loyalty = _module(out, "cx.loyalty", "score_summary", "NPS")
+    out["nps"] = None
+    if loyalty is not None:
+        try:
+            out["nps"] = loyalty.score_summary(store, "nps", filters=f, dataset=dataset)
+        except CXError as e:
+            out["notes"].append(f"NPS: {e}")
+    clv = _module(out, "cx.clv", "customer_value", "CLV")
+    out["clv"] = None
+    if clv is not None:
+        try:
+            # models fitted on everyone (the global filters), then the group's customers read out
+            vm = clv.customer_value(store, filters=filters, dataset=dataset)
+            c = vm.customers.filter(pl.col(ID).is_in(list(customers)))
+            out["clv"] = c.select(
+                buyers=pl.len(), historical_value=pl.col("historical_value").sum(),
+                mean_historical_value=pl.col("historical_value").mean(),
+                predicted_clv=pl.col("predicted_clv").sum(), mean_predicted_clv=pl.col("predicted_clv").mean(),
+                mean_p_alive=pl.col("p_alive").mean())
+        except CXError as e:
+            out["notes"].append(f"CLV: {e}")
+    return out
+
+
+def _module(out, module: str, fn: str, what: str):
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        out["notes"].append(f"{what}: not computed (the {module} module would supply it).")
+        return None
+    if not callable(getattr(mod, fn, None)):
+        out["notes"].append(f"{what}: not computed ({module}.{fn} would supply it).")
+        return None
+    return mod
+
+
+# -- saved segments -------------------------------------------------------------------------------------
+
+def _meta(store, name: str) -> ibis.Table:
+    return store.ibis.table(name, database="cx_meta")
+
+
+def members_table(store, segment: str, dataset: str | None = None) -> ibis.Table:
+    """Ibis table (customer_id) of a saved segment's members (empty when there is no such segment)."""
+    ds = store.dataset(dataset)
+    m = _meta(store, "segments")
+    return m.filter((m.dataset_id == ds.id) & (m.segment == segment)).select("customer_id")
+
+
+def membership(store, dataset: str | None = None) -> ibis.Table:
+    """Ibis table (customer_id, segment) of every saved segment of the dataset: the breakdown
+    'segment' for other modules (left-join it on customer_id; a customer in several saved segments
+    has one row per segment, one in none has no row)."""
+    ds = store.dataset(dataset)
+    m = _meta(store, "segments")
+    return m.filter(m.dataset_id == ds.id).select("customer_id", "segment")
+
+
+def assignments(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """customer_id, segment: one row per customer in at least one saved segment (of those passing
+    the filters); a customer in several has their names joined with " & " in name order. (The
+    breakdown 'segment' of cx.clv.value_by reads this.)"""
+    m = membership(store, dataset)
+    if filters is not None and not filters.is_empty():
+        m = m.semi_join(flt.interactions(store, filters, dataset).select("customer_id").distinct(), "customer_id")
+    g = m.group_by("customer_id").aggregate(segment=_.segment.group_concat(" & ", order_by=_.segment))
+    return g.order_by("customer_id").to_polars()
+
+
+def saved(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+    """segment, customers: the dataset's saved segments (for the sidebar and the page)."""
+    m = membership(store, dataset)
+    return m.group_by("segment").aggregate(customers=_.count()).order_by("segment").to_polars()
+
+
+def save(store, name: str, customer_ids, dataset: str | None = None) -> int:
+    """Save (or replace) the named segment; it becomes a global filter and a breakdown."""
+    return store.save_segment(name, customer_ids, dataset)

@@ -1,0 +1,210 @@
+"""Segments: exact features on a hand-built file, clustering recovers the planted behaviour groups,
+deterministic names, saved segments as a global filter and a breakdown."""
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+import cx
+from cx import Filters, profile, segments
+from tests.conftest import ROOT
+
+EVENTS = """customer_id,timestamp,touchpoint,stage,channel,direction,department,amount,value_given,sentiment,incident
+a,2025-01-01T09:00:00Z,social_ad,discover,social,inbound,,,,0.5,
+a,2025-01-02T09:00:00Z,pricing_page,evaluate,web,inbound,,,,,
+a,2025-01-03T09:00:00Z,homepage,consider,web,inbound,,,,-0.5,
+a,2025-01-04T09:00:00Z,order_placed,purchase,web,inbound,,100,,,
+a,2025-01-05T09:00:00Z,promo_email,consider,email,outbound,marketing,,discount,,
+a,2025-01-06T09:00:00Z,support_call,use,phone,inbound,support,,,,true
+a,2025-01-07T09:00:00Z,order_placed,purchase,web,inbound,,50,,,
+b,2025-01-03T12:00:00Z,homepage,consider,web,,,,,,
+b,2025-01-11T09:00:00Z,refund_issued,use,web,outbound,billing,-20,,,false
+"""
+FEEDBACK = """customer_id,timestamp,metric,score
+a,2025-01-02T10:00:00Z,nps,3
+a,2025-01-06T10:00:00Z,nps,9
+a,2025-01-06T11:00:00Z,ces,6
+b,2025-01-05T10:00:00Z,csat,4
+"""
+CUSTOMERS = "customer_id,persona\na,Researcher\nb,Bargain Hunter\n"
+
+
+@pytest.fixture
+def tiny(store, write):
+    store.import_file(write("e.csv", EVENTS), dataset="t")
+    store.import_file(write("f.csv", FEEDBACK), kind="feedback", dataset="t")
+    store.import_file(write("c.csv", CUSTOMERS), dataset="t")
+    return store
+
+
+def test_features_exact(tiny):
+    f = segments.features(tiny, dataset="t")
+    assert f["customer_id"].to_list() == ["a", "b"]
+    a, b = f.row(0, named=True), f.row(1, named=True)
+    # data ends 2025-01-11 09:00 (b's refund)
+    assert a["recency_days"] == pytest.approx(4.0) and a["tenure_days"] == pytest.approx(10.0)
+    assert b["recency_days"] == 0 and b["tenure_days"] == pytest.approx(7 + 21 / 24)
+    assert (a["touchpoints"], a["purchases"], a["spend"]) == (7, 2, 150.0)
+    assert (b["touchpoints"], b["purchases"], b["spend"]) == (2, 0, 0.0)  # a refund is not spend
+    # stages a: discover, evaluate, consider (back), purchase, consider (back), use, purchase (back)
+    assert (a["furthest_stage"], a["loops"]) == (4, 3)
+    assert (b["furthest_stage"], b["loops"]) == (4, 0)
+    assert a["inbound_share"] == pytest.approx(6 / 7) and b["inbound_share"] == 0.0  # b: 1 with a direction
+    assert (a["gives_received"], a["incidents"], a["service_contacts"]) == (1, 1, 1)
+    assert (b["gives_received"], b["incidents"], b["service_contacts"]) == (0, 0, 0)
+    assert a["mean_sentiment"] == pytest.approx(0.0) and b["mean_sentiment"] is None
+    assert (a["last_nps"], a["last_ces"]) == (9.0, 6.0)  # the latest answer
+    assert b["last_nps"] is None and b["last_ces"] is None
+    assert a["ch_web"] == pytest.approx(4 / 7) and a["ch_phone"] == pytest.approx(1 / 7)
+    assert a["in_web"] == pytest.approx(4 / 6) and a["in_email"] == 0.0
+    assert b["ch_web"] == 1.0 and b["in_web"] is None  # no inbound touchpoint: unknown, not 0
+
+
+def test_features_honour_filters_and_without_feedback(store, write):
+    store.import_file(write("e.csv", EVENTS), dataset="t")
+    f = segments.features(store, dataset="t")
+    assert f["last_nps"].null_count() == 2  # no feedback table: null, said in the docstring
+    f = segments.features(store, Filters(channels=("web",)), dataset="t")
+    assert f.filter(pl.col("customer_id") == "a")["touchpoints"][0] == 4
+
+
+def test_transform_imputes_logs_and_standardises():
+    df = pl.DataFrame({"customer_id": ["a", "b", "c"], "spend": [0.0, np.e - 1, None], "inbound_share": [0.0, 1.0, 1.0]})
+    X, imputed = segments.transform(df, ["spend", "inbound_share"])
+    assert imputed == {"spend": 1}
+    assert X.mean(axis=0) == pytest.approx([0, 0]) and X.std(axis=0) == pytest.approx([1, 1])
+    # log1p(e - 1) = 1, the null gets the median 0.5 of the logged column
+    assert X[:, 0] == pytest.approx((np.array([0, 1, 0.5]) - 0.5) / np.std([0, 1, 0.5]))
+
+
+def test_naming_is_deterministic_and_reads_well():
+    prof = pl.DataFrame({"cluster": [1, 1, 1, 1, 2, 2, 2, 2],
+                         "feature": ["spend", "loops", "last_nps", "ch_web", "spend", "loops", "last_nps", "ch_web"],
+                         "z": [1.2, 0.8, -0.9, 0.1, -1.0, 0.05, 0.1, 0.2]})
+    names = segments.name_clusters(prof)
+    assert names == {1: "High spend · many loops · low NPS", 2: "Low spend"}
+    assert segments.name_clusters(prof.reverse()) == names
+    # a channel counts once even when its overall and inbound shares both stand out
+    prof2 = pl.DataFrame({"cluster": [1, 1, 1], "feature": ["ch_store", "in_store", "spend"], "z": [2.0, 1.9, 0.5]})
+    assert segments.name_clusters(prof2) == {1: "Store heavy · high spend"}
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    s = cx.open(demo_db)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def demo_features(demo):
+    f = segments.features(demo)
+    truth = pl.read_csv(ROOT / "sample_data" / "truth_customers.csv").select("customer_id", "behaviour")
+    return f, truth
+
+
+def _ari(res, truth):
+    from sklearn.metrics import adjusted_rand_score
+
+    j = res.labels.join(truth, on="customer_id")
+    assert j.height == res.labels.height
+    return adjusted_rand_score(j["behaviour"], j["cluster"])
+
+
+def test_clusters_recover_the_planted_behaviour_groups(demo_features):
+    f, truth = demo_features
+    n_groups = len(json.loads((ROOT / "sample_data" / "truth.json").read_text())["groups"])
+    auto = segments.cluster(f)  # automatic k
+    assert auto.k == n_groups
+    assert _ari(auto, truth) >= 0.7
+    fixed = segments.cluster(f, k=n_groups)
+    assert _ari(fixed, truth) >= 0.7
+    assert fixed.stability >= 0.9
+    assert fixed.sizes["customers"].sum() == f.height
+    assert fixed.sizes["customers"].to_list() == sorted(fixed.sizes["customers"].to_list(), reverse=True)
+    assert set(auto.scores["k"].to_list()) == set(range(2, 11)) and auto.scores["chosen"].sum() == 1
+    assert fixed.projection.height == f.height  # <= 20k customers: all of them
+    again = segments.cluster(f, k=n_groups)
+    assert again.names == fixed.names and again.labels.equals(fixed.labels)
+    assert len(set(fixed.names.values())) == n_groups
+    # the support-heavy group is the cluster with the most service contacts, named so
+    support = _top_cluster(fixed, truth, "support_heavy")
+    assert "service contacts" in fixed.names[support].lower()
+
+
+def _top_cluster(res, truth, group):
+    j = res.labels.join(truth, on="customer_id").filter(pl.col("behaviour") == group)
+    return j.group_by("cluster").len().sort("len", descending=True)["cluster"][0]
+
+
+def test_persona_crosstab_and_members(demo):
+    res = segments.run(demo, k=6)
+    ct = segments.crosstab(res)
+    assert ct["customers"].sum() == res.labels.height
+    sums = ct.group_by("persona").agg(pl.col("share_of_persona").sum())
+    assert sums["share_of_persona"].to_list() == pytest.approx([1.0] * sums.height)
+    # declared persona = behaviour for ~80% (truth.json): each persona's largest cluster holds most of it
+    top = ct.group_by("persona").agg(pl.col("share_of_persona").max())
+    assert top["share_of_persona"].min() > 0.5
+    m = segments.members(res, "Researcher", int(ct.filter(pl.col("persona") == "Researcher")
+                                                 .sort("customers", descending=True)["cluster"][0]))
+    assert m.height == ct.filter(pl.col("persona") == "Researcher")["customers"].max()
+    assert set(m["persona"].to_list()) == {"Researcher"}
+
+
+def test_saved_segment_is_a_global_filter_and_a_breakdown(tiny):
+    assert segments.saved(tiny, dataset="t").height == 0
+    v0 = tiny.version("t")
+    assert segments.save(tiny, "Just a", ["a"], "t") == 1
+    assert tiny.version("t") == v0 + 1  # cached pages recompute
+    f = Filters(segment="Just a")
+    k = profile.kpis(tiny, f, "t").row(0, named=True)
+    assert (k["customers"], k["touchpoints"], k["revenue"]) == (1, 7, 150.0)
+    assert segments.features(tiny, f, "t")["customer_id"].to_list() == ["a"]
+    from cx import filters as flt
+
+    assert flt.customers(tiny, f, "t").to_polars()["customer_id"].to_list() == ["a"]
+    assert flt.feedback(tiny, f, "t").count().to_pyarrow().as_py() == 3
+    # combined with a persona filter (intersection), and a segment that does not exist shows no one
+    assert profile.kpis(tiny, Filters(segment="Just a", persona=("Bargain Hunter",)), "t")["customers"][0] == 0
+    assert profile.kpis(tiny, Filters(segment="nope"), "t")["customers"][0] == 0
+    # URL round trip and description
+    assert Filters.from_params(f.to_params()) == f and "segment: Just a" in f.describe()
+    # breakdown for other modules
+    segments.save(tiny, "Both", ["a", "b"], "t")
+    mem = segments.membership(tiny, "t").order_by(["segment", "customer_id"]).to_polars()
+    assert mem.rows() == [("a", "Both"), ("b", "Both"), ("a", "Just a")]
+    assert segments.assignments(tiny, dataset="t").rows() == [("a", "Both & Just a"), ("b", "Both")]
+    assert segments.saved(tiny, dataset="t").rows() == [("Both", 2), ("Just a", 1)]
+    # saved per dataset; deleting works
+    tiny.delete_segment("Both", "t")
+    assert segments.saved(tiny, dataset="t")["segment"].to_list() == ["Just a"]
+    with pytest.raises(cx.CXError):
+        segments.save(tiny, " ", ["a"], "t")
+
+
+def test_drill_down_customers_filter_and_outcomes(tiny):
+    f = Filters(customers=("b",))
+    assert profile.kpis(tiny, f, "t")["customers"][0] == 1
+    out = segments.outcomes(tiny, ("a",), dataset="t")
+    fn = out["funnel"]
+    assert fn["name"].to_list() == ["discover", "consider", "evaluate", "purchase", "use"]
+    assert fn["count"].to_list() == [1, 1, 0, 0, 0]  # its only evaluate came before consider
+    assert all("would supply" not in n or "cx." in n for n in out["notes"])
+
+
+def test_cluster_names_saved_per_run(tiny):
+    tiny.set_cluster_name("k2-abc", 1, "Our best", "t")
+    assert tiny.cluster_names("k2-abc", "t") == {1: "Our best"}
+    tiny.set_cluster_name("k2-abc", 1, "", "t")
+    assert tiny.cluster_names("k2-abc", "t") == {}
+    key = segments.run_key(6, ("a", "b"), 0, Filters())
+    assert key == segments.run_key(6, ("a", "b"), 0, Filters()) and key != segments.run_key(5, ("a", "b"), 0, None)
+
+
+def test_clear_messages(store, write):
+    store.import_file(write("e.csv", "customer_id,timestamp,touchpoint\na,2025-01-01,x\n"), dataset="t")
+    f = segments.features(store, dataset="t")
+    with pytest.raises(cx.CXError, match="at least 4 customers"):
+        segments.cluster(f, k=2)
