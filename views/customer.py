@@ -1,0 +1,131 @@
+"""Customer view (customer 360): one customer's whole story across channels."""
+import importlib
+
+import polars as pl
+import streamlit as st
+
+import cx
+from cx import clv
+from cx import customer as cu
+from cx.charts import value as vc
+from ui.core import call, fmt_date, fmt_money, md_escape, page_frame
+
+page_frame("Customer view", "One customer's whole story: every touchpoint across channels, their purchases, "
+           "incidents and answers, and what they are worth. Open it from any customer list, or search below.")
+st.caption("This view shows the customer's full history: the sidebar's date and channel filters do not apply.")
+
+wanted = st.query_params.get("customer")
+c1, c2 = st.columns([2, 3])
+query = c1.text_input("Find a customer by id", value="", key="cu_query", placeholder="type part of an id…")
+found = call(cu.search, query, 50)
+options = found["customer_id"].to_list()
+if wanted and wanted not in options:
+    options = [wanted, *options]
+if not options:
+    st.info(f"No customer id contains {query!r}.")
+    st.stop()
+picked = c2.selectbox("Customer", options, index=options.index(wanted) if wanted in options else 0,
+                      key=f"cu_pick_{wanted}",
+                      help="The most active customers matching the search; the link keeps the one you pick.")
+if picked != wanted:
+    st.query_params["customer"] = picked  # a copied link opens this customer
+
+if not call(cu.exists, picked):
+    st.warning(f"There is no customer {picked!r} in this dataset.")
+    st.stop()
+
+prof = call(cu.profile, picked)
+tl = call(cu.timeline, picked)
+fb = call(cu.feedback, picked)
+attrs = prof["attributes"]
+
+st.subheader(f"Customer {picked}")
+
+
+def card(col, label, value, help_text, needs=None):
+    if value is None:
+        col.metric(label, "–", help=needs or help_text)
+        if needs:
+            col.caption(needs)
+    else:
+        col.metric(label, value, help=help_text)
+
+
+# value cards: CLV and P(alive) from the whole-dataset model (no filters)
+value_row = None
+value_needs = None
+try:
+    vm = call(clv.customer_value)
+    hit = vm.customers.filter(pl.col("customer_id") == picked)
+    value_row = hit.row(0, named=True) if hit.height else None
+    if value_row is None:
+        value_needs = "No purchase yet: CLV needs at least one purchase (amount > 0)."
+except cx.CXError as e:
+    value_needs = f"CLV needs purchases with amounts: {e}"
+
+segment = None
+segment_needs = "Not in a saved segment (save segments on the Segments page)."
+try:
+    seg = call(clv.segments_table)
+    hit = seg.filter(pl.col("customer_id") == picked)
+    segment = hit["segment"][0] if hit.height else None
+except Exception:  # noqa: BLE001 - segments are optional
+    segment = None
+
+health = None
+health_needs = "Needs directions (inbound/outbound) on the interactions."
+try:
+    loyalty = importlib.import_module("cx.loyalty")
+    if hasattr(loyalty, "relationship"):
+        rel = call(loyalty.relationship)
+        hit = rel.filter(pl.col("customer_id") == picked)
+        if hit.height and "health" in hit.columns and hit["health"][0] is not None:
+            health = f"{hit['health'][0]:.0f} / 100"
+except Exception:  # noqa: BLE001 - relationship health is optional
+    health = None
+
+k1, k2, k3 = st.columns(3)
+k4, k5, k6 = st.columns(3)
+card(k1, "Persona", attrs.get("persona"), "From the customers table.", "Needs a customers table with a persona.")
+card(k2, "Segment", segment, "Behavioural segment (Segments page).", segment_needs)
+card(k3, "Predicted CLV, 12 months", fmt_money(value_row["predicted_clv"]) if value_row else None,
+     "Expected repeat purchases × expected spend over 12 months, discounted at 10% a year (BG/NBD × Gamma-Gamma).",
+     value_needs)
+card(k4, "P(alive)", f"{value_row['p_alive']:.0%}" if value_row else None,
+     "Probability the customer has not silently left, given when they last bought (BG/NBD).", value_needs)
+nps = prof.get("nps")
+card(k5, "Latest NPS answer", f"{nps['score']:.0f}" if nps else None,
+     f"Their latest 'how likely to recommend' answer ({fmt_date(nps['timestamp'].date())})." if nps else "",
+     "No NPS answer from this customer.")
+card(k6, "Relationship health", health, "Two-way dialogue, responsiveness, exchange of value and recognition, "
+     "0–100 (Loyalty & trust page).", health_needs)
+
+f3, f4, f5 = st.columns(3)
+f3.metric("Touchpoints", f"{prof['touchpoints']:,}", help=f"Across {prof['channels']} channels.")
+f4.metric("Purchases", f"{prof.get('purchases') or 0:,}",
+          help="Rows with amount > 0.")
+f5.metric("Value to date", fmt_money(prof.get("revenue")), help="Net revenue to date (refunds included).")
+st.caption(f"First seen {fmt_date(prof['first_seen'].date())} · last seen {fmt_date(prof['last_seen'].date())} · "
+           f"{prof.get('incidents') or 0} incident(s).")
+
+st.plotly_chart(vc.customer_timeline(tl, fb), key="cu_timeline")
+st.caption("Each dot is a touchpoint on its channel, coloured by journey stage. ◆ purchase, ◇ refund, ✕ incident, "
+           "★ feedback answer. Hover for details; drag to zoom into a period.")
+
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**Touchpoints** (newest first)")
+    st.dataframe(tl.reverse(), hide_index=True, height=320)
+with right:
+    st.markdown("**Their recent comments**")
+    comments = fb.filter(pl.col("comment").is_not_null() & (pl.col("comment") != "")) if fb.height else fb
+    if not comments.height:
+        st.caption("No comments from this customer.")
+    for r in comments.head(6).iter_rows(named=True):  # a handful of comments
+        score = "" if r.get("score") is None else f" {r['score']:.0f}"
+        st.markdown(f"> {md_escape(r['comment'])}")
+        st.caption(f"{r['metric']}{score} · {r.get('touchpoint') or ''} · {fmt_date(r['timestamp'].date())}")
+    if attrs:
+        st.markdown("**Attributes**")
+        st.dataframe(pl.DataFrame({"attribute": list(attrs), "value": [str(v) for v in attrs.values()]}),
+                     hide_index=True)
