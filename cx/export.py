@@ -9,8 +9,26 @@ import polars as pl
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
+    """Columns CSV cannot hold as they are become text: categoricals/enums their labels, nested
+    values (lists, structs, arrays) JSON, binary hex."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        c = pl.col(name)
+        if isinstance(dtype, (pl.Categorical, pl.Enum)):
+            exprs.append(c.cast(pl.Utf8))
+        elif isinstance(dtype, (pl.List, pl.Array, pl.Struct)):
+            # {"v":<json>} -> <json>
+            exprs.append(pl.struct(c.alias("v")).struct.json_encode().str.slice(5).str.head(-1).alias(name))
+        elif dtype == pl.Binary:
+            exprs.append(c.bin.encode("hex"))
+    return df.with_columns(exprs) if exprs else df
+
+
 def neutralise(df: pl.DataFrame) -> pl.DataFrame:
-    """Prefix text cells that a spreadsheet would read as a formula with a single quote."""
+    """Prefix text cells that a spreadsheet would read as a formula (starting with =, +, -, @, tab
+    or carriage return) with a single quote. Categorical and nested columns are made text first."""
+    df = _csv_ready(df)
     exprs = []
     for name, dtype in df.schema.items():
         if dtype == pl.Utf8:

@@ -97,7 +97,7 @@ def _sniff_delimiter(text: str) -> str:
     best, best_score = ",", -1.0
     for delim in (",", ";", "\t", "|"):
         try:
-            rows = list(itertools.islice(csv.reader(io.StringIO(text), delimiter=delim), 200))
+            rows = list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=delim), 200))
         except csv.Error:
             continue
         if len(rows) > 1 and not text.endswith("\n"):
@@ -226,7 +226,7 @@ class Source:
         sample = text if len(head) < SNIFF_BYTES else text[: text.rfind("\n") + 1] or text
         self.delimiter = _sniff_delimiter(sample)
         self.decimal_comma = self.delimiter == ";"
-        header_raw = next(csv.reader(io.StringIO(sample), delimiter=self.delimiter), [])
+        header_raw = next(csv.reader(io.StringIO(sample, newline=""), delimiter=self.delimiter), [])
         self.columns, w = _header_names(header_raw)
         self.warnings += w
         mixed = "\r\n" in sample and re.search(r"(?<!\r)\n", sample) is not None
@@ -268,7 +268,7 @@ class Source:
         if self.format == "csv":  # from the sniffed head of the file: no full read
             body = self._head_text if self._head_text.endswith("\n") else \
                 self._head_text[: self._head_text.rfind("\n") + 1]
-            recs = list(itertools.islice(csv.reader(io.StringIO(body), delimiter=self.delimiter), n + 1))[1:]
+            recs = list(itertools.islice(csv.reader(io.StringIO(body, newline=""), delimiter=self.delimiter), n + 1))[1:]
             k = len(self.columns)
             recs = [r for r in recs if len(r) == k]
             return pl.DataFrame([[None if v == "" else v for v in r] for r in recs],
@@ -823,6 +823,10 @@ class Validation:
         else:
             cur.sql(f"DROP TABLE IF EXISTS {target}")
             cur.sql(f"ALTER TABLE {new} RENAME TO {self.kind}")
+        if self.kind == "feedback":  # voice of the customer: comment sentiment, scored once, in this transaction
+            from .voc import score_feedback
+
+            score_feedback(cur, ds.schema)
         import_id = cur.sql("SELECT coalesce(max(id), 0) + 1 FROM cx_meta.imports").fetchall()[0][0]
         cur.sql("INSERT INTO cx_meta.imports VALUES ($id, $ds, $k, $f, $m, $r, $a, $x, $s, $t)",
                 params={"id": import_id, "ds": ds.id, "k": self.kind, "f": self.src.file_name, "m": mode,

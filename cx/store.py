@@ -63,7 +63,27 @@ _META_DDL = [
         rows_read BIGINT, accepted BIGINT, rejected BIGINT, seconds DOUBLE, imported_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS cx_meta.stage_rules (
         dataset_id INTEGER, position INTEGER, keyword VARCHAR, stage VARCHAR)""",
+    # saved segments (cx.segments): one row per (dataset, segment, member)
+    """CREATE TABLE IF NOT EXISTS cx_meta.segments (
+        dataset_id INTEGER, segment VARCHAR, customer_id VARCHAR, saved_at TIMESTAMP)""",
+    # user-edited cluster names (cx.segments): per dataset, clustering run key and cluster number
+    """CREATE TABLE IF NOT EXISTS cx_meta.cluster_names (
+        dataset_id INTEGER, run_key VARCHAR, cluster INTEGER, name VARCHAR)""",
 ]
+
+
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_for(path: Path) -> threading.RLock:
+    """One write lock per database file in this process: two Store objects on the same file share
+    DuckDB's instance, so their write transactions must queue, not conflict."""
+    if str(path) == ":memory:":
+        return threading.RLock()
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
 @dataclass(frozen=True)
@@ -93,7 +113,7 @@ class Store:
                 f"import running?). Details: {e}") from e
         self._con.sql("SET TimeZone = 'UTC'")
         self._local = threading.local()
-        self._write_lock = threading.RLock()
+        self._write_lock = _write_lock_for(self.path)
         if not read_only:
             for ddl in _META_DDL:
                 self._con.sql(ddl)
@@ -210,7 +230,7 @@ class Store:
         ds = self.dataset(name)
         with self.transaction() as con:
             con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
-            for t in ("datasets", "imports", "stage_rules"):
+            for t in ("datasets", "imports", "stage_rules", "segments", "cluster_names"):
                 col = "id" if t == "datasets" else "dataset_id"
                 con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
 
@@ -311,11 +331,71 @@ class Store:
         return import_file(self, path, kind=kind, mapping=mapping, dataset=dataset, mode=mode,
                            create=create, timezone=timezone, dry_run=dry_run, progress=progress)
 
+    # -- the SQL box -------------------------------------------------------------------------
+    def query(self, sql: str, max_rows: int = 10_000, timeout_s: float = 10, dataset: str | None = None
+              ) -> pl.DataFrame:
+        """One read-only SELECT/WITH/EXPLAIN statement, guarded (see :mod:`cx.sqlbox`): the first
+        `max_rows` rows as a polars frame. Unqualified table names are the tables of `dataset`.
+        Raises cx.QueryRejected (not allowed: the message says why) or cx.QueryError (failed,
+        timed out after `timeout_s`, or used too much memory)."""
+        from .sqlbox import query
+
+        return query(self, sql, max_rows=max_rows, timeout_s=timeout_s, dataset=dataset)
+
     def imports(self, dataset: str | None = None) -> pl.DataFrame:
         ds = self.dataset(dataset)
         return self.con.sql("SELECT kind, file_name, mode, rows_read, accepted, rejected, seconds, imported_at "
                             "FROM cx_meta.imports WHERE dataset_id = $id ORDER BY imported_at DESC",
                             params={"id": ds.id}).pl()
+
+    # -- saved segments and cluster names (cx.segments) --------------------------------------
+    def save_segment(self, name: str, customer_ids, dataset: str | None = None) -> int:
+        """Save (or replace) a named segment = a list of customer ids, in the dataset. Bumps the
+        dataset version (pages filtered by this segment must recompute). Returns members saved."""
+        name = (name or "").strip()
+        if not name or len(name) > 80:
+            raise CXError("A segment needs a name of 1 to 80 characters.")
+        ids = sorted({str(c) for c in customer_ids if c is not None})
+        if not ids:
+            raise CXError("A segment needs at least one customer.")
+        ds = self.dataset(dataset)
+        with self.transaction() as con:
+            con.sql("DELETE FROM cx_meta.segments WHERE dataset_id = $id AND segment = $s",
+                    params={"id": ds.id, "s": name})
+            con.sql("INSERT INTO cx_meta.segments SELECT $id, $s, unnest($c), $t",
+                    params={"id": ds.id, "s": name, "c": ids, "t": _now()})
+            self._bump(con, ds.id)
+        return len(ids)
+
+    def delete_segment(self, name: str, dataset: str | None = None) -> None:
+        ds = self.dataset(dataset)
+        with self.transaction() as con:
+            con.sql("DELETE FROM cx_meta.segments WHERE dataset_id = $id AND segment = $s",
+                    params={"id": ds.id, "s": name})
+            self._bump(con, ds.id)
+
+    def segment_names(self, dataset: str | None = None) -> list[str]:
+        ds = self.dataset(dataset)
+        return [r[0] for r in self.con.sql(
+            "SELECT DISTINCT segment FROM cx_meta.segments WHERE dataset_id = $id ORDER BY segment",
+            params={"id": ds.id}).fetchall()]
+
+    def cluster_names(self, run_key: str, dataset: str | None = None) -> dict[int, str]:
+        """User-edited names of the clusters of one clustering run (see cx.segments.run_key)."""
+        ds = self.dataset(dataset)
+        return {int(c): n for c, n in self.con.sql(
+            "SELECT cluster, name FROM cx_meta.cluster_names WHERE dataset_id = $id AND run_key = $k",
+            params={"id": ds.id, "k": run_key}).fetchall()}
+
+    def set_cluster_name(self, run_key: str, cluster: int, name: str | None, dataset: str | None = None) -> None:
+        """Rename a cluster (an empty name restores the automatic one). No version bump."""
+        ds = self.dataset(dataset)
+        with self.transaction() as con:
+            con.sql("DELETE FROM cx_meta.cluster_names WHERE dataset_id = $id AND run_key = $k AND cluster = $c",
+                    params={"id": ds.id, "k": run_key, "c": int(cluster)})
+            if name and name.strip():
+                con.sql("INSERT INTO cx_meta.cluster_names VALUES ($id, $k, $c, $n)",
+                        params={"id": ds.id, "k": run_key, "c": int(cluster), "n": name.strip()[:80]})
 
 
 def open(path: str | os.PathLike | None = None, read_only: bool = False) -> Store:  # noqa: A001

@@ -1,4 +1,5 @@
 """Data: import files (map, validate, import), manage datasets, edit the stage map."""
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import SAMPLE_DIR, import_folder, open_source
-from ui.core import get_store, page_header, progress_callback, switch_dataset
+from ui.core import get_store, md_escape, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map.")
@@ -24,7 +25,7 @@ def _source(uploaded):
     if held and held[0] == uploaded.file_id:
         return held[1]
     if held:
-        held[1].close()
+        _drop(held[1])
     path = Path(tempfile.mkdtemp(prefix="cx_upload_")) / Path(uploaded.name).name
     path.write_bytes(uploaded.getvalue())
     src = open_source(store, path)
@@ -34,11 +35,16 @@ def _source(uploaded):
     return src
 
 
+def _drop(src) -> None:
+    """Close a staged upload and delete its file and staging folder."""
+    src.close()
+    shutil.rmtree(src.upload_path.parent, ignore_errors=True)
+
+
 def _forget_source():
     held = st.session_state.pop("import_src", None)
     if held:
-        held[1].close()
-        held[1].upload_path.unlink(missing_ok=True)
+        _drop(held[1])
     st.session_state.pop("import_val", None)
     st.session_state["upload_n"] = st.session_state.get("upload_n", 0) + 1
 
@@ -47,6 +53,9 @@ with tab_import:
     up = st.file_uploader("File to import", type=["csv", "tsv", "txt", "gz", "parquet", "xlsx"],
                           key=f"upload_{st.session_state.get('upload_n', 0)}",
                           help="Up to the upload limit; larger files go through `python -m cx import`.")
+    if up is None and st.session_state.get("import_src"):  # the uploader was cleared: drop its staging file
+        _drop(st.session_state.pop("import_src")[1])
+        st.session_state.pop("import_val", None)
     if up is not None:
         try:
             src = _source(up)
@@ -55,7 +64,7 @@ with tab_import:
             st.stop()
         details = f"{src.format.upper()}" + (f", {src.encoding}, delimiter “{src.delimiter}”"
                                              if src.format == "csv" else "")
-        st.markdown(f"**{src.file_name}** · {details} · {len(src.columns)} columns")
+        st.markdown(f"**{md_escape(src.file_name)}** · {md_escape(details)} · {len(src.columns)} columns")
         with st.expander("First rows of the file, as read", expanded=False):
             st.dataframe(src.preview(10), hide_index=True)
         kinds = list(schema.KINDS)

@@ -1,0 +1,266 @@
+"""A bounded load client speaking Streamlit's browser protocol (protobuf over the websocket at
+/_stcore/stream), on loopback.
+
+    python -m bench.load --sessions 10,25,50 --reruns 3 --think 1.0 --deadline 300
+
+Without --url it builds a database with the demo dataset (bench/data/load_demo.duckdb), starts
+`streamlit run app.py --server.headless true` on a free port with CX_DB pointing at it, runs each
+level and stops the server. Each session opens its own websocket (a new Streamlit session, like a
+browser tab), asks for the default page (the overview) `--reruns` times with a random think time
+around `--think` seconds between reruns, and times each rerun from the BackMsg it sends to the
+ForwardMsg `script_finished`. An error is: a connection failure, a script that does not finish
+successfully, an exception element or an error alert on the page, or no answer before the deadline.
+Every level is bounded by `--deadline` seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / "data"
+
+
+@dataclass
+class Level:
+    sessions: int
+    latencies: list[float] = field(default_factory=list)  # every rerun
+    first: list[float] = field(default_factory=list)  # the first run of a session (session start)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    exec_s: list[float] = field(default_factory=list)  # script time on the server (with --profile)
+    commands: dict = field(default_factory=dict)  # st command -> total seconds (with --profile)
+    server_cpu_s: float | None = None  # CPU seconds the server process used during the level
+    bytes_in: int = 0  # ForwardMsg bytes received
+
+    def pct(self, q: float, which: str = "latencies") -> float:
+        xs = sorted(getattr(self, which))
+        if not xs:
+            return float("nan")
+        k = min(len(xs) - 1, max(0, int(round(q / 100 * len(xs) + 0.5)) - 1))
+        return xs[k]
+
+    def row(self) -> dict:
+        return {"sessions": self.sessions, "reruns": len(self.latencies), "errors": len(self.errors),
+                "p50_s": round(self.pct(50), 3), "p95_s": round(self.pct(95), 3),
+                "max_s": round(max(self.latencies), 3) if self.latencies else None,
+                "first_p50_s": round(self.pct(50, "first"), 3), "later_p95_s": round(self._later_p95(), 3),
+                "wall_s": round(self.seconds, 1), "error_samples": self.errors[:3],
+                "server_cpu_per_rerun_s": (round(self.server_cpu_s / max(len(self.latencies), 1), 3)
+                                           if self.server_cpu_s is not None else None),
+                "script_p50_s": round(statistics.median(self.exec_s), 3) if self.exec_s else None,
+                "kb_per_rerun": round(self.bytes_in / max(len(self.latencies), 1) / 1024, 1),
+                "top_commands_s": dict(sorted(self.commands.items(), key=lambda kv: -kv[1])[:6])}
+
+    def _later_p95(self) -> float:
+        later = list(self.latencies)
+        for f in self.first:
+            later.remove(f)
+        return Level(0, later).pct(95)
+
+
+def _rerun_msg(page_script_hash: str = "") -> bytes:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+
+    msg = BackMsg(rerun_script=ClientState(query_string="", page_script_hash=page_script_hash,
+                                           widget_states=WidgetStates()))
+    return msg.SerializeToString()
+
+
+def _problem(fm) -> str | None:
+    """An error visible on the page, from one ForwardMsg (None when fine)."""
+    from streamlit.proto.Alert_pb2 import Alert
+
+    if fm.WhichOneof("type") != "delta" or fm.delta.WhichOneof("type") != "new_element":
+        return None
+    el = fm.delta.new_element
+    kind = el.WhichOneof("type")
+    if kind == "exception":
+        return f"exception on the page: {el.exception.type}: {el.exception.message[:200]}"
+    if kind == "alert" and el.alert.format == Alert.ERROR:
+        return f"error on the page: {el.alert.body[:200]}"
+    return None
+
+
+async def _session(url: str, reruns: int, think: float, deadline: float, lv: Level, rnd: random.Random) -> None:
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.asyncio.client import connect
+
+    await asyncio.sleep(rnd.uniform(0, min(2.0, think)))  # people do not all click at the same instant
+    try:
+        async with connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=30,
+                           ping_interval=None) as ws:
+            for i in range(reruns):
+                if time.monotonic() > deadline:
+                    lv.errors.append("deadline reached before all reruns were sent")
+                    return
+                t0 = time.perf_counter()
+                await ws.send(_rerun_msg())
+                problem = None
+                while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        lv.errors.append("no script_finished before the deadline")
+                        return
+                    raw = await asyncio.wait_for(ws.recv(), timeout=left)
+                    lv.bytes_in += len(raw)
+                    fm = ForwardMsg()
+                    fm.ParseFromString(raw)
+                    problem = problem or _problem(fm)
+                    if fm.WhichOneof("type") == "page_profile":
+                        lv.exec_s.append(fm.page_profile.exec_time / 1e6)
+                        for c in fm.page_profile.commands:
+                            lv.commands[c.name] = round(lv.commands.get(c.name, 0) + c.time / 1e6, 3)
+                    if fm.WhichOneof("type") == "script_finished":
+                        status = fm.script_finished
+                        if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                            continue
+                        break
+                dt = time.perf_counter() - t0
+                if status != ForwardMsg.FINISHED_SUCCESSFULLY:
+                    lv.errors.append(f"script finished with status {status}")
+                elif problem:
+                    lv.errors.append(problem)
+                else:
+                    lv.latencies.append(dt)
+                    if i == 0:
+                        lv.first.append(dt)
+                if i < reruns - 1:
+                    await asyncio.sleep(think * rnd.uniform(0.5, 1.5))
+    except (OSError, asyncio.TimeoutError, Exception) as e:  # noqa: BLE001 - every failure is counted
+        lv.errors.append(f"{type(e).__name__}: {str(e)[:200]}")
+
+
+async def run_level(url: str, sessions: int, reruns: int, think: float, deadline_s: float, seed: int = 0) -> Level:
+    lv = Level(sessions)
+    rnd = random.Random(seed + sessions)
+    deadline = time.monotonic() + deadline_s
+    t = time.perf_counter()
+    await asyncio.gather(*[_session(url, reruns, think, deadline, lv, random.Random(rnd.random()))
+                           for _ in range(sessions)])
+    lv.seconds = time.perf_counter() - t
+    return lv
+
+
+# -- the server ------------------------------------------------------------------------------
+def demo_db() -> Path:
+    """A database with the demo dataset (built once, cached in bench/data)."""
+    path = DATA / "load_demo.duckdb"
+    if not path.exists():
+        sys.path.insert(0, str(ROOT))
+        import cx
+        from cx.ingest import ensure_demo
+
+        DATA.mkdir(parents=True, exist_ok=True)
+        s = cx.open(path)
+        try:
+            ensure_demo(s)
+        finally:
+            s.close()
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):  # pragma: no cover - not Linux
+        return None
+
+
+def start_server(db: Path, port: int, profile: bool = False) -> subprocess.Popen:
+    env = {**os.environ, "CX_DB": str(db), "PYTHONPATH": str(ROOT)}
+    log = open(DATA / "load_server.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "true" if profile else "false",
+                             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    t = time.time()
+    while time.time() - t < 90:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited ({proc.returncode}); see {DATA / 'load_server.log'}")
+    proc.terminate()
+    raise RuntimeError("streamlit did not become healthy within 90 s")
+
+
+def main(argv=None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", default="10,25,50", help="levels: sessions at once, comma-separated")
+    ap.add_argument("--reruns", type=int, default=3)
+    ap.add_argument("--think", type=float, default=1.0, help="mean think time between reruns (s)")
+    ap.add_argument("--deadline", type=float, default=300, help="bound of each level (s)")
+    ap.add_argument("--url", help="ws://host:port/_stcore/stream of a running app (else one is started)")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--profile", action="store_true",
+                    help="ask the server for Streamlit's page profile (script time, time per st command); "
+                         "nothing leaves the machine: the profile goes to this client only")
+    a = ap.parse_args(argv)
+    levels = [int(x) for x in a.sessions.split(",") if x]
+    proc = None
+    url = a.url
+    if not url:
+        port = free_port()
+        proc = start_server(demo_db(), port, profile=a.profile)
+        url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    rows = []
+    try:
+        asyncio.run(run_level(url, 1, 1, 0.0, 120))  # warm the caches (one session, like the first visitor)
+        for n in levels:
+            cpu0 = cpu_seconds(proc.pid) if proc else None
+            lv = asyncio.run(run_level(url, n, a.reruns, a.think, a.deadline))
+            cpu1 = cpu_seconds(proc.pid) if proc else None
+            lv.server_cpu_s = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+            rows.append(lv.row())
+            r = rows[-1]
+            print(f"{n:>4} sessions: {r['reruns']:>4} reruns, {r['errors']} errors, p50 {r['p50_s']:.3f} s, "
+                  f"p95 {r['p95_s']:.3f} s, max {r['max_s']} s (first run p50 {r['first_p50_s']:.3f} s, "
+                  f"later reruns p95 {r['later_p95_s']:.3f} s), {r['wall_s']} s wall, "
+                  f"{r['kb_per_rerun']} kB per rerun", flush=True)
+            if r["server_cpu_per_rerun_s"] is not None:
+                print(f"      server CPU per rerun {r['server_cpu_per_rerun_s']:.3f} s", flush=True)
+            if r["script_p50_s"] is not None:
+                print(f"      script time p50 {r['script_p50_s']:.3f} s; slowest st commands (total s): "
+                      f"{r['top_commands_s']}", flush=True)
+            if r["errors"]:
+                print("      errors:", r["error_samples"], flush=True)
+            time.sleep(2)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                proc.kill()
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
