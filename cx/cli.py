@@ -105,6 +105,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_glossary(args) -> int:
+    from . import glossary
+
+    print(glossary.markdown(), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cx", description="CX Loop command line")
     ap.add_argument("--db", help="database file (default: $CX_DB or the user data directory)")
@@ -145,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--dataset", default="demo")
     r.add_argument("--db", default=argparse.SUPPRESS)
     r.set_defaults(fn=cmd_report)
+
+    gl = sub.add_parser("glossary", help="print every metric's definition (the README's metric section)")
+    gl.set_defaults(fn=cmd_glossary)
 
     args = ap.parse_args(argv)
     if not hasattr(args, "db"):

@@ -79,3 +79,21 @@ def touchpoints(store, filters: flt.Filters | None = None, dataset: str | None =
     t = flt.interactions(store, filters, dataset)
     return (t.group_by(["touchpoint", "stage"]).aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
             .order_by([ibis.desc("touchpoints"), "touchpoint"]).to_polars())
+
+
+def purchase_activity(store, filters: flt.Filters | None = None, dataset: str | None = None,
+                      period: str = "month") -> pl.DataFrame:
+    """Per period: buyers (customers with a purchase, amount > 0, in the period), repeat_buyers
+    (buyers whose first purchase in the filtered data was in an earlier period) and repeat_rate =
+    repeat_buyers ÷ buyers (the repeat-purchase rate)."""
+    if period not in PERIODS:
+        raise ValueError(f"period is one of {', '.join(PERIODS)}")
+    t = flt.interactions(store, filters, dataset)
+    p = t.filter(t.amount > 0)
+    p = p.mutate(period=p.timestamp.truncate(PERIODS[period]).cast("date"))
+    first = p.group_by("customer_id").aggregate(_first=_.period.min())
+    b = p.select("customer_id", "period").distinct()
+    b = b.join(first, "customer_id")
+    g = b.group_by("period").aggregate(buyers=_.count(), repeat_buyers=(_._first < _.period).cast("int64").sum())
+    g = g.mutate(repeat_rate=g.repeat_buyers.cast("float64") / g.buyers)
+    return g.order_by("period").to_polars()

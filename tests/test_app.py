@@ -53,33 +53,67 @@ def test_app_starts_on_the_demo_data(app_db):
     at = new_app().run()
     assert not at.exception, at.exception
     assert at.sidebar.selectbox[0].value == "demo"
-    assert int(metric(at, "Customers").replace(",", "")) > 1000
-    assert int(metric(at, "Touchpoints").replace(",", "")) > 50_000
+    assert "5,000 customers, 160,658 touchpoints" in " ".join(c.value for c in at.caption)
     # the charts carry data: the stage chart has the five stages in journey order, everyone discovered
     import json
 
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(specs) == 3
-    stages = next(s for s in specs if s["data"][0].get("x") and "discover" in s["data"][0]["x"])
-    assert stages["data"][0]["x"] == ["discover", "consider", "evaluate", "purchase", "use"]
-    assert stages["data"][0]["y"][0] == int(metric(at, "Customers").replace(",", ""))
+    titles = [s["layout"]["title"]["text"] for s in specs]
+    assert titles == ["Activity over time", "Customers reaching each stage"]
+    stages = specs[1]["data"][0]
+    assert stages["x"] == ["discover", "consider", "evaluate", "purchase", "use"] and stages["y"][0] == 5000
+    # the leadership cards: every KPI has data on the demo; the four core elements; what changed
+    labels = [m.label for m in at.metric]
+    assert labels == ["Active customers", "Revenue", "Retention", "Repeat purchases", "NPS", "CSAT", "CES",
+                      "Average CLV", "Health score"]
+    assert all(m.value != "–" for m in at.metric)
+    badges = [m.value for m in at.markdown if "-badge[" in m.value]
+    assert len(badges) == 4 and all(any(w in b for w in ("improving", "steady", "declining")) for b in badges)
+    assert any("rose by" in m.value or "fell by" in m.value for m in at.markdown)
 
 
-def test_overview_numbers_on_a_tiny_dataset(tiny_db):
+QUARTER = """customer_id,timestamp,touchpoint,channel,amount
+a,2025-01-01T09:00:00Z,homepage,web,
+a,2025-01-10T09:00:00Z,order_placed,web,100
+b,2025-01-20T09:00:00Z,homepage,store,
+a,2025-02-03T09:00:00Z,homepage,web,
+c,2025-02-10T09:00:00Z,order_placed,store,50
+a,2025-03-05T09:00:00Z,order_placed,web,30
+c,2025-03-06T09:00:00Z,order_placed,store,20
+d,2025-03-31T18:00:00Z,homepage,app,
+"""
+
+
+@pytest.fixture
+def quarter_db(app_db, tmp_path):
+    """Three full months chosen by hand (the same file as tests/test_overview.py)."""
+    f = tmp_path / "q.csv"
+    f.write_text(QUARTER)
+    s = cx.open(app_db)
+    s.import_file(f, dataset="quarter")
+    s.close()
+    return app_db
+
+
+def test_overview_cards_on_a_tiny_dataset(quarter_db):
     at = new_app().run()
-    assert not at.exception
-    assert at.sidebar.selectbox[0].value == "tiny"  # no demo: the database already had a dataset
-    assert (metric(at, "Customers"), metric(at, "Touchpoints"), metric(at, "Purchases")) == ("3", "5", "2")
-    assert metric(at, "Buying customers") == "67%" and metric(at, "Revenue") == "160"
-    import json
-
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    stages = next(s for s in specs if s["data"][0].get("type") == "bar" and "discover" in s["data"][0]["x"])
-    assert stages["data"][0]["x"] == ["discover", "consider", "purchase"]
-    assert stages["data"][0]["y"] == [1, 2, 2]
-    # a filter in the sidebar changes the numbers
-    at.sidebar.multiselect(key="f_channels_tiny").set_value(["store"]).run()
-    assert metric(at, "Customers") == "1" and metric(at, "Revenue") == "60"
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox[0].value == "quarter"  # no demo: the database already had a dataset
+    cards = {m.label: m for m in at.metric}
+    assert cards["Active customers"].value == "3" and cards["Active customers"].proto.delta == "+1"
+    assert cards["Revenue"].value == "50" and cards["Revenue"].proto.delta == "+0"
+    assert cards["Retention"].value == "100%" and cards["Retention"].proto.delta == "+50 pts"
+    assert cards["Repeat purchases"].value == "100%"
+    assert cards["NPS"].value == "–"  # no feedback: the card says what it needs
+    assert any("Needs feedback answers with metric = nps" in c.value for c in at.caption)
+    assert "March 2025" in " ".join(c.value for c in at.caption)
+    # a filter in the sidebar changes the numbers (and lives in the URL)
+    at.sidebar.multiselect(key="f_channels_quarter").set_value(["store"]).run()
+    assert not at.exception, at.exception
+    cards = {m.label: m for m in at.metric}
+    # store touchpoints end on 6 March: March is partial now, so February is the month shown
+    assert cards["Active customers"].value == "1" and cards["Revenue"].value == "50"
+    assert "February 2025" in " ".join(c.value for c in at.caption)
     assert at.query_params["channel"] in ("store", ["store"])
 
 
@@ -183,3 +217,34 @@ def test_journey_tab_opens_from_a_shared_link(app_db):
     assert not at.exception, at.exception
     assert at.get("graphviz_chart") and not any(
         '"Ordered funnel"' in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_story_walks_forward_and_back_with_real_charts(app_db):
+    import json
+
+    at = new_app().run()
+    at.switch_page("views/story.py").run()
+    assert not at.exception, at.exception
+    assert at.get("graphviz_chart") and any("went back to an earlier stage" in m.value for m in at.markdown)
+    next_button = next(b for b in at.button if b.key == "story_next")
+    next_button.click().run()
+    assert not at.exception, at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["title"]["text"] == "Discover to purchase within 30 days"
+    assert fig["data"][0]["x"][0] == 5000
+    assert any("Of 5,000 customers who discovered us" in m.value for m in at.markdown)
+    for _ in range(4):  # to step 6: the key drivers
+        next(b for b in at.button if b.key == "story_next").click().run()
+    assert not at.exception, at.exception
+    assert any("delivery moves recommendation most" in m.value for m in at.markdown)
+    next(b for b in at.button if b.key == "story_back").click().run()
+    assert any(m.value.startswith("#### Across") for m in at.markdown)  # step 5: what they say
+
+
+def test_glossary_page_searches_the_one_glossary(app_db):
+    at = new_app().run()
+    at.switch_page("views/glossary.py").run()
+    assert not at.exception, at.exception
+    at.text_input(key="gl_q").set_value("loop rate").run()
+    shown = [m.value for m in at.markdown]
+    assert "**Loop rate**" in shown and "**Revenue**" not in shown

@@ -78,10 +78,10 @@ def test_overview_upload_map_import(browser, tmp_path):
         page.goto(server.url, wait_until="domcontentloaded")
         settle(page)
         # the demo overview, loaded by itself
-        page.get_by_text("Customers", exact=True).first.wait_for(timeout=60_000)
-        assert page.locator("[data-testid='stMetricValue']").count() >= 5
-        page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)  # plotly draws lazily
-        assert page.locator(".js-plotly-plot").count() == 3
+        page.get_by_text("Active customers", exact=True).first.wait_for(timeout=60_000)
+        assert page.locator("[data-testid='stMetricValue']").count() == 9
+        page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)  # plotly draws lazily
+        assert page.locator(".js-plotly-plot").count() == 2
         assert page.locator("[data-testid='stException']").count() == 0
         # upload a CSV through the real widget on the Data page
         page.get_by_role("link", name="Data").click()
@@ -101,8 +101,7 @@ def test_overview_upload_map_import(browser, tmp_path):
         assert "dataset=web_visits" in page.url
         page.get_by_role("link", name="Overview").click()
         settle(page)
-        values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
-        assert values[:3] == ["2", "3", "1"]  # customers, touchpoints, purchases of the new dataset
+        page.get_by_text("2 customers, 3 touchpoints").wait_for(timeout=60_000)  # the new dataset's figures
     finally:
         server.stop()
 
@@ -117,8 +116,48 @@ def test_deep_link_first_on_a_fresh_server(browser, tmp_path):
         sidebar = page.locator("[data-testid='stSidebar']")
         assert sidebar.get_by_text("Dataset").count() >= 1  # the shared sidebar, not the legacy one
         assert sidebar.get_by_role("link", name="Overview").count() == 1
-        page.goto(server.url + "/overview?channel=web", wait_until="domcontentloaded")
+        page.goto(server.url + "/?channel=web", wait_until="domcontentloaded")
         settle(page)
         assert "web" in page.locator("[data-testid='stSidebar']").inner_text()
+    finally:
+        server.stop()
+
+
+def test_shared_link_presentation_mode_and_html_report(browser, tmp_path):
+    server = Server(tmp_path / "s.duckdb")
+    try:
+        # a shared link opens the same view on a fresh session: filters and the page's own choice
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page.goto(server.url + "/?channel=web&period=week", wait_until="domcontentloaded")
+        settle(page)
+        page.get_by_text("Active customers", exact=True).first.wait_for(timeout=90_000)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert "web" in sidebar.locator("[data-testid='stMultiSelect']").first.inner_text()
+        assert "Last full week" in page.locator("[data-testid='stMain']").inner_text()
+        # the sidebar shows the link to this exact view, with the filters in it
+        code = sidebar.locator("[data-testid='stCode']").inner_text()
+        assert "channel=web" in code and "period=week" in code
+        # the view as a self-contained HTML report that opens offline
+        with page.expect_download(timeout=90_000) as dl:
+            sidebar.get_by_role("button", name="Download this view (HTML)").click()
+        report = tmp_path / "report.html"
+        dl.value.save_as(report)
+        text = report.read_text()
+        assert "<h1>Overview</h1>" in text and "channels: web" in text
+        assert text.count('class="plotly-graph-div"') == 2 and "src=\"http" not in text
+        offline = browser.new_context(offline=True).new_page()
+        offline.goto(report.as_uri())
+        offline.locator(".js-plotly-plot").nth(1).wait_for(timeout=30_000)
+        assert offline.locator(".js-plotly-plot").count() == 2
+        # presentation mode: no sidebar, bigger charts; and back
+        sidebar.get_by_text("Presentation mode").click()
+        settle(page)
+        page.get_by_role("button", name="Exit presentation").wait_for(timeout=60_000)
+        assert "present=1" in page.url
+        assert not page.locator("[data-testid='stSidebar']").is_visible()
+        page.get_by_role("button", name="Exit presentation").click()
+        settle(page)
+        page.locator("[data-testid='stSidebar']").wait_for(state="visible", timeout=60_000)
+        assert "present=1" not in page.url
     finally:
         server.stop()

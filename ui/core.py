@@ -6,10 +6,12 @@ import logging
 import traceback
 from datetime import date
 
+import plotly.graph_objects as go
 import streamlit as st
 
 import cx
 from cx import filters as flt
+from cx import report
 from cx.ingest import ensure_demo
 
 log = logging.getLogger("cxloop")
@@ -19,6 +21,7 @@ log = logging.getLogger("cxloop")
 def get_store() -> cx.Store:
     store = cx.open()
     ensure_demo(store)
+    sweep_staging()
     return store
 
 
@@ -32,10 +35,27 @@ def current_dataset() -> str | None:
     return st.session_state.get("dataset")
 
 
+def new_run() -> None:
+    """Called first thing on every script run (app.py): per-run memos start afresh."""
+    st.session_state["_run_id"] = st.session_state.get("_run_id", 0) + 1
+
+
+def dataset_version(ds: str | None) -> int:
+    """The dataset's version, read once per script run (every call() of the run shares it)."""
+    memo = st.session_state.setdefault("_versions", {})
+    run = st.session_state.get("_run_id")
+    if run is None or memo.get("run") != run:
+        memo.clear()
+        memo["run"] = run
+    if ds not in memo:
+        memo[ds] = get_store().version(ds)
+    return memo[ds]
+
+
 def call(fn, *args, **kwargs):
     """Run a cx function (store, *args, dataset=..., **kwargs), cached per dataset version."""
     ds = current_dataset()
-    version = get_store().version(ds)
+    version = dataset_version(ds)
     return _cached(f"{fn.__module__}:{fn.__qualname__}", ds, version, args, tuple(sorted(kwargs.items())))
 
 
@@ -91,9 +111,30 @@ def sidebar() -> flt.Filters:
             sel[key] = tuple(st.multiselect(label, values, default=default, key=f"f_{key}_{ds}",
                                             placeholder="all"))
         f = f.with_(**sel)
+        f = f.with_(segment=_segment_picker(store, ds, f.segment))
         st.caption(f"Showing: {f.describe()}")
     sync_params({"dataset": ds, **f.to_params()}, owned=SIDEBAR_PARAMS)
     return f
+
+
+ALL_CUSTOMERS = "all customers"
+
+
+def _segment_picker(store, ds: str, wanted: str | None) -> str | None:
+    """The 'Segment' selectbox (saved segments of cx.segments), shown when the dataset has any."""
+    try:
+        names = _cached("cx.segments:saved", ds, store.version(ds), (), ())["segment"].to_list()
+    except Exception:  # noqa: BLE001 - an old read-only database without the table: no picker
+        names = []
+    if not names:
+        return None
+    key = f"f_segment_{ds}"
+    if st.session_state.get(key) not in (None, ALL_CUSTOMERS, *names):
+        st.session_state.pop(key)
+    opts = [ALL_CUSTOMERS, *names]
+    pick = st.selectbox("Segment", opts, index=opts.index(wanted) if wanted in names else 0, key=key,
+                        help="A segment saved on the Segments page: every page shows its members only.")
+    return None if pick == ALL_CUSTOMERS else pick
 
 
 SIDEBAR_PARAMS = ("dataset", "from", "to", "channel", *flt.CUSTOMER_FILTERS, "segment")
@@ -109,18 +150,6 @@ def sync_params(params: dict, owned) -> None:
     for k, v in params.items():
         if qp.get(k) != v:
             qp[k] = v
-
-
-def customer_table(df, height: int | None = None, rows: int = 500, **column_config) -> None:
-    """Show a table of customers whose `customer_id` opens the customer view (first `rows`)."""
-    import polars as pl
-
-    df = df.head(rows)
-    if "customer_id" in df.columns:
-        df = df.with_columns(pl.Series("customer_id", [customer_url(c) for c in df["customer_id"].to_list()]))
-        column_config["customer_id"] = st.column_config.LinkColumn(
-            "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
-    st.dataframe(df, hide_index=True, height=height or "auto", column_config=column_config)
 
 
 def customer_url(customer_id: str) -> str:
@@ -140,10 +169,122 @@ def page_frame(title: str, explanation: str) -> flt.Filters:
     """The top of an analysis page: title, one-line explanation; stops with a hint when there is
     no dataset yet. Returns the global filters of the sidebar."""
     page_header(title, explanation)
+    v = view()
+    v.title = title
+    f = st.session_state.get("filters") or flt.Filters()
+    v.subtitle = f"{explanation} Dataset: {current_dataset() or '–'}; filters: {f.describe()}."
     if current_dataset() is None:
         st.info("There is no data yet. Import a file on the **Data** page to begin.")
         st.stop()
     return st.session_state["filters"]
+
+
+# -- what a view shows: charts and tables, recorded for the HTML report --------------------
+def presenting() -> bool:
+    """Presentation mode (?present=1): no sidebar, bigger text and charts, for a projector."""
+    return st.query_params.get("present") == "1"
+
+
+def view() -> report.View:
+    v = st.session_state.get("_view")
+    if v is None:
+        v = st.session_state["_view"] = report.View("CX Loop")
+    return v
+
+
+def begin_view(title: str) -> None:
+    st.session_state["_view"] = report.View(title)
+
+
+def chart(fig, key: str, caption: str | None = None, **kwargs):
+    """Draw a plotly figure (bigger in presentation mode), with its caption; recorded for the
+    view's HTML report. Every chart has plotly's own "download as PNG" button."""
+    if presenting():
+        fig = go.Figure(fig)
+        size = fig.layout.height or 340
+        fig.update_layout(font_size=17, title_font_size=24, height=int(size * 1.35))
+    out = st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {
+        "format": "png", "scale": 2, "filename": key}}, **kwargs)
+    if caption:
+        st.caption(caption)
+    view().add_figure(fig, caption or "")
+    return out
+
+
+def table(df, key: str, title: str = "", caption: str | None = None, file_name: str | None = None,
+          links: bool = False, height=None, **column_config) -> None:
+    """Show a table with a formula-safe CSV download (the table toolbar's own export is off:
+    client.disableDataExport); `links=True` turns customer_id into a link to the customer view."""
+    import polars as pl
+
+    from cx.export import to_csv_bytes
+
+    shown = df
+    if links and "customer_id" in df.columns:
+        shown = df.head(1000).with_columns(pl.Series("customer_id", [customer_url(c) for c in
+                                                                     df["customer_id"].head(1000).to_list()]))
+        column_config["customer_id"] = st.column_config.LinkColumn(
+            "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
+    st.dataframe(shown, hide_index=True, height=height or "auto", column_config=column_config)
+    c1, c2 = st.columns([4, 1])
+    if caption:
+        c1.caption(caption)
+    c2.download_button("CSV", lambda: to_csv_bytes(df), file_name=file_name or f"{key}.csv", mime="text/csv",
+                       key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV "
+                       "(cells that a spreadsheet would run as formulas are neutralised).")
+    view().add_table(df, title=title, caption=caption or "")
+
+
+def presentation_style() -> None:
+    """Presentation mode: hide the sidebar and Streamlit's chrome, enlarge text; an exit button.
+    (Static CSS only: no data is ever rendered as HTML.)"""
+    st.html("""<style>
+    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
+    .block-container, [data-testid="stMainBlockContainer"] {padding-top: 1.2rem; max-width: 100%;}
+    [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"] {font-size: 1.35rem !important;}
+    h1 {font-size: 3rem !important;} [data-testid="stMetricValue"] {font-size: 3rem !important;}
+    [data-testid="stMetricLabel"] p {font-size: 1.3rem !important;}
+    </style>""")
+    if st.button("Exit presentation", icon=":material/close_fullscreen:", key="present_exit"):
+        del st.query_params["present"]
+        st.rerun()
+
+
+def _start_presenting() -> None:
+    if st.session_state.get("present_toggle"):
+        st.query_params["present"] = "1"
+        st.session_state["present_toggle"] = False
+
+
+def share_and_export(page) -> None:
+    """The sidebar's last block: presentation mode, the link to this exact view, and the view as
+    a self-contained HTML report."""
+    if presenting():
+        return
+    with st.sidebar:
+        st.divider()
+        st.markdown("**Share & present**")
+        st.toggle("Presentation mode", key="present_toggle", on_change=_start_presenting,
+                  help="Hides the sidebar and enlarges text and charts for a projector. A link with "
+                       "…&present=1 opens it too.")
+        url = st.context.url or ""
+        from urllib.parse import urlencode
+
+        query = urlencode(dict(st.query_params.items()))
+        if url:
+            link = url.split("?")[0] + (f"?{query}" if query else "")
+            st.caption("Link to this view (filters, dataset and the page's choices):")
+            st.code(link, language=None, wrap_lines=True)
+        else:
+            link = ""
+        v = view()
+        if v.items:
+            st.download_button("Download this view (HTML)", lambda: report.html_report(v, link=link),
+                               file_name=f"cxloop_{page.url_path or 'view'}.html", mime="text/html",
+                               icon=":material/description:", key="export_html",
+                               help="A self-contained report of this page's charts and tables, which opens "
+                                    "offline in any browser.")
+        st.caption("CX Loop · open-source customer-experience analytics")
 
 
 def run_safely(page) -> None:
@@ -172,6 +313,33 @@ def progress_callback(bar):
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
     return cb
+
+
+def md_escape(text) -> str:
+    """User text made safe for st.markdown: Markdown and HTML characters are escaped, so a file name
+    or a comment shows as written (no links, images or formatting it did not ask for)."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\\\1", str(text)).replace("\n", " ")
+
+
+def sweep_staging(max_age_hours: float = 24) -> int:
+    """Delete upload staging folders (cx_upload_*) older than `max_age_hours`: files abandoned when a
+    browser closed in the middle of an import. Returns how many were removed."""
+    import shutil
+    import tempfile
+    import time
+    from pathlib import Path
+
+    n = 0
+    for d in Path(tempfile.gettempdir()).glob("cx_upload_*"):
+        try:
+            if time.time() - d.stat().st_mtime > max_age_hours * 3600:
+                shutil.rmtree(d, ignore_errors=True)
+                n += 1
+        except OSError:
+            pass
+    return n
 
 
 def fmt_int(v) -> str:

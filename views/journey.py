@@ -2,9 +2,8 @@
 import streamlit as st
 
 from cx import charts, journey, profile
-from cx.export import to_csv_bytes
 from cx.schema import STAGES
-from ui.core import call, customer_table, page_frame
+from ui.core import call, chart, page_frame, table
 
 f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
                "loop back, which paths they take, and how they feel along the way.")
@@ -40,20 +39,21 @@ def funnel_tab():
         rep = call(journey.funnel_report, tuple(steps), breakdown=None if breakdown == "none" else breakdown,
                    period=period, **kw)
         overall = rep["funnel"]
-        st.plotly_chart(charts.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart")
+        chart(charts.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart")
         st.caption("Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
                    "one, all within the window from the entry; a later entry that gets further wins; equal "
                    "timestamps keep file order.")
         show = overall.with_columns(
             (overall["median_time_from_previous"] / 3600).round(1).alias("median hours from previous"),
             (overall["p90_time_from_previous"] / 3600).round(1).alias("p90 hours from previous"))
-        st.dataframe(show.drop("median_time_from_previous", "p90_time_from_previous"), hide_index=True,
-                     column_config={"conversion_from_previous": st.column_config.NumberColumn(format="percent"),
-                                    "conversion_from_first": st.column_config.NumberColumn(format="percent")})
+        table(show.drop("median_time_from_previous", "p90_time_from_previous"), "fn_table", title="Funnel steps",
+              file_name="funnel.csv",
+              conversion_from_previous=st.column_config.NumberColumn(format="percent"),
+              conversion_from_first=st.column_config.NumberColumn(format="percent"))
         left, right = st.columns(2)
         with left:
             st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period")
-            st.plotly_chart(charts.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
+            chart(charts.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
                                                "conversion to the last step", percent=True), key="fn_trend")
         with right:
             at = st.selectbox("Who dropped after step", list(range(1, len(steps))), key="fn_drop",
@@ -63,9 +63,8 @@ def funnel_tab():
             if st.toggle("List them", key="fn_list", help="Their ids, entry time and the time of the last step "
                          "they reached, exportable as CSV."):
                 drops = call(journey.funnel_dropoffs, tuple(steps), at, **kw)
-                st.download_button("Export them (CSV)", to_csv_bytes(drops),
-                                   file_name=f"dropped_after_step_{at}.csv", mime="text/csv", key="fn_export")
-                customer_table(drops, height=260)
+                table(drops, "fn_dropped", title=f"Dropped after step {at}", links=True, height=260,
+                      file_name=f"dropped_after_step_{at}.csv")
 
 
 def loops_tab():
@@ -79,29 +78,28 @@ def loops_tab():
                "stage) and self-loops are highlighted in red: the loop a Sankey cannot draw.")
     by = st.selectbox("Loop metrics by", ["persona", "channel", "region", "tier", "none"], key="lp_by")
     lm = call(journey.loop_metrics, by=None if by == "none" else by, filters=f)
-    st.dataframe(lm, hide_index=True, column_config={
+    table(lm, "lp_metrics", title="Loop metrics", **{
         c: st.column_config.NumberColumn(format="percent") for c in ("loop_rate", "reevaluation_rate",
                                                                      "loop_exit_rate")})
     st.caption("Loop rate: share of customers who return to an earlier stage. Re-evaluation: use → evaluate. "
                "Cycle: median days between purchases. Loop exit: no activity for the last N days.")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.sankey_chart(call(journey.step_sankey, steps=5, level="stage",
+        chart(charts.sankey_chart(call(journey.step_sankey, steps=5, level="stage",
                                                  collapse_repeats=collapse, filters=f)), key="lp_sankey")
     with right:
         stage_tr = tr if level == "stage" else call(journey.transitions, level="stage", collapse_repeats=collapse,
                                                     filters=f)
-        st.plotly_chart(charts.transition_heatmap(stage_tr), key="lp_heatmap")
+        chart(charts.transition_heatmap(stage_tr), key="lp_heatmap")
 
 
 def paths_tab():
     top = st.slider("Top paths", 5, 25, 10, key="pt_top")
     pt = call(journey.paths, top=top, filters=f)
-    st.plotly_chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
+    chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
                     key="pt_bars")
-    st.dataframe(pt, hide_index=True, column_config={
-        "share": st.column_config.NumberColumn(format="percent"),
-        "purchase_conversion": st.column_config.NumberColumn(format="percent")})
+    table(pt, "pt_paths", title="Top paths", share=st.column_config.NumberColumn(format="percent"),
+          purchase_conversion=st.column_config.NumberColumn(format="percent"))
     sw = call(journey.channel_switching, filters=f)
     c1, c2, c3 = st.columns(3)
     c1.metric("Journeys across 2+ channels", f"{sw['summary']['cross_channel_share'][0]:.0%}")
@@ -109,16 +107,16 @@ def paths_tab():
     c3.metric("Purchase conversion, single channel", f"{sw['summary']['conversion_single'][0]:.0%}")
     ho = sw["handoffs"].head(12)
     ho = ho.with_columns((ho["from_channel"] + " → " + ho["to_channel"]).alias("handoff"))
-    st.plotly_chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs")
+    chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs")
 
 
 def map_tab():
     jm = call(journey.journey_map, filters=f)
     value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
                                    and jm[c].drop_nulls().len()], horizontal=True, key="jm_value")
-    st.plotly_chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap")
+    chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap")
     st.caption("Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.")
-    st.plotly_chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve")
+    chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve")
 
 
 # lazy tabs: only the open tab computes, and the open tab lives in the URL (?tab=Loops), so a

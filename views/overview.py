@@ -1,37 +1,67 @@
-"""Overview: the state of the customer loop in one screen."""
+"""Overview: the state of customer relationships in one screen, for leadership."""
 import streamlit as st
 
-from cx import charts, profile
-from ui.core import call, fmt_date, fmt_int, fmt_money, page_frame
+from cx import charts, glossary, overview, profile
+from ui.core import call, chart, fmt_date, md_escape, page_frame
 
-f = page_frame("Overview", "Who your customers are, where they are in the loop, and how activity moves — "
-                   "for the dataset and filters chosen in the sidebar.")
+f = page_frame("Overview", "The health of your customer relationships at a glance: each card compares the "
+               "last two full periods and links to its details.")
 k = call(profile.kpis, f).row(0, named=True)
 if not k["touchpoints"]:
     st.info("No touchpoint matches the filters: widen the date range or clear a filter in the sidebar.")
     st.stop()
 
-c = st.columns(5)
-c[0].metric("Customers", fmt_int(k["customers"]), help="Distinct customers with at least one touchpoint.")
-c[1].metric("Touchpoints", fmt_int(k["touchpoints"]), help="Rows of interactions: every recorded touchpoint.")
-c[2].metric("Purchases", fmt_int(k["purchases"]), help="Touchpoints with a positive amount.")
-share = k["purchasers"] / k["customers"] if k["customers"] else 0
-c[3].metric("Buying customers", f"{share:.0%}", help=f"{fmt_int(k['purchasers'])} customers made at least "
-            "one purchase (a touchpoint with a positive amount).")
-c[4].metric("Revenue", fmt_money(k["revenue"]), help="Sum of amount over all touchpoints; refunds count "
-            "negative.")
-st.caption(f"From {fmt_date(k['first'])} to {fmt_date(k['last'])}.")
+period = st.segmented_control("Compare", ["month", "week"], default="month", key="period",
+                              bind="query-params", help="Each card compares the last two full periods.") or "month"
+sc = call(overview.scorecard, period=period, filters=f)
+shown = sc["period"][0]
+when = (f"{shown:%B %Y}" if period == "month" else f"week of {shown:%d %b %Y}") if shown else "–"
+st.caption(f"Last full {period}: **{when}**, compared with the {period} before. Data from {fmt_date(k['first'])} "
+           f"to {fmt_date(k['last'])}; {k['customers']:,} customers, {k['touchpoints']:,} touchpoints.")
 
-period = st.segmented_control("Period", ["day", "week", "month"], default="week", key="ov_period")
-st.plotly_chart(charts.activity_lines(call(profile.activity, f, period=period or "week"),
-                                      period=period or "week"), key="ov_activity")
-st.caption("Active customers: customers who did something themselves that period (touchpoints not "
-           "marked outbound). Revenue: sum of amounts, refunds negative.")
+STATUS = {"improving": ("green", ":material/trending_up:"), "declining": ("red", ":material/trending_down:"),
+          "steady": ("gray", ":material/trending_flat:"), "unknown": ("gray", ":material/help:")}
+rows = list(sc.iter_rows(named=True))
+for chunk in (rows[:4], rows[4:]):  # the loop (activity, retention, repeat) then what customers say and are worth
+    cols = st.columns(len(chunk))
+    for col, r in zip(cols, chunk):
+        with col:
+            hint = glossary.help_text(r["key"]) or glossary.help_text("scorecard")
+            if r["needs"]:
+                st.metric(r["label"], "–", help=hint, border=True)
+                st.caption(f"Needs {r['needs']}.")
+                continue
+            delta = overview.fmt_delta(r["unit"], r["delta"])
+            spark = [v for v in r["spark"] if v is not None]
+            st.metric(r["label"], overview.fmt(r["unit"], r["value"]), delta=delta,
+                      delta_color="normal" if r["status"] != "steady" else "off",
+                      help=hint, border=True, chart_data=spark if len(spark) > 1 else None, chart_type="line")
+            st.page_link(f"views/{r['page']}.py", label="Details", icon=":material/arrow_forward:")
+
+st.subheader("The four core elements")
+el = overview.core_elements(sc)
+cols = st.columns(4)
+for col, r in zip(cols, el.iter_rows(named=True)):
+    with col:
+        color, icon = STATUS[r["status"]]
+        st.markdown(f"**{r['element']}**")
+        st.badge(r["status"], color=color, icon=icon, help=glossary.help_text("core_elements"))
+        st.caption(r["sentence"])
+
+st.subheader("What changed")
+mv = call(overview.movers, period=period, filters=f)
+if mv.height:
+    st.markdown("\n".join(f"- {md_escape(s)}" for s in mv["sentence"].to_list()), help=glossary.help_text("movers"))
+else:
+    st.caption("Not enough full periods to compare yet.")
+
+st.subheader("Activity")
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(charts.stage_bars(call(profile.by_stage, f)), key="ov_stages")
-    st.caption("Customers with at least one touchpoint in each stage of the loop "
-               "(discover → consider → evaluate → purchase → use); hover for touchpoints.")
+    chart(charts.activity_lines(call(profile.activity, f, period=period), period=period), key="ov_activity",
+          caption="Active customers: customers who did something themselves that period (touchpoints not marked "
+                  "outbound). Revenue: sum of amounts, refunds negative. Hollow points: partial periods.")
 with right:
-    st.plotly_chart(charts.channel_bars(call(profile.by_channel, f)), key="ov_channels")
-    st.caption("Share of touchpoints per channel.")
+    chart(charts.stage_bars(call(profile.by_stage, f)), key="ov_stages",
+          caption="Customers with at least one touchpoint in each stage of the loop "
+                  "(discover → consider → evaluate → purchase → use).")

@@ -1,0 +1,84 @@
+"""A self-contained HTML report of one view: its title, the filters, every chart (interactive,
+plotly.js embedded once, so the file opens offline) and every table (escaped text, never the
+data as HTML). Pages collect what they draw; :func:`html_report` writes the file."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import plotly.graph_objects as go
+import polars as pl
+
+MAX_TABLE_ROWS = 200
+
+
+@dataclass
+class Item:
+    """One thing a view showed: a figure or a table, with its caption."""
+    title: str
+    figure: go.Figure | None = None
+    table: pl.DataFrame | None = None
+    caption: str = ""
+
+
+@dataclass
+class View:
+    title: str
+    subtitle: str = ""
+    items: list[Item] = field(default_factory=list)
+
+    def add_figure(self, fig: go.Figure, caption: str = "") -> None:
+        title = (fig.layout.title.text or "") if fig.layout.title else ""
+        self.items.append(Item(title=title, figure=fig, caption=caption))  # a reference: no copy per rerun
+
+    def add_table(self, df: pl.DataFrame, title: str = "", caption: str = "") -> None:
+        self.items.append(Item(title=title, table=df.head(MAX_TABLE_ROWS), caption=caption))
+
+
+def _table_html(df: pl.DataFrame) -> str:
+    def cell(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:,.4g}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in df.iter_rows())
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def html_report(view: View, link: str = "") -> str:
+    """The whole view as one HTML document that needs no network: plotly.js is inlined once."""
+    from plotly.offline import get_plotlyjs
+
+    parts = []
+    for i, it in enumerate(view.items):
+        body = ""
+        if it.figure is not None:
+            body = it.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart{i}",
+                                     config={"displaylogo": False})
+        elif it.table is not None:
+            more = "" if it.table.height < MAX_TABLE_ROWS else f"<p class=cap>First {MAX_TABLE_ROWS} rows.</p>"
+            body = _table_html(it.table) + more
+        title = f"<h2>{html.escape(it.title)}</h2>" if it.title and it.figure is None else ""
+        cap = f"<p class=cap>{html.escape(it.caption)}</p>" if it.caption else ""
+        parts.append(f"<section>{title}{body}{cap}</section>")
+    when = datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC")
+    src = f' · <a href="{html.escape(link)}">open this view in CX Loop</a>' if link else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(view.title)} · CX Loop</title>
+<script type="text/javascript">{get_plotlyjs()}</script>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1f2430; }}
+h1 {{ margin-bottom: .2rem; }} .sub, .cap {{ color: #5b6272; }} section {{ margin: 1.5rem 0; }}
+table {{ border-collapse: collapse; font-size: .85rem; }} th, td {{ border: 1px solid #dde; padding: 3px 8px; }}
+th {{ background: #f3f4f8; text-align: left; }}
+</style></head><body>
+<h1>{html.escape(view.title)}</h1>
+<p class=sub>{html.escape(view.subtitle)}</p>
+<p class=sub>CX Loop report, {when}{src}</p>
+{''.join(parts)}
+</body></html>"""

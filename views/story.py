@@ -1,0 +1,36 @@
+"""Journey story: a guided walk through the customer loop for a workshop room, one real chart and
+one sentence per step, forward and back (the step is in the URL: ?step=3)."""
+import streamlit as st
+
+from cx import story
+from ui.core import call, chart, md_escape, page_frame
+
+f = page_frame("Journey story", "Seven steps through the customer loop, each a chart from this dataset with the "
+               "sentence it supports. Use the buttons (or the presentation mode in the sidebar) to tell it.")
+titles = story.titles()
+n = len(titles)
+# the step lives in the URL, so "?step=4" opens the fourth step and a copied link keeps it
+choice = st.select_slider("Step", options=[str(i) for i in range(1, n + 1)], key="step", bind="query-params",
+                          format_func=lambda i: f"{i}. {titles[int(i) - 1]}", label_visibility="collapsed")
+number = int(choice)
+s = call(story.step, number, filters=f)
+st.subheader(f"{s.number}. {s.title}")
+st.markdown(f"#### {md_escape(s.sentence)}")
+if s.figure is not None:
+    chart(s.figure, key=f"story_{s.number}")
+elif s.dot:
+    st.graphviz_chart(s.dot, width="stretch")
+back, explore, fwd = st.columns([1, 3, 1])
+
+
+def go(to: int) -> None:
+    st.session_state["step"] = str(to)
+
+
+back.button("Back", icon=":material/arrow_back:", disabled=number <= 1, on_click=go, args=(number - 1,),
+            key="story_back", width="stretch")
+fwd.button("Next", icon=":material/arrow_forward:", disabled=number >= n, on_click=go, args=(number + 1,),
+           key="story_next", width="stretch")
+if s.page:
+    with explore:
+        st.page_link(f"views/{s.page}.py", label="Explore this in detail", icon=":material/open_in_new:")
