@@ -248,3 +248,18 @@ def test_glossary_page_searches_the_one_glossary(app_db):
     at.text_input(key="gl_q").set_value("loop rate").run()
     shown = [m.value for m in at.markdown]
     assert "**Loop rate**" in shown and "**Revenue**" not in shown
+
+
+def test_journey_funnel_choices_come_from_a_shared_link(app_db):
+    """The funnel's choices live in the URL: a copied link opens the same funnel."""
+    import json
+
+    at = new_app().run()
+    at.switch_page("views/journey.py")
+    for k, v in {"fn_window": "7d", "fn_breakdown": "persona", "fn_period": "week"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="fn_window").value == "7d" and at.selectbox(key="fn_breakdown").value == "persona"
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "Conversion by entry week" in titles

@@ -335,3 +335,14 @@ def test_report_reads_one_evaluation_and_gives_the_same_numbers(demo):
     assert funnel_report(demo, steps, **kw)["by"] is None
     with pytest.raises(cx.CXError):
         funnel_report(demo, steps, period="year", **kw)
+
+
+def test_breakdown_by_saved_segment(load):
+    s = load([("a", ts(hours=0), "home", "web", None), ("a", ts(hours=1), "cart", "web", None),
+              ("b", ts(hours=0), "home", "web", None), ("c", ts(hours=0), "home", "app", None),
+              ("c", ts(hours=2), "cart", "app", None)])
+    s.save_segment("VIP", ["a", "b"], dataset="t")
+    s.save_segment("Apps", ["c", "a"], dataset="t")  # a is in both: counted in each
+    df = funnel(s, ["home", "cart"], breakdown="segment", dataset="t")
+    got = {(r["segment"], r["step"]): r["count"] for r in df.iter_rows(named=True)}
+    assert got == {("VIP", 1): 2, ("VIP", 2): 1, ("Apps", 1): 2, ("Apps", 2): 2}

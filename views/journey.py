@@ -3,7 +3,7 @@ import streamlit as st
 
 from cx import charts, journey, profile
 from cx.schema import STAGES
-from ui.core import call, chart, page_frame, table
+from ui.core import call, chart, current_dataset, get_store, page_frame, table
 
 f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
                "loop back, which paths they take, and how they feel along the way.")
@@ -11,31 +11,33 @@ f = page_frame("Journey", "Customers do not walk a straight line: see how far th
 
 def funnel_tab():
     c1, c2, c3, c4 = st.columns(4)
-    field = c1.radio("Steps are", ["stage", "touchpoint"], horizontal=True, key="fn_field")
+    field = c1.radio("Steps are", ["stage", "touchpoint"], horizontal=True, key="fn_field", bind="query-params")
     window = c2.selectbox("Conversion window", ["none", "1h", "1d", "7d", "30d", "90d", "365d"], index=4,
-                          key="fn_window", help="All steps must happen within this time of the entry.")
-    unit = c3.radio("Count", ["customer", "session"], horizontal=True, key="fn_unit")
+                          key="fn_window", bind="query-params", help="All steps must happen within this time of the entry.")
+    unit = c3.radio("Count", ["customer", "session"], horizontal=True, key="fn_unit", bind="query-params")
+    segs = ["segment"] if get_store().segment_names(current_dataset()) else []
     breakdown = c4.selectbox("Break down by", ["none", "channel", "persona", "region", "tier", "stakeholder",
-                                               "acquisition_channel"], key="fn_breakdown",
+                                               "acquisition_channel", *segs], key="fn_breakdown", bind="query-params",
                              help="channel = the channel of the entry touchpoint; others from the customers table.")
     if field == "stage":
         options, default = list(STAGES), [[s] for s in STAGES[:4]]
     else:
         options = call(profile.touchpoints, f)["touchpoint"].head(60).to_list()
         default = [[t] for t in options[:3]]
-    n = st.slider("Number of steps", 2, 6, len(default), key=f"fn_n_{field}")
+    n = st.slider("Number of steps", 2, 6, len(default), key=f"fn_n_{field}", bind="query-params")
     cols = st.columns(n)
     steps = []
     for i in range(n):
         pick = cols[i].multiselect(f"Step {i + 1}", options, default=default[i] if i < len(default) else [],
-                                   key=f"fn_step_{field}_{i}", help="Several values = any of them.")
+                                   key=f"fn_step_{field}_{i}", bind="query-params", help="Several values = any of them.")
         if pick:
             steps.append(tuple(pick))
     if len(steps) < 2:
         st.info("Pick at least two steps.")
     else:
         kw = dict(field=field, window=None if window == "none" else window, unit=unit, filters=f)
-        period = st.session_state.get("fn_period", "month")
+        period = st.session_state.get("fn_period") or st.query_params.get("fn_period") or "month"
+        period = period if period in ("week", "month") else "month"
         rep = call(journey.funnel_report, tuple(steps), breakdown=None if breakdown == "none" else breakdown,
                    period=period, **kw)
         overall = rep["funnel"]
@@ -52,7 +54,7 @@ def funnel_tab():
               conversion_from_first=st.column_config.NumberColumn(format="percent"))
         left, right = st.columns(2)
         with left:
-            st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period")
+            st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period", bind="query-params")
             chart(charts.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
                                                "conversion to the last step", percent=True), key="fn_trend")
         with right:
@@ -69,14 +71,14 @@ def funnel_tab():
 
 def loops_tab():
     c1, c2, c3 = st.columns(3)
-    level = c1.radio("Level", ["stage", "touchpoint"], horizontal=True, key="lp_level")
-    weight = c2.radio("Edge weight", ["probability", "count"], horizontal=True, key="lp_weight")
+    level = c1.radio("Level", ["stage", "touchpoint"], horizontal=True, key="lp_level", bind="query-params")
+    weight = c2.radio("Edge weight", ["probability", "count"], horizontal=True, key="lp_weight", bind="query-params")
     collapse = c3.checkbox("Collapse repeats of the same step", True, key="lp_collapse")
     tr = call(journey.transitions, level=level, collapse_repeats=collapse, filters=f)
     st.graphviz_chart(journey.transition_dot(tr, weight=weight), width="stretch")
     st.caption("Arrows are consecutive touchpoints of the same customer. Back-edges (returns to an earlier "
                "stage) and self-loops are highlighted in red: the loop a Sankey cannot draw.")
-    by = st.selectbox("Loop metrics by", ["persona", "channel", "region", "tier", "none"], key="lp_by")
+    by = st.selectbox("Loop metrics by", ["persona", "channel", "region", "tier", "none"], key="lp_by", bind="query-params")
     lm = call(journey.loop_metrics, by=None if by == "none" else by, filters=f)
     table(lm, "lp_metrics", title="Loop metrics", **{
         c: st.column_config.NumberColumn(format="percent") for c in ("loop_rate", "reevaluation_rate",
@@ -94,7 +96,7 @@ def loops_tab():
 
 
 def paths_tab():
-    top = st.slider("Top paths", 5, 25, 10, key="pt_top")
+    top = st.slider("Top paths", 5, 25, 10, key="pt_top", bind="query-params")
     pt = call(journey.paths, top=top, filters=f)
     chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
                     key="pt_bars")
@@ -113,7 +115,7 @@ def paths_tab():
 def map_tab():
     jm = call(journey.journey_map, filters=f)
     value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
-                                   and jm[c].drop_nulls().len()], horizontal=True, key="jm_value")
+                                   and jm[c].drop_nulls().len()], horizontal=True, key="jm_value", bind="query-params")
     chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap")
     st.caption("Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.")
     chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve")

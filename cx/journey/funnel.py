@@ -177,9 +177,16 @@ def _seconds(a, b):
 
 def _breakdown(store, u: ibis.Table, breakdown: str, dataset, top: int) -> ibis.Table:
     """Add column `breakdown` (text): the value of each unit, top values kept, others "Other",
-    missing "(unknown)"."""
+    missing "(unknown)". "segment" = the saved segments (a customer in several counts in each)."""
     if breakdown in ENTRY_DIMENSIONS:
         val = u[breakdown].cast("string")
+    elif breakdown == "segment":  # saved segments: a customer in several counts in each
+        from ..segments import membership
+
+        m = membership(store, dataset)
+        m = m.select(_c_id="customer_id", _b=m.segment.cast("string"))
+        u = u.left_join(m, u.customer_id == m._c_id).drop("_c_id")
+        val = u._b
     else:
         cols = store.table_columns("customers", dataset) if store.has_table("customers", dataset) else []
         if breakdown not in cols or breakdown == "customer_id":
