@@ -734,3 +734,41 @@ def outreach(store, horizon_months: int = 12, discount_rate: float = 0.10, time_
     cols = ["customer_id", "predicted_clv", "p_alive", "p_alive_30d_ago", "value_at_risk",
             "reasons", "last_activity"] + [c for c in ("persona",) if c in out.columns]
     return out.select(cols).sort(["value_at_risk", "customer_id"], descending=[True, False])
+
+
+# ----------------------------------------------------------------------------- glossary
+GLOSSARY = (
+    {"key": "historical_value", "name": "Historical value", "api": "cx.clv.customer_value", "page": "value",
+     "definition": "Net revenue to date per customer: the sum of every amount, refunds included."},
+    {"key": "rfm_summary", "name": "Purchase summary (frequency, recency, T)", "api": "cx.clv.summary",
+     "page": "value",
+     "definition": "Purchases (amount > 0) on the same UTC day merge into one purchase day. frequency = purchase days "
+                   "after the first; recency = first to last purchase day; T = first purchase day to the end of "
+                   "the data; monetary value = mean amount of the repeat purchase days."},
+    {"key": "predicted_clv", "name": "Predicted CLV", "api": "cx.clv.customer_value", "page": "value",
+     "definition": "Over a horizon of H months: Σ_k E[repeat purchases in month k | history] (BG/NBD) × E[spend per "
+                   "purchase | history] (Gamma-Gamma) ÷ (1 + annual discount rate)^(k/12)."},
+    {"key": "avg_clv", "name": "Average predicted CLV", "api": "cx.clv.customer_value", "page": "value",
+     "definition": "Mean predicted CLV over the buyers (customers with at least one purchase): 12 months, 10% annual "
+                   "discount rate, BG/NBD × Gamma-Gamma fitted on the data."},
+    {"key": "p_alive", "name": "P(alive)", "api": "cx.clv.customer_value", "page": "value",
+     "definition": "BG/NBD probability that the customer has not silently dropped out, given their frequency, "
+                   "recency and T."},
+    {"key": "value_by", "name": "Value by group", "api": "cx.clv.value_by", "page": "value",
+     "definition": "Per persona, acquisition channel, channel of first purchase, cohort (quarter of the first "
+                   "purchase) or saved segment: customers, historical value and predicted CLV (sum and mean), mean "
+                   "P(alive) and the group's share of all predicted CLV."},
+    {"key": "value_concentration", "name": "Value concentration", "api": "cx.clv.concentration", "page": "value",
+     "definition": "Customers sorted by predicted CLV, largest first: per percentile of customers the cumulative "
+                   "share of all predicted value (row 10 = the share held by the top 10%)."},
+    {"key": "holdout_check", "name": "Holdout check", "api": "cx.clv.holdout", "page": "value",
+     "definition": "BG/NBD fitted on purchases before the last N weeks, then asked to predict each customer's repeat "
+                   "purchase days in those weeks; compared with what they did, in total (error = predicted ÷ "
+                   "actual − 1), by calibration frequency and week by week."},
+    {"key": "value_at_risk", "name": "Value at risk", "api": "cx.clv.outreach", "page": "value",
+     "definition": "Predicted CLV × (1 − P(alive)): large for customers worth a lot whose activity is in doubt."},
+    {"key": "outreach", "name": "Proactive outreach list", "api": "cx.clv.outreach", "page": "value",
+     "definition": "Buyers with predicted CLV in the top quarter (by default) and at risk: P(alive) below 50%, or "
+                   "fell by 10 points or more in the last 30 days, or an incident or a detractor answer (NPS 0–6) "
+                   "in the last 30 days; sorted by value at risk."},
+)

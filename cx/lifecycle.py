@@ -37,7 +37,9 @@ PERIODS = ("month", "week")
 BASES = ("activity", "purchase")
 STATES = ("new", "returning", "resurrecting", "dormant")
 ENTRY_BREAKDOWNS = ("first_channel",)  # computed from the interactions; the rest from customers
+SEGMENT = "segment"  # the saved segments of cx.segments (offered when the dataset has some)
 UNKNOWN = "(unknown)"
+NO_SEGMENT = "(no segment)"
 OTHER = "Other"
 _EPOCH_MONDAY = date(1970, 1, 5)
 
@@ -107,18 +109,27 @@ def _first_channel(t, basis: str):
 
 
 def breakdown_options(store, dataset: str | None = None) -> tuple[str, ...]:
-    """The breakdowns cohorts accept: the first touch's channel and the customers table's columns."""
+    """The breakdowns cohorts accept: the first touch's channel, the customers table's columns, and
+    "segment" when the dataset has saved segments."""
     cols = []
     if store.has_table("customers", dataset):
         cols = [c for c in store.table_columns("customers", dataset)
-                if c not in ("customer_id", "first_seen", "extras") and not c.startswith("_")]
-    return (*ENTRY_BREAKDOWNS, *cols)
+                if c not in ("customer_id", "first_seen", "extras", SEGMENT) and not c.startswith("_")]
+    seg = (SEGMENT,) if store.segment_names(dataset) else ()
+    return (*ENTRY_BREAKDOWNS, *cols, *seg)
 
 
 def _groups(store, t, breakdown: str, basis: str, filters, dataset, top: int):
     """customer_id, group (text) for a breakdown; the `top` largest values kept, others 'Other'."""
     if breakdown == "first_channel":
         g = _first_channel(t, basis)
+    elif breakdown == SEGMENT:
+        if not store.segment_names(dataset):
+            raise CXError("A breakdown by segment needs a saved segment: save one on the Segments page.")
+        from .segments import membership
+
+        m = membership(store, dataset)
+        return m.select("customer_id", group=m.segment.cast("string"))  # one row per customer and segment
     else:
         if not store.has_table("customers", dataset):
             raise CXError(f"A breakdown by '{breakdown}' needs a customers table: import one on the Data page.")
@@ -140,7 +151,7 @@ def _cohort_members_expr(store, period, cohort_by, active_by, breakdown, filters
     if breakdown:
         first = first.left_join(_groups(store, t, breakdown, cohort_by, filters, dataset, top),
                                 "customer_id").drop("customer_id_right")
-        first = first.mutate(group=first.group.fill_null(UNKNOWN))
+        first = first.mutate(group=first.group.fill_null(NO_SEGMENT if breakdown == SEGMENT else UNKNOWN))
     return t, first, _active_periods(t, period, active_by), _span(t, period)
 
 
@@ -188,6 +199,8 @@ def retention(store, period: str = "month", cohort_by: str = "activity", active_
     breakdown: "first_channel" (channel of the customer's first `cohort_by` touchpoint) or a
     customers-table column (persona, region, tier, acquisition_channel ...); the `top` largest
     values are kept, the rest grouped as "Other"; customers without a value are "(unknown)".
+    "segment": the saved segments (cx.segments.membership): a customer in several saved segments
+    counts in each of them, one in none is "(no segment)"; every segment is kept (no top N).
     """
     return retention_expr(store, period, cohort_by, active_by, breakdown, filters, dataset, top).to_polars()
 
@@ -287,3 +300,34 @@ def lifecycle_members(store, period: date, state: str, period_unit: str = "month
     a = a.group_by("customer_id").aggregate(first_active=_.timestamp.min(), last_active=_.timestamp.max(),
                                             active_periods=_._p.nunique())
     return s.join(a, "customer_id").order_by("customer_id").to_polars()
+
+
+# ----------------------------------------------------------------------------- glossary
+GLOSSARY = (
+    {"key": "lc_active", "name": "Active (life cycle)", "api": "cx.lifecycle.retention", "page": "lifecycle",
+     "definition": "In a calendar month or ISO week (Monday to Sunday, UTC): at least one touchpoint the customer "
+                   "initiated (direction not outbound: a newsletter received is not activity), or with "
+                   "'active means purchase' at least one purchase (amount > 0)."},
+    {"key": "retention_cohorts", "name": "Retention cohorts", "api": "cx.lifecycle.retention", "page": "lifecycle",
+     "definition": "Customers grouped by the period of their first activity (or first purchase). Cell (cohort, k) "
+                   "= customers of the cohort active k periods later ÷ cohort size; cells of a period the data "
+                   "covers only partly are marked incomplete. Breakdown: first channel, a customers column or a "
+                   "saved segment (top 8 groups, the rest Other)."},
+    {"key": "retention_curve", "name": "Retention curve", "api": "cx.lifecycle.retention_curve",
+     "page": "lifecycle",
+     "definition": "Per period index k: sum of active ÷ sum of cohort sizes over the cohorts whose period k is "
+                   "complete (a customer-weighted average of the cohort rows; k = 0 is 100%)."},
+    {"key": "cohort_customers", "name": "Customers of a cohort cell", "api": "cx.lifecycle.cohort_members",
+     "page": "lifecycle",
+     "definition": "The members of one cohort [and group] who were (or were not) active in period k, with their "
+                   "first event, last activity and number of active periods."},
+    {"key": "lifecycle_states", "name": "Lifecycle states", "api": "cx.lifecycle.lifecycle", "page": "lifecycle",
+     "definition": "Per period, active customers split into new (first active period), returning (active in the "
+                   "previous period too) and resurrecting (inactive in the previous period, active before); "
+                   "dormant = active in the previous period, not in this one. Net change = new + resurrecting − "
+                   "dormant."},
+    {"key": "lifecycle_customers", "name": "Customers of a lifecycle bar", "api": "cx.lifecycle.lifecycle_members",
+     "page": "lifecycle",
+     "definition": "The customers whose lifecycle state in one period is the chosen one, with their first and last "
+                   "activity and number of active periods."},
+)

@@ -312,3 +312,40 @@ def team_customers(store, department: str | None = None, employee_id: str | None
         t = t.filter(t.incident == True)  # noqa: E712
         out = t.group_by("customer_id").aggregate(incidents=_.count(), last=_.timestamp.max())
     return out.order_by("customer_id").to_polars()
+
+
+# ----------------------------------------------------------------------------- glossary
+GLOSSARY = (
+    {"key": "linked_feedback", "name": "Answers linked to a team", "api": "cx.teams.link_summary", "page": "teams",
+     "definition": "A CSAT or CES answer is linked to the interaction it rates: same customer and touchpoint, the "
+                   "latest at or before the answer (ties: later file order); that interaction's department and "
+                   "employee are the answer's. Share linked = linked answers ÷ answers."},
+    {"key": "team_csat", "name": "CSAT by department / employee", "api": "cx.teams.report", "page": "teams",
+     "definition": "Mean of the linked CSAT answers (1–5) with a 95% t-interval, and the top-2-box share "
+                   "(answers 4 or 5)."},
+    {"key": "team_ces", "name": "CES by department / employee", "api": "cx.teams.report", "page": "teams",
+     "definition": "Mean of the linked CES answers (1–7, 7 = easy), and the share easy (answers 5–7)."},
+    {"key": "resolution_rate", "name": "First-contact resolution", "api": "cx.teams.report", "page": "teams",
+     "definition": "Contacts = inbound touchpoints handled by a department. Resolution rate = share of contacts "
+                   "not followed by another contact of the same customer with the same department within 7 days "
+                   "(strictly after it)."},
+    {"key": "incident_rate", "name": "Incident rate", "api": "cx.teams.report", "page": "teams",
+     "definition": "Share of the department's (employee's) touchpoints with incident = true."},
+    {"key": "employee_shrunk_mean", "name": "Employee shrunk CSAT", "api": "cx.teams.report", "page": "teams",
+     "definition": "Empirical Bayes (normal–normal): department mean m + B·(employee mean − m), B = τ² ÷ (τ² + σ²/n), "
+                   "σ² the pooled within-employee variance, τ² the between-employee variance (method of moments). "
+                   "Employees with at least min_n answers (default 20) are ranked by it."},
+    {"key": "employee_sd", "name": "Spread between employees", "api": "cx.teams.report", "page": "teams",
+     "definition": "Per department, τ: the standard deviation of its employees' mean CSAT with the sampling noise "
+                   "removed (departments with at least 3 employees with answers)."},
+    {"key": "consistency_flag", "name": "Inconsistent department", "api": "cx.teams.consistency", "page": "teams",
+     "definition": "The department whose between-employee sd τ is the largest and at least 1.5 × the median τ of the "
+                   "other departments (departments with at least 3 ranked employees take part)."},
+    {"key": "csat_spread", "name": "CSAT spread across departments", "api": "cx.teams.consistency", "page": "teams",
+     "definition": "Standard deviation of the departments' mean CSAT (1–5): how much the experience depends on "
+                   "which department serves the customer."},
+    {"key": "team_customers", "name": "Customers behind a team number", "api": "cx.teams.team_customers",
+     "page": "teams",
+     "definition": "The customers of a department (or employee) who rated it, contacted it, contacted it again "
+                   "within 7 days, or had an incident there."},
+)

@@ -49,31 +49,61 @@ def test_value_page(app_db):
     assert conc["data"][1]["y"][-1] == pytest.approx(1.0)
     by = ch["Value per customer by persona"]
     assert len(by["data"][1]["x"]) >= 4 and min(by["data"][1]["y"]) > 0
-    # the holdout check is in view, and close in total
+    assert "Past value vs predicted value" in ch
+    assert "Who is still with us, and what are they worth?" in ch
+    assert not any("Holdout" in (t or "") for t in ch)  # lazy tabs: only the open tab draws
+    top = next(d.value for d in at.dataframe if "expected_spend" in d.value.columns)
+    assert top["customer_id"].iloc[0].startswith("customer?customer=")
+    assert top["predicted_clv"].is_monotonic_decreasing
+    # the holdout check is in its tab, and close in total
+    at.session_state["tab"] = "Trust the forecast"
+    at.run()
+    assert not at.exception, at.exception
+    ch = charts(at)
     bars = ch["Holdout check: predicted vs actual repeat purchases"]
     assert bars["data"][0]["x"] == ["0", "1", "2", "3", "4", "5", "6", "7+"]
     track = ch["Holdout check: cumulative repeat purchases"]
     actual, predicted = track["data"][0]["y"][-1], track["data"][1]["y"][-1]
     assert abs(predicted / actual - 1) < 0.10
-    assert "Past value vs predicted value" in ch
-    assert "Who is still with us, and what are they worth?" in ch
+    assert any("actual_mean" in d.value.columns for d in at.dataframe)
     # the outreach list links to the customer view and is exportable
+    at.session_state["tab"] = "Proactive outreach"
+    at.run()
+    assert not at.exception, at.exception
     n_risk = int(metric(at, "Valuable customers at risk").replace(",", ""))
     assert n_risk > 10
     out = next(d for d in at.dataframe if "value_at_risk" in d.value.columns)
-    assert out.value["open"].iloc[0].startswith("customer?customer=")
-    assert any(b.label == "Export the outreach list (CSV)" for b in at.get("download_button"))
+    assert out.value["customer_id"].iloc[0].startswith("customer?customer=")
+    assert out.value["value_at_risk"].is_monotonic_decreasing
+    assert any(b.proto.id and "val_outreach_csv" in b.proto.id for b in at.get("download_button"))
 
 
 def test_value_page_breakdowns(app_db):
     at = AppTest.from_file(APP, default_timeout=180).run()
     at.switch_page("views/value.py").run()
-    at.selectbox(key="val_by").set_value("cohort").run()
+    at.selectbox(key="vby").set_value("cohort").run()
     assert not at.exception, at.exception
     by = charts(at)["Value per customer by cohort"]
     assert by["data"][0]["x"] == sorted(by["data"][0]["x"])  # cohorts in time order
-    at.selectbox(key="val_by").set_value("segment").run()
+    at.selectbox(key="vby").set_value("segment").run()
     assert not at.exception, at.exception  # without segments: a note, the rest of the page stays
+
+
+def test_value_opens_from_a_shared_link(app_db):
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.switch_page("views/value.py")
+    at.query_params["tab"] = "Trust the forecast"
+    at.query_params["vh"] = "24"
+    at.query_params["vu"] = "month"
+    at.query_params["hw"] = "13"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["tab"] == "Trust the forecast"
+    assert at.select_slider(key="vh").value == "24" and at.radio(key="vu").value == "M"
+    ch = charts(at)
+    assert "Holdout check: cumulative repeat purchases" in ch and "How concentrated is value?" not in ch
+    assert len(ch["Holdout check: cumulative repeat purchases"]["data"][0]["x"]) == 13  # 13 weeks held out
+    assert any("time unit month" in m.value or "time unit M" in m.value for m in at.markdown)
 
 
 def test_customer_view_from_a_link(app_db):

@@ -80,6 +80,27 @@ def test_breakdowns(tiny):
     assert lifecycle.breakdown_options(tiny, "t")[:2] == ("first_channel", "persona")
 
 
+def test_segment_breakdown(tiny):
+    assert "segment" not in lifecycle.breakdown_options(tiny, "t")
+    with pytest.raises(cx.CXError, match="saved segment"):
+        lifecycle.retention(tiny, breakdown="segment", dataset="t")
+    tiny.save_segment("S1", ["a", "c"], dataset="t")
+    tiny.save_segment("S2", ["a", "d"], dataset="t")  # a is in both: counted in each; d is never active
+    assert lifecycle.breakdown_options(tiny, "t")[-1] == "segment"
+    m = lifecycle.retention(tiny, breakdown="segment", dataset="t")
+    assert m.filter(pl.col("period_index") == 1).select("group", "cohort", "cohort_size", "active").rows() == [
+        ("(no segment)", JAN, 1, 0), ("S1", JAN, 1, 1), ("S1", FEB, 1, 1), ("S2", JAN, 1, 1)]
+    c = lifecycle.retention_curve(tiny, breakdown="segment", dataset="t")
+    assert c.filter(pl.col("period_index") == 1).select("group", "customers", "active").rows() == [
+        ("(no segment)", 1, 0), ("S1", 2, 2), ("S2", 1, 1)]
+    got = lifecycle.cohort_members(tiny, FEB, 0, breakdown="segment", group="S1", dataset="t")
+    assert got["customer_id"].to_list() == ["c"]
+    # the global filter "in segment S1" and the breakdown together: only S1's members remain
+    got = lifecycle.retention(tiny, breakdown="segment", filters=Filters(segment="S1"), dataset="t")
+    assert got.filter(pl.col("period_index") == 0).select("group", "cohort", "cohort_size").rows() == [
+        ("S1", JAN, 1), ("S1", FEB, 1), ("S2", JAN, 1)]
+
+
 def test_cohort_members(tiny):
     got = lifecycle.cohort_members(tiny, JAN, 1, dataset="t")
     assert got["customer_id"].to_list() == ["a"] and got["active_periods"].to_list() == [3]

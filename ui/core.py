@@ -196,9 +196,10 @@ def begin_view(title: str) -> None:
     st.session_state["_view"] = report.View(title)
 
 
-def chart(fig, key: str, caption: str | None = None, **kwargs):
-    """Draw a plotly figure (bigger in presentation mode), with its caption; recorded for the
-    view's HTML report. Every chart has plotly's own "download as PNG" button."""
+def chart(fig, key: str, caption: str | None = None, help: str | None = None, **kwargs):  # noqa: A002
+    """Draw a plotly figure (bigger in presentation mode), with its caption (and `help`: the
+    caption's hover text, e.g. glossary.help_text(key)); recorded for the view's HTML report.
+    Every chart has plotly's own "download as PNG" button."""
     if presenting():
         fig = go.Figure(fig)
         size = fig.layout.height or 340
@@ -206,7 +207,7 @@ def chart(fig, key: str, caption: str | None = None, **kwargs):
     out = st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {
         "format": "png", "scale": 2, "filename": key}}, **kwargs)
     if caption:
-        st.caption(caption)
+        st.caption(caption, help=help or None)
     view().add_figure(fig, caption or "")
     return out
 
@@ -221,7 +222,7 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
 
     shown = df
     if links and "customer_id" in df.columns:
-        shown = df.head(1000).with_columns(pl.Series("customer_id", [customer_url(c) for c in
+        shown = df.head(1000).with_columns(pl.Series("customer_id", [customer_url(c) if c is not None else None for c in
                                                                      df["customer_id"].head(1000).to_list()]))
         column_config["customer_id"] = st.column_config.LinkColumn(
             "customer", display_text=r"customer=([^&]+)", help="Open the customer view")

@@ -5,10 +5,10 @@ import polars as pl
 import streamlit as st
 
 import cx
-from cx import clv
+from cx import clv, glossary
 from cx import customer as cu
 from cx.charts import value as vc
-from ui.core import call, fmt_date, fmt_money, md_escape, page_frame
+from ui.core import call, chart, fmt_date, fmt_money, md_escape, page_frame, table
 
 page_frame("Customer view", "One customer's whole story: every touchpoint across channels, their purchases, "
            "incidents and answers, and what they are worth. Open it from any customer list, or search below.")
@@ -89,33 +89,34 @@ k4, k5, k6 = st.columns(3)
 card(k1, "Persona", attrs.get("persona"), "From the customers table.", "Needs a customers table with a persona.")
 card(k2, "Segment", segment, "Behavioural segment (Segments page).", segment_needs)
 card(k3, "Predicted CLV, 12 months", fmt_money(value_row["predicted_clv"]) if value_row else None,
-     "Expected repeat purchases × expected spend over 12 months, discounted at 10% a year (BG/NBD × Gamma-Gamma).",
+     "12 months, 10% a year. " + glossary.help_text("predicted_clv"),
      value_needs)
 card(k4, "P(alive)", f"{value_row['p_alive']:.0%}" if value_row else None,
-     "Probability the customer has not silently left, given when they last bought (BG/NBD).", value_needs)
+     glossary.help_text("p_alive"), value_needs)
 nps = prof.get("nps")
 card(k5, "Latest NPS answer", f"{nps['score']:.0f}" if nps else None,
      f"Their latest 'how likely to recommend' answer ({fmt_date(nps['timestamp'].date())})." if nps else "",
      "No NPS answer from this customer.")
-card(k6, "Relationship health", health, "Two-way dialogue, responsiveness, exchange of value and recognition, "
-     "0–100 (Loyalty & trust page).", health_needs)
+card(k6, "Relationship health", health, glossary.help_text("health") or "Two-way dialogue, responsiveness, "
+     "exchange of value and recognition, 0–100 (Loyalty & trust page).", health_needs)
 
 f3, f4, f5 = st.columns(3)
 f3.metric("Touchpoints", f"{prof['touchpoints']:,}", help=f"Across {prof['channels']} channels.")
 f4.metric("Purchases", f"{prof.get('purchases') or 0:,}",
           help="Rows with amount > 0.")
-f5.metric("Value to date", fmt_money(prof.get("revenue")), help="Net revenue to date (refunds included).")
+f5.metric("Value to date", fmt_money(prof.get("revenue")), help=glossary.help_text("historical_value"))
 st.caption(f"First seen {fmt_date(prof['first_seen'].date())} · last seen {fmt_date(prof['last_seen'].date())} · "
            f"{prof.get('incidents') or 0} incident(s).")
 
-st.plotly_chart(vc.customer_timeline(tl, fb), key="cu_timeline")
-st.caption("Each dot is a touchpoint on its channel, coloured by journey stage. ◆ purchase, ◇ refund, ✕ incident, "
-           "★ feedback answer. Hover for details; drag to zoom into a period.")
+chart(vc.customer_timeline(tl, fb), key="cu_timeline",
+      caption="Each dot is a touchpoint on its channel, coloured by journey stage. ◆ purchase, ◇ refund, "
+              "✕ incident, ★ feedback answer. Hover for details; drag to zoom into a period.")
 
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**Touchpoints** (newest first)")
-    st.dataframe(tl.reverse(), hide_index=True, height=320)
+    table(tl.reverse(), "cu_touchpoints", title=f"Touchpoints of {picked}", file_name=f"customer_{picked}.csv",
+          height=320)
 with right:
     st.markdown("**Their recent comments**")
     comments = fb.filter(pl.col("comment").is_not_null() & (pl.col("comment") != "")) if fb.height else fb

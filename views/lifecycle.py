@@ -4,10 +4,9 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cx import lifecycle
+from cx import glossary, lifecycle
 from cx.charts import lifecycle as lc_charts
-from cx.export import to_csv_bytes
-from ui.core import call, customer_url, page_frame
+from ui.core import call, chart, page_frame, table
 
 f = page_frame("Life cycle", "Do customers come back? Cohorts by the month (or week) they started, and every "
                "period's customers split into new, returning, resurrecting and dormant.")
@@ -31,32 +30,28 @@ def _apply_selection(event, key: str, values: dict) -> None:
                 st.session_state[k] = v
 
 
-def _customer_table(df: pl.DataFrame, name: str, key: str) -> None:
+def _customer_table(df: pl.DataFrame, name: str, key: str, title: str) -> None:
     st.metric("Customers", f"{df.height:,}")
-    show = df.head(500)
-    show = show.with_columns(pl.Series("open", [customer_url(c) for c in show["customer_id"].to_list()]))
-    st.dataframe(show, hide_index=True, height=300, key=f"{key}_table",
-                 column_config={"open": st.column_config.LinkColumn("customer view", display_text="open ↗"),
-                                **{c: st.column_config.DateColumn(format="YYYY-MM-DD")
-                                   for c in ("cohort", "period") if c in show.columns}})
-    st.download_button("Export them (CSV)", to_csv_bytes(df), file_name=name, mime="text/csv", key=f"{key}_export")
+    table(df, f"{key}_table", title=title, file_name=name, links=True, height=300,
+          **{c: st.column_config.DateColumn(format="YYYY-MM-DD") for c in ("cohort", "period") if c in df.columns})
 
 
-tab_cohorts, tab_states = st.tabs(["Retention cohorts", "Lifecycle states"])
-
-with tab_cohorts:
+def cohorts_tab():
     c1, c2, c3, c4 = st.columns(4)
-    period = c1.radio("Period", ["month", "week"], horizontal=True, key="lc_period")
+    period = c1.radio("Period", ["month", "week"], horizontal=True, key="lc_period", bind="query-params")
     cohort_by = c2.radio("Cohort = first", ["activity", "purchase"], horizontal=True, key="lc_cohort_by",
+                         bind="query-params",
                          help="Customers are grouped by the period of their first activity (a touchpoint they "
                               "initiated) or of their first purchase (amount > 0).")
     active_by = c3.radio("Active means", ["activity", "purchase"], horizontal=True, key="lc_active_by",
+                         bind="query-params",
                          help="activity: at least one touchpoint that is not outbound (a newsletter received "
                               "does not count); purchase: at least one purchase in the period.")
     options = ["none", *call(lifecycle.breakdown_options)]
-    breakdown = c4.selectbox("Break down by", options, key="lc_breakdown",
-                             help="first_channel = the channel of the customer's first touchpoint; the others "
-                                  "come from the customers table.")
+    breakdown = c4.selectbox("Break down by", options, key="lc_breakdown", bind="query-params",
+                             help="first_channel = the channel of the customer's first touchpoint; segment = your "
+                                  "saved segments (a customer in two counts in both); the others come from the "
+                                  "customers table.")
     bd = None if breakdown == "none" else breakdown
     kw = dict(period=period, cohort_by=cohort_by, active_by=active_by, breakdown=bd, filters=f)
     m = call(lifecycle.retention, **kw)
@@ -72,16 +67,17 @@ with tab_cohorts:
     a.metric("Customers in cohorts", f"{sizes['cohort_size'].sum():,}",
              help=f"Customers with a first {cohort_by} in the data, after the filters.")
     b.metric(f"Active in {unit} 1", f"{k1['share'][0]:.0%}" if k1.height else "–",
-             help=f"Of all cohorts with a complete {unit} 1: the share active in the {unit} after their first.")
+             help=f"Of all cohorts with a complete {unit} 1: the share active in the {unit} after their first. "
+                  + glossary.help_text("retention_curve"))
     c.metric(f"Active in {unit} {k_far}", f"{kf['share'][0]:.0%}" if kf.height else "–",
-             help=f"The share active {k_far} {unit}s after their first (complete periods only).")
+             help=f"The share active {k_far} {unit}s after their first (complete periods only). "
+                  + glossary.help_text("retention_curve"))
 
-    st.plotly_chart(lc_charts.retention_curves(curve, period, max_k=24 if period == "month" else 52,
-                                               title="Retention curve" + (f" by {bd}" if bd else "")),
-                    key="lc_curve")
-    st.caption(f"Each point: of the customers who started k {unit}s earlier, the share active in {unit} k, "
-               "pooled over all cohorts whose period k is complete (a partial last period is left out, so "
-               "the curve does not dip falsely).")
+    chart(lc_charts.retention_curves(curve, period, max_k=24 if period == "month" else 52,
+                                     title="Retention curve" + (f" by {bd}" if bd else "")), key="lc_curve",
+          caption=f"Each point: of the customers who started k {unit}s earlier, the share active in {unit} k, "
+                  "pooled over all cohorts whose period k is complete (a partial last period is left out, so "
+                  "the curve does not dip falsely).", help=glossary.help_text("retention_curve"))
 
     s1, s2, s3 = st.columns(3)
     group = None
@@ -93,12 +89,13 @@ with tab_cohorts:
     mg = m if group is None else m.filter(pl.col("group") == group)
     recent = sorted(mg["cohort"].unique().to_list())[-n_cohorts:]
     mh = mg.filter(pl.col("cohort").is_in(recent))
-    ev = st.plotly_chart(lc_charts.cohort_heatmap(mh, period, max_k=max_k,
-                                                  title="Retention by cohort" + (f": {group}" if group else "")),
-                         key="lc_heatmap", on_select="rerun", selection_mode="points")
-    st.caption(f"Each row is a cohort (the {unit} of the first {cohort_by}, with its size); each cell the share "
-               f"of it active k {unit}s later. Grey cells are a partial {unit} (the data ends inside it). "
-               "Click a cell, or pick one below, to list its customers.")
+    ev = chart(lc_charts.cohort_heatmap(mh, period, max_k=max_k,
+                                        title="Retention by cohort" + (f": {group}" if group else "")),
+               key="lc_heatmap", on_select="rerun", selection_mode="points",
+               caption=f"Each row is a cohort (the {unit} of the first {cohort_by}, with its size); each cell the "
+                       f"share of it active k {unit}s later. Grey cells are a partial {unit} (the data ends inside "
+                       "it). Click a cell, or pick one below, to list its customers.",
+               help=glossary.help_text("retention_cohorts"))
 
     cohorts = sorted(mg["cohort"].unique().to_list())
     _apply_selection(ev, "lc_heat", lambda p: {
@@ -115,10 +112,12 @@ with tab_cohorts:
         if coh is not None:
             members = call(lifecycle.cohort_members, coh, int(k), active=which == "active", **kw,
                            group=group)
-            _customer_table(members, f"cohort_{coh}_k{k}_{which.replace(' ', '_')}.csv", "lc_cell")
+            _customer_table(members, f"cohort_{coh}_k{k}_{which.replace(' ', '_')}.csv", "lc_cell",
+                            f"Cohort {coh}, {unit} {k}: {which}")
 
-with tab_states:
-    p = st.radio("Period", ["month", "week"], horizontal=True, key="lc_state_period")
+
+def states_tab():
+    p = st.radio("Period", ["month", "week"], horizontal=True, key="lc_sp", bind="query-params")
     lc = call(lifecycle.lifecycle, period=p, filters=f)
     full = lc.filter(~pl.col("partial"))
     last = full.tail(1)
@@ -126,16 +125,17 @@ with tab_states:
         r = last.row(0, named=True)
         m1, m2, m3, m4 = st.columns(4)
         m1.metric(f"New in {r['period']:%b %Y}" if p == "month" else f"New, week of {r['period']:%d %b %Y}",
-                  f"{r['new']:,}", help="First active period of these customers (the last complete period).")
+                  f"{r['new']:,}", help="First active period of these customers (the last complete period). "
+                  + glossary.help_text("lifecycle_states"))
         m2.metric("Returning", f"{r['returning']:,}", help="Active in this and the previous period.")
         m3.metric("Resurrecting", f"{r['resurrecting']:,}",
                   help="Active now, not in the previous period, but active before.")
         m4.metric("Dormant", f"{r['dormant']:,}", help="Active in the previous period, not in this one.")
-    ev2 = st.plotly_chart(lc_charts.lifecycle_bars(lc, p), key="lc_states", on_select="rerun",
-                          selection_mode="points")
-    st.caption("Above zero: the period's active customers, split into new, returning and resurrecting; below "
-               "zero: those who went dormant (active the period before, not now). The dotted line is the net "
-               "change. Pale bars are partial periods. Click a bar segment to list its customers.")
+    ev2 = chart(lc_charts.lifecycle_bars(lc, p), key="lc_states", on_select="rerun", selection_mode="points",
+                caption="Above zero: the period's active customers, split into new, returning and resurrecting; "
+                        "below zero: those who went dormant (active the period before, not now). The dotted line "
+                        "is the net change. Pale bars are partial periods. Click a bar segment to list its "
+                        "customers.", help=glossary.help_text("lifecycle_states"))
     periods = lc["period"].to_list()
     _apply_selection(ev2, "lc_st", lambda pt: {
         "lc_state_pick": pt["customdata"][0] if pt.get("customdata") else None,
@@ -148,6 +148,14 @@ with tab_states:
         state = e2.selectbox("State", list(lifecycle.STATES), key="lc_state_pick")
         if when is not None:
             members = call(lifecycle.lifecycle_members, when, state, period_unit=p, filters=f)
-            _customer_table(members, f"{state}_{when}.csv", "lc_bar")
-    st.dataframe(lc.sort("period", descending=True), hide_index=True, height=240,
-                 column_config={"period": st.column_config.DateColumn(format="YYYY-MM-DD")})
+            _customer_table(members, f"{state}_{when}.csv", "lc_bar", f"{state.capitalize()} in {when}")
+    table(lc.sort("period", descending=True), "lc_states_table", title="Lifecycle states per period",
+          file_name=f"lifecycle_{p}.csv", height=240, period=st.column_config.DateColumn(format="YYYY-MM-DD"))
+
+
+# lazy tabs: only the open tab computes; the open tab is in the URL (?tab=Lifecycle%20states)
+tabs = st.tabs(["Retention cohorts", "Lifecycle states"], key="tab", bind="query-params")
+for tab, draw in zip(tabs, (cohorts_tab, states_tab)):
+    with tab:
+        if tab.open is not False:  # None: state not tracked (then every tab draws)
+            draw()

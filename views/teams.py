@@ -2,10 +2,9 @@
 import polars as pl
 import streamlit as st
 
-from cx import teams
+from cx import glossary, teams
 from cx.charts import lifecycle as charts
-from cx.export import to_csv_bytes
-from ui.core import call, customer_url, page_frame
+from ui.core import call, chart, page_frame, table
 
 f = page_frame("Teams", "The people who deliver the experience: satisfaction (CSAT), effort (CES), first-contact "
                "resolution and incidents per department and per employee, and how consistent service is.")
@@ -19,7 +18,7 @@ def _points(event) -> list[dict]:
 
 
 min_n = st.number_input("Minimum answers to rank an employee", 5, 200, teams.MIN_N, step=5, key="tm_min_n",
-                        help="Employees with fewer CSAT answers are shown but not ranked: small samples "
+                        bind="query-params", help="Employees with fewer CSAT answers are shown but not ranked: small samples "
                              "would otherwise rank first by luck.")
 rep = call(teams.report, min_n=int(min_n), filters=f)
 d, cons, e = rep["departments"], rep["consistency"], rep["employees"]
@@ -28,20 +27,18 @@ links = call(teams.link_summary, filters=f)
 c1, c2, c3 = st.columns(3)
 flagged = cons["inconsistent"]
 c1.metric("Inconsistent department", flagged or "none",
-          help="The department whose employees differ most in CSAT (between-employee sd, sampling noise "
-               f"removed), when it is at least {teams.FLAG_RATIO:g}× the median of the other departments.")
+          help=glossary.help_text("consistency_flag"))
 if flagged:
     c1.caption(f"employee CSAT sd {cons['inconsistent_employee_sd']:.2f} vs "
                f"{cons['others_median_employee_sd']:.2f} (median of the others)")
 sd = cons["csat_sd_across_departments"]
 c2.metric("CSAT spread across departments", f"{sd:.2f}" if sd is not None else "–",
-          help="Standard deviation of the departments' mean CSAT (1–5): how much the experience depends on "
-               "which department serves the customer.")
+          help=glossary.help_text("csat_spread"))
 tot = links.select(pl.col("answers").sum(), pl.col("with_department").sum())
 share = tot["with_department"][0] / tot["answers"][0] if tot["answers"][0] else None
 c3.metric("CSAT/CES answers linked to a team", f"{share:.0%}" if share is not None else "–",
-          help="Each answer is linked to the interaction it rates (same customer and touchpoint, the latest at or "
-               "before the answer); answers about a touchpoint no department handles (e.g. checkout) stay out.")
+          help=glossary.help_text("linked_feedback") + " Answers about a touchpoint no department handles (e.g. "
+               "checkout) stay out.")
 
 st.subheader("Departments")
 sel = {}
@@ -49,8 +46,8 @@ cols = st.columns(2)
 for i, (value, kind) in enumerate([("csat_mean", "feedback"), ("employee_sd", "feedback"),
                                    ("resolution_rate", "unresolved"), ("incident_rate", "incidents")]):
     with cols[i % 2]:
-        ev = st.plotly_chart(charts.department_bars(d, value), key=f"tm_{value}", on_select="rerun",
-                             selection_mode="points")
+        ev = chart(charts.department_bars(d, value), key=f"tm_{value}", on_select="rerun",
+                   selection_mode="points")
         pts = _points(ev)
         if pts and st.session_state.get(f"tm_{value}_last") != repr(pts):  # a new click (once per click)
             st.session_state[f"tm_{value}_last"] = repr(pts)
@@ -58,34 +55,36 @@ for i, (value, kind) in enumerate([("csat_mean", "feedback"), ("employee_sd", "f
 st.caption("Bars: the departments' mean CSAT with its 95% interval; the spread of CSAT between a department's "
            "employees (red = flagged inconsistent); first-contact resolution (inbound contacts not followed by "
            f"another contact with the same department within {teams.RESOLUTION_DAYS} days); incident rate (share "
-           "of the department's touchpoints with an incident). Click a bar to list its customers.")
+           "of the department's touchpoints with an incident). Click a bar to list its customers.",
+           help=" ".join(glossary.help_text(k) for k in ("team_csat", "employee_sd", "resolution_rate",
+                                                         "incident_rate")))
 with st.expander("All department numbers"):
-    st.dataframe(d, hide_index=True, column_config={
+    table(d, "tm_departments", title="Departments", file_name="departments.csv", **{
         c: st.column_config.NumberColumn(format="percent")
-        for c in ("incident_rate", "resolution_rate", "csat_top2", "ces_easy")})
+        for c in ("incident_rate", "resolution_rate", "csat_top2", "ces_easy") if c in d.columns})
 
 st.subheader("Employees")
-st.plotly_chart(charts.employee_dots(e, flagged=flagged), key="tm_employees")
-st.caption("One dot per employee: mean CSAT with its 95% interval (the whisker); filled = ranked (enough "
-           f"answers), hollow = fewer than {int(min_n)} answers; the black dash is the shrunk mean (pulled "
-           "towards the department mean the more, the fewer the answers). A wide column means inconsistent "
-           "service.")
+chart(charts.employee_dots(e, flagged=flagged), key="tm_employees",
+      caption="One dot per employee: mean CSAT with its 95% interval (the whisker); filled = ranked (enough "
+              f"answers), hollow = fewer than {int(min_n)} answers; the black dash is the shrunk mean (pulled "
+              "towards the department mean the more, the fewer the answers). A wide column means inconsistent "
+              "service.", help=glossary.help_text("employee_shrunk_mean"))
 deps = ["all", *sorted(e["department"].unique().to_list())]
-dep_pick = st.selectbox("Department", deps, key="tm_dep")
+dep_pick = st.selectbox("Department", deps, key="tm_dep", bind="query-params")
 show = e if dep_pick == "all" else e.filter(pl.col("department") == dep_pick)
-st.dataframe(show.select("rank", "employee_id", "department", "csat_n", "csat_mean", "csat_ci_low", "csat_ci_high",
-                         "csat_shrunk", "ces_n", "ces_mean", "contacts", "resolution_rate", "touchpoints",
-                         "incident_rate", "ranked"),
-             hide_index=True, height=300, column_config={
-                 "csat_mean": st.column_config.NumberColumn(format="%.2f"),
-                 "csat_ci_low": st.column_config.NumberColumn("95% low", format="%.2f"),
-                 "csat_ci_high": st.column_config.NumberColumn("95% high", format="%.2f"),
-                 "csat_shrunk": st.column_config.NumberColumn("shrunk CSAT", format="%.2f"),
-                 "ces_mean": st.column_config.NumberColumn(format="%.2f"),
-                 "resolution_rate": st.column_config.NumberColumn(format="percent"),
-                 "incident_rate": st.column_config.NumberColumn(format="percent")})
-st.caption("Ranked by the shrunk (empirical-Bayes) mean CSAT among employees with enough answers; the rest are "
-           "listed after them, unranked.")
+table(show.select("rank", "employee_id", "department", "csat_n", "csat_mean", "csat_ci_low", "csat_ci_high",
+                  "csat_shrunk", "ces_n", "ces_mean", "contacts", "resolution_rate", "touchpoints",
+                  "incident_rate", "ranked"), "tm_employee_table", title="Employees",
+      caption="Ranked by the shrunk (empirical-Bayes) mean CSAT among employees with enough answers; the rest are "
+              "listed after them, unranked.", file_name="employees.csv", height=300,
+      csat_mean=st.column_config.NumberColumn(format="%.2f"),
+      csat_ci_low=st.column_config.NumberColumn("95% low", format="%.2f"),
+      csat_ci_high=st.column_config.NumberColumn("95% high", format="%.2f"),
+      csat_shrunk=st.column_config.NumberColumn("shrunk CSAT", format="%.2f",
+                                                help=glossary.help_text("employee_shrunk_mean")),
+      ces_mean=st.column_config.NumberColumn(format="%.2f"),
+      resolution_rate=st.column_config.NumberColumn(format="percent"),
+      incident_rate=st.column_config.NumberColumn(format="percent"))
 
 st.subheader("Customers behind a bar")
 if sel.get("department") in d["department"].to_list():
@@ -102,10 +101,6 @@ kind = k3.selectbox("Customers who", list(teams.KINDS), key="tm_drill_kind",
                                  "unresolved": "contacted it again within 7 days",
                                  "incidents": "had an incident there"}.get)
 cust = call(teams.team_customers, dep, None if emp == "all" else emp, kind=kind, filters=f)
-st.metric("Customers", f"{cust.height:,}")
-head = cust.head(500)
-head = head.with_columns(pl.Series("open", [customer_url(c) for c in head["customer_id"].to_list()]))
-st.dataframe(head, hide_index=True, height=300,
-             column_config={"open": st.column_config.LinkColumn("customer view", display_text="open ↗")})
-st.download_button("Export them (CSV)", to_csv_bytes(cust), file_name=f"{dep}_{kind}.csv", mime="text/csv",
-                   key="tm_export")
+st.metric("Customers", f"{cust.height:,}", help=glossary.help_text("team_customers"))
+table(cust, "tm_customers", title=f"Customers of {dep} ({kind})", file_name=f"{dep}_{kind}.csv", links=True,
+      height=300)
