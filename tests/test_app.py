@@ -263,3 +263,12 @@ def test_journey_funnel_choices_come_from_a_shared_link(app_db):
     assert at.selectbox(key="fn_window").value == "7d" and at.selectbox(key="fn_breakdown").value == "persona"
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert "Conversion by entry week" in titles
+
+
+def test_story_step_from_a_shared_link(app_db):
+    at = new_app().run()
+    at.switch_page("views/story.py")
+    at.query_params["step"] = "4"
+    at.run()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("#### Feelings dip at") for m in at.markdown)

@@ -10,9 +10,11 @@ f = page_frame("Journey story", "Seven steps through the customer loop, each a c
 titles = story.titles()
 n = len(titles)
 # the step lives in the URL, so "?step=4" opens the fourth step and a copied link keeps it
-choice = st.select_slider("Step", options=[str(i) for i in range(1, n + 1)], key="step", bind="query-params",
-                          format_func=lambda i: f"{i}. {titles[int(i) - 1]}", label_visibility="collapsed")
-number = int(choice)
+# the URL holds the value as shown, so the options are the step numbers themselves (?step=3)
+choice = st.segmented_control("Step", options=[str(i) for i in range(1, n + 1)], key="step", bind="query-params",
+                              default="1", label_visibility="collapsed", width="stretch",
+                              help=" · ".join(f"{i}. {t}" for i, t in enumerate(titles, 1)))
+number = int(choice or 1)
 s = call(story.step, number, filters=f)
 st.subheader(f"{s.number}. {s.title}")
 st.markdown(f"#### {md_escape(s.sentence)}")
