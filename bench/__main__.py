@@ -101,6 +101,7 @@ def main():
     ap.add_argument("what", nargs="*", default=builtin + list(extra), choices=builtin + list(extra))
     ap.add_argument("--touchpoints", default="1M,10M", help="comma-separated sizes, e.g. 1M,10M")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pages", default=",".join(PAGES), help="pages to run for `pages`, comma-separated")
     a = ap.parse_args()
     sizes = [parse_size(s) for s in a.touchpoints.split(",")]
     if "import" in a.what:
@@ -110,7 +111,7 @@ def main():
     if "flows" in a.what:
         bench_flows(sizes, a.repeat)
     if "pages" in a.what:
-        bench_pages(sizes, a.repeat)
+        bench_pages(sizes, a.repeat, pages=tuple(p for p in a.pages.split(",") if p))
     for name, mod in extra.items():
         if name in a.what:
             mod.run(sizes, a.repeat)

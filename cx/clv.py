@@ -333,7 +333,7 @@ def _gg_negll_grad(logp, d: dict):
     """Negative mean log-likelihood and gradient; terms depending only on x are computed per
     distinct x, the constant sums once (d from _gg_data)."""
     p, q, g = np.exp(logp)
-    ux, wx, xi = d["ux"], d["wx"], d["xi"]
+    ux, wx = d["ux"], d["wx"]
     pu = p * ux
     gl, dg = special.gammaln, special.digamma
     xm, w = d["xm"], d["w"]

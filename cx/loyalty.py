@@ -30,6 +30,8 @@ PERIODS = {"week": "W", "month": "M", "quarter": "Q"}
 FEEDBACK_DIMENSIONS = ("touchpoint", "channel", "solicited")
 LINKED_DIMENSIONS = ("stage", "department", "employee_id")  # from the interaction an answer rates
 UNKNOWN = "(unknown)"
+SEGMENT = "segment"  # breakdown by the saved segments (cx.segments.membership)
+NO_SEGMENT = "(no segment)"
 DAY_S = 86400.0
 TENURE_BANDS = ("< 6 months", "6–24 months", "> 24 months")
 BAND_MIDPOINT_DAYS = (90.0, 456.0, 1000.0)
@@ -87,7 +89,9 @@ def _grouped(store, f: ibis.Table, by: str | None, dataset) -> ibis.Table:
     """Adds `group` (text): the breakdown value of each answer. Feedback's own touchpoint, channel,
     solicited; stage/department/employee_id of the interaction the answer rates (same customer and
     touchpoint, the latest such interaction at or before the answer; "(not linked)" without one); any
-    column of the customers table (persona, region, segment columns ...)."""
+    column of the customers table (persona, region, segment columns ...); "segment": the saved
+    segments of cx.segments (an answer of a customer in several saved segments counts in each,
+    one in none counts in "(no segment)")."""
     if by is None:
         return f.mutate(group=ibis.literal("all"))
     if by in FEEDBACK_DIMENSIONS:
@@ -103,6 +107,13 @@ def _grouped(store, f: ibis.Table, by: str | None, dataset) -> ibis.Table:
         j = j.filter(j._r == 0)
         grp = ibis.cases((j._its.isnull(), "(not linked)"), else_=j._g.fill_null(UNKNOWN))
         return j.mutate(group=grp).drop("_cid", "_tp", "_its", "_iseq", "_g", "_r")
+    if by == SEGMENT:
+        from cx import segments  # saved segments (cx.segments imports this module lazily too)
+
+        m = segments.membership(store, dataset)
+        m = m.select(_cid=m.customer_id, _g=m.segment)
+        j = f.left_join(m, f.customer_id == m._cid)
+        return j.mutate(group=j._g.fill_null(NO_SEGMENT)).drop("_cid", "_g")
     if not store.has_table("customers", dataset):
         raise CXError(f"A breakdown by '{by}' needs a customers table: import one on the Data page.")
     cols = store.table_columns("customers", dataset)
@@ -638,9 +649,11 @@ def health_members(store, decile: int, days: int = 90, lookback_days: int = 365,
 
 def breakdown_options(store, dataset: str | None = None) -> tuple[str, ...]:
     """The breakdowns `score_summary` accepts on this dataset: feedback's touchpoint, channel and
-    solicited, the rated interaction's stage, department and employee, and every customers column."""
+    solicited, the rated interaction's stage, department and employee, every customers column, and
+    "segment" when the dataset has saved segments (cx.segments)."""
     cols = store.table_columns("customers", dataset) if store.has_table("customers", dataset) else []
-    return (*FEEDBACK_DIMENSIONS, *LINKED_DIMENSIONS, *[c for c in cols if c != "customer_id"])
+    seg = (SEGMENT,) if SEGMENT not in cols and store.segment_names(dataset) else ()
+    return (*FEEDBACK_DIMENSIONS, *LINKED_DIMENSIONS, *[c for c in cols if c != "customer_id"], *seg)
 
 
 def answer_touchpoint_options(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
@@ -650,3 +663,76 @@ def answer_touchpoint_options(store, filters: flt.Filters | None = None, dataset
     t = t.filter((t.direction == "outbound") & t.department.notnull())
     return t.group_by("touchpoint").aggregate(touchpoints=_.count()).order_by(
         [ibis.desc("touchpoints"), "touchpoint"]).to_polars()
+
+
+# -- glossary (cx.glossary reads it: hover help, the Glossary page, the README) -------------------
+GLOSSARY = (
+    {"key": "nps", "name": "NPS", "api": "cx.loyalty.score_summary", "page": "loyalty",
+     "definition": "Net Promoter Score of the NPS answers (0–10) after the filters: % promoters (9–10) − % "
+                   "detractors (0–6), from −100 to +100. Fewer than 30 answers are flagged low_n."},
+    {"key": "csat", "name": "CSAT", "api": "cx.loyalty.score_summary", "page": "loyalty",
+     "definition": "Top-2-box satisfaction: the share (%) of CSAT answers scoring 4–5 on the 1–5 scale. "
+                   "Bottom-2 (1–2) is the dissatisfied share; the mean score is given too."},
+    {"key": "ces", "name": "CES", "api": "cx.loyalty.score_summary", "page": "loyalty",
+     "definition": "Customer effort score: the mean of the CES answers on 1–7 (7 = very easy). Easy = share "
+                   "of answers 5–7, hard = 1–3."},
+    {"key": "score_breakdown", "name": "Score breakdown", "api": "cx.loyalty.score_summary", "page": "loyalty",
+     "definition": "NPS/CSAT/CES per group: the feedback's touchpoint, channel or solicited flag; the stage, "
+                   "department or employee of the interaction the answer rates (same customer and touchpoint, "
+                   "the latest at or before the answer; '(not linked)' without one); any customers column; or "
+                   "the saved segment (a customer in several counts in each, in none: '(no segment)')."},
+    {"key": "score_trend", "name": "Score trend", "api": "cx.loyalty.score_trend", "page": "loyalty",
+     "definition": "NPS, CSAT or CES per week (from Monday), month or quarter of the answer, with its number "
+                   "of answers (fewer than 30 flagged)."},
+    {"key": "score_distribution", "name": "Score distribution", "api": "cx.loyalty.score_distribution",
+     "page": "loyalty",
+     "definition": "Answers per score value and their share of all answers, each in its group (promoter / "
+                   "passive / detractor for NPS; good / neutral / bad by the same cut-offs otherwise)."},
+    {"key": "solicited_split", "name": "Solicited vs unsolicited", "api": "cx.loyalty.solicited_split",
+     "page": "loyalty",
+     "definition": "Each metric (NPS, CSAT, CES, rating) computed separately on solicited answers (surveys) "
+                   "and unsolicited ones (reviews, posts, complaints)."},
+    {"key": "key_drivers", "name": "Key drivers (relative weights)", "api": "cx.loyalty.key_drivers",
+     "page": "loyalty",
+     "definition": "Johnson's relative weights of each customer's mean CSAT per touchpoint on the outcome "
+                   "(latest NPS, or repurchase within 90 days of a reference date = last interaction − 90 days). "
+                   "The weights sum to the R² of the regression; importance share = weight ÷ R². Touchpoints "
+                   "rated by fewer than 5% (or 30) of the customers are left out; unrated values take the "
+                   "touchpoint's mean."},
+    {"key": "driver_quadrant", "name": "Importance × performance", "api": "cx.loyalty.key_drivers",
+     "page": "loyalty",
+     "definition": "Each touchpoint placed by importance (relative weight) and performance (mean CSAT). Fix "
+                   "first = importance at or above the mean and performance below the mean; Strength = both at "
+                   "or above; Maintain = less important, performing; Low priority = neither."},
+    {"key": "trust_levels", "name": "Trust levels", "api": "cx.loyalty.trust_levels", "page": "loyalty",
+     "definition": "Customers by their latest trust answer (1–5, rounded): the NPS of their latest NPS answers, "
+                   "and the repurchase rate = share of buyers (1+ purchases) with 2+ purchases."},
+    {"key": "forgiveness", "name": "Forgiveness", "api": "cx.loyalty.forgiveness", "page": "loyalty",
+     "definition": "Customers with an incident, by tenure at their first incident (< 6 months, 6–24, > 24): "
+                   "the share still active (any interaction) 90 days later, against customers without an "
+                   "incident observed at the same tenure, and buyers without incidents 90 days after their "
+                   "first purchase. Incidents in the last 90 days of the data are left out."},
+    {"key": "dialogue", "name": "Two-way dialogue", "api": "cx.loyalty.relationship", "page": "loyalty",
+     "definition": "Inbound share = touchpoints the customer started ÷ touchpoints with a direction. The "
+                   "dialogue component (0–100) = 100·(1 − 2·|inbound share − 0.5|): 100 when balanced."},
+    {"key": "answer_time", "name": "Time to answer", "api": "cx.loyalty.relationship", "page": "loyalty",
+     "definition": "From an inbound contact handled by a department to the next outbound touchpoint of the "
+                   "same customer, channel and department (optionally of a chosen kind) within 7 days. Per "
+                   "customer the median; responsiveness (0–100) = 100·2^(−median hours ÷ 24)."},
+    {"key": "exchange_of_value", "name": "Exchange of value", "api": "cx.loyalty.relationship", "page": "loyalty",
+     "definition": "Gives (touchpoints with a value_given that the customer did not start: discount, content, "
+                   "thank-you, gift) against purchases (amount > 0). Component (0–100) = 100·min(gives, "
+                   "purchases) ÷ max(gives, purchases)."},
+    {"key": "recognition", "name": "Recognition", "api": "cx.loyalty.relationship", "page": "loyalty",
+     "definition": "Identified share = share of a customer's touchpoints on channels where they are identified "
+                   "(a purchase or a contact handled by a department or employee there). Component (0–100) = "
+                   "50·identified share + 50 if seen on 2+ channels."},
+    {"key": "health", "name": "Relationship health", "api": "cx.loyalty.relationship", "page": "loyalty",
+     "definition": "0–100 per customer: the equal-weight mean of the dialogue, responsiveness, exchange and "
+                   "recognition components that are present. The page's card is the mean over customers."},
+    {"key": "health_retention", "name": "Health vs retention", "api": "cx.loyalty.health_retention",
+     "page": "loyalty",
+     "definition": "No look-ahead: health computed on the data before a reference date (last interaction − 90 "
+                   "days) for customers active in the year before it; per decile of health, the share active "
+                   "again (a touchpoint not marked outbound) in the 90 days after it."},
+)

@@ -608,3 +608,51 @@ def saved(store, filters: flt.Filters | None = None, dataset: str | None = None)
 def save(store, name: str, customer_ids, dataset: str | None = None) -> int:
     """Save (or replace) the named segment; it becomes a global filter and a breakdown."""
     return store.save_segment(name, customer_ids, dataset)
+
+
+# -- glossary (cx.glossary reads it: hover help, the Glossary page, the README) -------------------
+GLOSSARY = (
+    {"key": "seg_activity_features", "name": "Activity features (RFM)", "api": "cx.segments.features",
+     "page": "segments",
+     "definition": "Per customer: recency_days and tenure_days (from their last / first touchpoint to the "
+                   "data's last touchpoint), touchpoints, purchases (amount > 0), spend (sum of purchase "
+                   "amounts), furthest_stage (0 = discover … 4 = use)."},
+    {"key": "seg_journey_features", "name": "Journey and relationship features", "api": "cx.segments.features",
+     "page": "segments",
+     "definition": "Per customer: loops (returns to an earlier stage between consecutive touchpoints), "
+                   "inbound_share (inbound ÷ touchpoints with a direction), gives_received (touchpoints with a "
+                   "value_given), service_contacts (inbound use-stage touchpoints handled by a department)."},
+    {"key": "seg_channel_features", "name": "Channel-mix features", "api": "cx.segments.features",
+     "page": "segments",
+     "definition": "Per customer: the share of their touchpoints on each of the top 10 channels (ch_<channel>) "
+                   "and the same share among their inbound touchpoints (in_<channel>)."},
+    {"key": "seg_outcome_features", "name": "Outcome features", "api": "cx.segments.features", "page": "segments",
+     "definition": "incidents, mean_sentiment, last_nps, last_ces (latest answers), with recency and tenure: "
+                   "shown for every cluster, clustered only when 'Also cluster on outcomes' is on (so comparing "
+                   "NPS across clusters is not circular)."},
+    {"key": "clusters", "name": "Behaviour clusters and k", "api": "cx.segments.cluster", "page": "segments",
+     "definition": "KMeans on the standardised features (counts and amounts on a log scale, missing values "
+                   "filled with the median). Automatic k: the k from 2 to 10 with the best silhouette on a "
+                   "sample; clusters are numbered by size (1 = largest)."},
+    {"key": "silhouette", "name": "Silhouette", "api": "cx.segments.cluster", "page": "segments",
+     "definition": "Mean silhouette of a sample of 3,000 customers: −1..1, higher = clusters better separated."},
+    {"key": "davies_bouldin", "name": "Davies–Bouldin index", "api": "cx.segments.cluster", "page": "segments",
+     "definition": "Mean over clusters of the worst ratio (spread of two clusters ÷ distance between their "
+                   "centres), on the sample: ≥ 0, lower = more compact and better separated."},
+    {"key": "inertia", "name": "Inertia", "api": "cx.segments.cluster", "page": "segments",
+     "definition": "Sum of squared distances of the sample's customers to their cluster centre: always falls "
+                   "as k grows; look for the elbow."},
+    {"key": "stability_ari", "name": "Stability (ARI)", "api": "cx.segments.cluster", "page": "segments",
+     "definition": "Adjusted Rand index, on the sample, between the clustering and KMeans runs with two other "
+                   "random seeds (their mean): 1 = the same groups every time, 0 = chance."},
+    {"key": "cluster_names", "name": "Cluster names", "api": "cx.segments.name_clusters", "page": "segments",
+     "definition": "Each cluster is named from its two most over-indexed features (z > 0.3) and its most "
+                   "under-indexed one (z < −0.3), e.g. 'High spend · many loops · low NPS'; 'Typical' when "
+                   "nothing stands out. Names can be edited per dataset and clustering settings."},
+    {"key": "persona_crosstab", "name": "Persona × behaviour", "api": "cx.segments.crosstab", "page": "segments",
+     "definition": "Customers per declared persona and behaviour cluster, and the share of the persona in each "
+                   "cluster (each row sums to 1)."},
+    {"key": "saved_segment", "name": "Saved segment", "api": "cx.segments.save", "page": "segments",
+     "definition": "A named list of customer ids saved in the dataset. It becomes the sidebar's Segment filter "
+                   "on every page and the 'segment' breakdown of other pages (cx.segments.membership)."},
+)

@@ -670,3 +670,47 @@ def comment_list(store: "Store", theme: int | None = None, k: int | None = None,
         s = t.mention_sentiment if theme is not None else t.sentiment
         t = t.filter(_sentiment_class(s) == sentiment_class)
     return t.order_by(order).select(cols).limit(int(limit)).to_polars()
+
+
+# -- glossary (cx.glossary reads it: hover help, the Glossary page, the README) -------------------
+GLOSSARY = (
+    {"key": "comment_sentiment", "name": "Comment sentiment", "api": "cx.voc.vader_scores", "page": "voc",
+     "definition": "Each comment's mean VADER compound score (−1 very negative … +1 very positive) over its "
+                   "sentences, scored once at import. Negative ≤ −0.05, positive ≥ 0.05, neutral between."},
+    {"key": "comment_overview", "name": "Comments and comment rate", "api": "cx.voc.overview", "page": "voc",
+     "definition": "Comments = feedback rows with a comment; comment rate = comments ÷ feedback rows; mean "
+                   "sentiment and the negative / neutral / positive shares over the comments."},
+    {"key": "themes", "name": "Themes", "api": "cx.voc.fit_themes", "page": "voc",
+     "definition": "Comments are split into clauses; TF-IDF (words and word pairs) + NMF on the distinct "
+                   "clauses finds k themes (automatic: the best topic coherence for k from 6 to 24). Each clause "
+                   "goes to its strongest theme, so a comment can mention several. Themes are numbered by size "
+                   "and labelled by their top terms (labels are editable)."},
+    {"key": "theme_share", "name": "Theme share", "api": "cx.voc.theme_summary", "page": "voc",
+     "definition": "Per theme: comments mentioning it, their share of all comments, the mean sentiment of its "
+                   "mentions (the clauses about it), the share with effort language."},
+    {"key": "theme_sentiment", "name": "Theme sentiment", "api": "cx.voc.theme_sentiment", "page": "voc",
+     "definition": "Each theme's mentions split into negative (≤ −0.05), neutral and positive (≥ 0.05) "
+                   "by the sentiment of the mention's clause."},
+    {"key": "sentiment_where", "name": "Sentiment by touchpoint / channel / stage", "api": "cx.voc.sentiment_by",
+     "page": "voc",
+     "definition": "Mean comment sentiment, negative and positive shares and effort share per touchpoint, "
+                   "channel, stage (of the rated interaction), source (solicited or not) or metric."},
+    {"key": "themes_where", "name": "Themes by touchpoint / channel / stage", "api": "cx.voc.themes_by",
+     "page": "voc",
+     "definition": "For each value of the dimension, the share of its comments that mention each theme."},
+    {"key": "sentiment_trend", "name": "Sentiment over time", "api": "cx.voc.trend", "page": "voc",
+     "definition": "Per week or month of the answer and source (solicited / unsolicited): comments, mean "
+                   "sentiment, negative share and effort share."},
+    {"key": "effort_language", "name": "Effort language", "api": "cx.voc.effort_summary", "page": "voc",
+     "definition": "Comments matching effort phrases (on hold, transferred, had to call again, repeating "
+                   "oneself, confusing, waiting …; whole words, any case), which lexicon sentiment misses. Per "
+                   "phrase: comments, share of all comments, mean sentiment and mean score."},
+    {"key": "sentiment_vs_score", "name": "Sentiment vs score", "api": "cx.voc.sentiment_vs_score", "page": "voc",
+     "definition": "Pearson correlation r between a comment's sentiment and its answer's score, the score put "
+                   "on 0..1 by its metric's scale (NPS 0–10, CSAT 1–5, CES 1–7 with 7 = easy, trust and rating "
+                   "1–5), per metric and overall."},
+    {"key": "sentiment_by_score", "name": "Sentiment at each score", "api": "cx.voc.sentiment_by_score",
+     "page": "voc",
+     "definition": "Mean comment sentiment at each score value of each metric: a rising line means the words "
+                   "agree with the numbers."},
+)

@@ -49,3 +49,18 @@ def _no_user_db(tmp_path, monkeypatch):
     # never touch the user's real database from tests
     if "CX_DB" not in os.environ:
         monkeypatch.setenv("CX_DB", str(tmp_path / "default.duckdb"))
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    """A fresh database for the app under AppTest (CX_DB, caches cleared, so the app opens this one;
+    with no dataset in it the app loads the demo by itself)."""
+    import streamlit as st
+
+    path = tmp_path / "app.duckdb"
+    monkeypatch.setenv("CX_DB", str(path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield path
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -1,6 +1,5 @@
 """Streamlit AppTest: the app starts, pages draw real numbers, the Data page imports a file."""
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import cx
@@ -16,17 +15,6 @@ b,2025-01-08T08:00:00Z,homepage,web,
 c,2025-01-15T12:00:00Z,order_placed,store,60
 """
 
-
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    """A fresh database for the app (caches cleared, so the app opens this one)."""
-    path = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CX_DB", str(path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield path
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 @pytest.fixture

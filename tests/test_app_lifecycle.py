@@ -1,24 +1,12 @@
 """AppTest: the Life cycle and Teams pages draw the demo data's numbers and drill down to customers."""
 import json
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 
-
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    path = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CX_DB", str(path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield path
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _charts(at) -> dict:

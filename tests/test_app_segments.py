@@ -2,8 +2,6 @@
 filters every page from the sidebar."""
 import json
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -11,20 +9,17 @@ from tests.conftest import ROOT
 APP = str(ROOT / "app.py")
 
 
-@pytest.fixture
-def app_db(tmp_path, monkeypatch):
-    path = tmp_path / "app.duckdb"
-    monkeypatch.setenv("CX_DB", str(path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield path
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
 
 def charts(at):
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     return {s["layout"].get("title", {}).get("text"): s for s in specs}
+
+
+def visit(at, tab: str) -> dict:
+    at.session_state["tab"] = tab
+    at.run()
+    assert not at.exception, at.exception
+    return charts(at)
 
 
 def metric(at, label):
@@ -39,27 +34,32 @@ def test_segments_page(app_db):
     assert not at.error and not at.warning, [e.value for e in at.error] + [w.value for w in at.warning]
     assert metric(at, "Clusters (k)") == "6"  # automatic: the planted six behaviours
     assert 0.9 <= float(metric(at, "Stability (ARI)")) <= 1.0
+    assert next(m.help for m in at.metric if m.label == "Stability (ARI)").startswith("Adjusted Rand index")
     c = charts(at)
+    assert "Choosing k: three scores side by side" not in c  # lazy tabs: only Clusters drew
     sizes = c["Customers per behaviour cluster"]["data"][0]
     assert sum(sizes["x"]) == 5000 and len(sizes["x"]) == 6
     heat = c["What sets each cluster apart (z-scores)"]["data"][0]
     assert len(heat["x"]) == 6 and any("service contacts" in y for y in heat["y"])
     pca = c["Customers in two dimensions (PCA)"]["data"]
     assert len(pca) == 6 and sum(len(t["x"]) for t in pca) == 5000
-    cross = c["Persona × behaviour: where each declared persona really sits"]["data"][0]
+    k = visit(at, "Choosing k")["Choosing k: three scores side by side"]["data"][0]
+    assert k["x"] == list(range(2, 11))
+    assert any("silhouette" in d.value.columns for d in at.dataframe)
+    cross = visit(at, "Persona × behaviour")["Persona × behaviour: where each declared persona really sits"]
+    cross = cross["data"][0]
     assert len(cross["y"]) == 6  # six declared personas
     assert all(abs(sum(row) - 1) < 1e-9 for row in cross["z"])
-    k = c["Choosing k: three scores side by side"]["data"][0]
-    assert k["x"] == list(range(2, 11))
     # the group: a persona, then its largest behaviour cluster
     at.selectbox(key="sg_persona").set_value("Researcher").run()
     assert not at.exception, at.exception
     fn = charts(at)["Their stage funnel"]["data"][0]
     members = next(d.value for d in at.dataframe if "persona" in d.value.columns and "cluster" in d.value.columns)
     assert set(members["persona"]) == {"Researcher"}
+    assert members["customer_id"].str.startswith("customer?customer=").all()  # linked to the customer view
     head = next(m.value for m in at.markdown if m.value.startswith("**Researcher ×"))
     n_members = int(head.split("·")[-1].split()[0].replace(",", ""))
-    assert n_members > 400 and len(members) == min(n_members, 500)  # the persona's largest cluster first
+    assert n_members > 400 and len(members) == min(n_members, 1000)  # the persona's largest cluster first
     assert fn["x"][0] == n_members and fn["y"][0] == "1. discover"  # everyone discovered
     assert fn["x"] == sorted(fn["x"], reverse=True)
     # NPS and CLV from their modules when present, else a note naming the module
@@ -70,6 +70,9 @@ def test_segments_page(app_db):
     at.button(key="sg_save").click().run()
     assert not at.exception, at.exception
     assert any("Saved 'Core researchers'" in s.value for s in at.success)
+    visit(at, "Names & saved segments")
+    saved = next(d.value for d in at.dataframe if list(d.value.columns) == ["segment", "customers"])
+    assert saved["segment"].tolist() == ["Core researchers"] and saved["customers"].tolist() == [n_members]
     at.switch_page("views/overview.py").run()
     seg = at.sidebar.selectbox(key="f_segment_demo")
     assert seg.options == ["all customers", "Core researchers"]
@@ -81,6 +84,32 @@ def test_segments_page(app_db):
     assert any("segment: Core researchers" in c.value for c in at.sidebar.caption)
     # ... and this page too: only the segment's customers are clustered
     at.switch_page("views/segments.py").run()
+    # AppTest keeps the URL across pages: the tab opened last is still in it and wins over session state
+    at.session_state["tab"] = at.query_params["tab"] = "Clusters"
+    at.run()
     assert not at.exception, at.exception
     sizes = charts(at)["Customers per behaviour cluster"]["data"][0]
     assert sum(sizes["x"]) == n_members
+    # ... and the loyalty page offers the saved segment as a breakdown
+    at.switch_page("views/loyalty.py").run()
+    assert not at.exception, at.exception
+    assert "saved segment" in at.selectbox(key="ly_by_nps").options  # formatted labels
+    at.selectbox(key="ly_by_nps").set_value("segment").run()
+    assert not at.exception, at.exception
+    bars = charts(at)["NPS by saved segment"]["data"][0]
+    assert [cd[0] for cd in bars["customdata"]] == ["Core researchers"]  # the sidebar filters to it too
+
+
+def test_segments_open_from_a_shared_link(app_db):
+    """?tab=Choosing%20k&sg_k=4 opens the k tab with four clusters (tab and k are bound to the URL)."""
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    at.switch_page("views/segments.py")
+    at.query_params["tab"] = "Choosing k"
+    at.query_params["sg_k"] = "4"
+    at.run()
+    assert not at.exception, at.exception
+    assert metric(at, "Clusters (k)") == "4"
+    c = charts(at)
+    assert "Customers per behaviour cluster" not in c
+    k = c["Choosing k: three scores side by side"]["data"]
+    assert k[0]["x"] == list(range(2, 11))

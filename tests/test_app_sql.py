@@ -144,3 +144,18 @@ def test_staging_file_is_removed_when_the_upload_is_replaced_or_cleared(app_db):
     for p in leftovers:  # clean up for the next test run
         p.unlink()
     assert leftovers == []
+
+
+def test_sql_query_travels_in_the_link(app_db):
+    """A short query is put in the URL (?sql=...) when it runs, and a link with it opens and runs it."""
+    at = sql_page()
+    run_sql(at, "SELECT 41 + 1 AS answer")
+    assert at.query_params["sql"] in ("SELECT 41 + 1 AS answer", ["SELECT 41 + 1 AS answer"])
+    at2 = AppTest.from_file(APP, default_timeout=120).run()
+    at2.switch_page("views/sql.py")
+    at2.query_params["sql"] = "SELECT 'shared' AS link"
+    at2.run()
+    assert not at2.exception, at2.exception
+    assert frame_with(at2, "link")["link"].tolist() == ["shared"]
+    run_sql(at2, "SELECT 1 AS x -- " + "y" * 600)  # a long query stays out of the URL
+    assert "sql" not in at2.query_params

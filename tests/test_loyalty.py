@@ -122,6 +122,25 @@ def test_breakdowns_by_touchpoint_persona_and_linked_stage(tiny):
         L.score_summary(tiny, "csat", by="nonexistent", dataset="t")
 
 
+def test_breakdown_by_saved_segment(tmp_path):
+    """'segment' is a breakdown once the dataset has saved segments: a customer in two segments counts in
+    both, one in none in "(no segment)"."""
+    s = cx.open(tmp_path / "cx.duckdb")
+    for name, kind, text in (("e.csv", "interactions", EVENTS), ("f.csv", "feedback", FEEDBACK)):
+        (tmp_path / name).write_text(text)
+        s.import_file(tmp_path / name, kind=kind, dataset="t")
+    assert "segment" not in L.breakdown_options(s, "t")
+    s.save_segment("S1", ["a", "b"], "t")
+    s.save_segment("S2", ["b", "c"], "t")
+    assert L.breakdown_options(s, "t")[-1] == "segment"
+    df = L.score_summary(s, "nps", by="segment", dataset="t")
+    # S1 = a, b: 10, 6, 9 -> (2 - 1) / 3; S2 = b, c: 9, 3 -> 0; d (8, 10) in none -> 1 / 2
+    assert rows(df, "group", "n", "value") == [("S1", 3, 33.3333), ("(no segment)", 2, 50.0), ("S2", 2, 0.0)]
+    m = L.score_members(s, "nps", "segment", "S2", dataset="t")
+    assert m["customer_id"].to_list() == ["c", "b"]
+    s.close()
+
+
 def test_trend_distribution_solicited_and_members(tiny):
     df = L.score_trend(tiny, "nps", period="month", dataset="t")
     assert rows(df, "n", "value") == [(2, 50.0), (2, 0.0), (1, 100.0), (1, -100.0)]

@@ -4,10 +4,10 @@ from contextlib import contextmanager
 import polars as pl
 import streamlit as st
 
-from cx import CXError, loyalty
+from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
-from ui.core import call, current_dataset, customer_url, get_store, page_frame
+from ui.core import call, chart, current_dataset, get_store, page_frame, table
 
 f = page_frame("Loyalty & trust", "How likely customers are to recommend you, how satisfied they are and how easy "
                "you make things; which touchpoints drive that; whether trust pays; who forgives an incident; and how "
@@ -15,7 +15,8 @@ f = page_frame("Loyalty & trust", "How likely customers are to recommend you, ho
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 BY_LABELS = {"touchpoint": "touchpoint", "channel": "channel", "solicited": "solicited or not",
              "stage": "stage (of the rated interaction)", "department": "department (of the rated interaction)",
-             "employee_id": "employee (of the rated interaction)"}
+             "employee_id": "employee (of the rated interaction)", "segment": "saved segment"}
+help_text = glossary.help_text
 
 
 @contextmanager
@@ -60,152 +61,156 @@ def _drill_select(label: str, options: list, key: str, clicked) -> object:
     return value if show else None
 
 
-def _customers(df: pl.DataFrame, file_name: str, key: str, full=None, caption: str | None = None) -> None:
-    """A table of customers (first 500), each linked to the customer view, and a CSV export of all
-    (of `full()` when given), written only when the button is clicked."""
-    st.caption(caption or (f"{df.height:,} customers" + (" (first 500 shown)" if df.height > 500 else "")))
-    show = df.head(500)
-    show = show.with_columns(pl.Series("open", [customer_url(c) for c in show["customer_id"].to_list()]))
-    st.dataframe(show, hide_index=True, height=260, key=f"{key}_table",
-                 column_config={"open": st.column_config.LinkColumn("customer view", display_text="open ↗")})
-    st.download_button("Export these customers (CSV)", lambda: to_csv_bytes(full() if full else df),
-                       file_name=file_name, mime="text/csv", key=f"{key}_export")
+def _customers(df: pl.DataFrame, file_name: str, key: str, title: str, caption: str | None = None) -> None:
+    """A table of customers (first 1,000 shown), each linked to the customer view, with a CSV of all."""
+    table(df, key, title=title, file_name=file_name, links=True, height=260,
+          caption=caption or (f"{df.height:,} customers" + (" (first 1,000 shown)" if df.height > 1000 else "")))
 
-
-tab_scores, tab_drivers, tab_trust, tab_forgive, tab_rel = st.tabs(
-    ["NPS, CSAT, CES", "Key drivers", "Trust", "Forgiveness", "Relationship quality"])
 
 # -- scores -----------------------------------------------------------------------------------------
-with tab_scores, _guard():
+def scores_tab():
     ov = call(loyalty.score_overview, filters=f)
     if ov.height == 0:
         st.info("There are no NPS, CSAT or CES answers in this data (a feedback table with metric nps, csat or ces "
                 "and a score). Import one on the Data page.")
-    else:
-        cards = {r["metric"]: r for r in ov.iter_rows(named=True)}
-        cols = st.columns(4)
-        if "nps" in cards:
-            r = cards["nps"]
-            cols[0].metric("NPS", f"{r['value']:+.0f}", help=f"% promoters (9–10) − % detractors (0–6) over {r['n']:,} "
-                           f"answers: {r['share_good']:.0%} promoters, {r['share_bad']:.0%} detractors.")
-        if "csat" in cards:
-            r = cards["csat"]
-            cols[1].metric("CSAT", f"{r['value']:.0f}%", help=f"Top-2-box: share of answers 4–5 on 1–5, over "
-                           f"{r['n']:,} answers (mean {r['mean_score']:.2f}).")
-        if "ces" in cards:
-            r = cards["ces"]
-            cols[2].metric("CES (mean effort score)", f"{r['value']:.2f} / 7", help=f"Mean on 1–7 (7 = very easy) over "
-                           f"{r['n']:,} answers.")
-            cols[3].metric("Easy (CES 5–7)", f"{r['share_good']:.0%}", help="Share of CES answers 5–7.")
-        low = [METRIC_NAMES[m] for m, r in cards.items() if r["low_n"]]
-        if low:
-            st.warning(f"Fewer than 30 answers for {', '.join(low)}: read these numbers with care.")
+        return
+    cards = {r["metric"]: r for r in ov.iter_rows(named=True)}
+    cols = st.columns(4)
+    if "nps" in cards:
+        r = cards["nps"]
+        cols[0].metric("NPS", f"{r['value']:+.0f}", help=f"{help_text('nps')} Here: {r['n']:,} answers, "
+                       f"{r['share_good']:.0%} promoters, {r['share_bad']:.0%} detractors.")
+    if "csat" in cards:
+        r = cards["csat"]
+        cols[1].metric("CSAT", f"{r['value']:.0f}%", help=f"{help_text('csat')} Here: {r['n']:,} answers, "
+                       f"mean {r['mean_score']:.2f}.")
+    if "ces" in cards:
+        r = cards["ces"]
+        cols[2].metric("CES (mean effort score)", f"{r['value']:.2f} / 7",
+                       help=f"{help_text('ces')} Here: {r['n']:,} answers.")
+        cols[3].metric("Easy (CES 5–7)", f"{r['share_good']:.0%}", help="Share of CES answers 5–7.")
+    low = [METRIC_NAMES[m] for m, r in cards.items() if r["low_n"]]
+    if low:
+        st.warning(f"Fewer than 30 answers for {', '.join(low)}: read these numbers with care.")
 
-        c1, c2 = st.columns(2)
-        metric = c1.radio("Score", [m for m in ("nps", "csat", "ces") if m in cards], horizontal=True,
-                          format_func=METRIC_NAMES.get, key="ly_metric")
-        period = c2.radio("Trend by", ["quarter", "month", "week"], horizontal=True, key="ly_period")
-        left, right = st.columns(2)
-        with left:
-            st.plotly_chart(ch.score_trend(call(loyalty.score_trend, metric, period=period, filters=f), metric),
-                            key="ly_trend")
-            st.caption(f"{METRIC_NAMES[metric]} per {period} of the answer; hollow grey points have fewer than 30 "
-                       "answers.")
-        with right:
-            st.plotly_chart(ch.score_distribution(call(loyalty.score_distribution, metric, filters=f), metric),
-                            key="ly_dist")
-            st.caption("Share of answers per score; colours show the groups the score counts in (e.g. promoters, "
-                       "passives, detractors).")
+    c1, c2 = st.columns(2)
+    metric = c1.radio("Score", [m for m in ("nps", "csat", "ces") if m in cards], horizontal=True,
+                      format_func=METRIC_NAMES.get, key="ly_metric", bind="query-params")
+    period = c2.radio("Trend by", ["quarter", "month", "week"], horizontal=True, key="ly_period",
+                      bind="query-params")
+    left, right = st.columns(2)
+    with left:
+        chart(ch.score_trend(call(loyalty.score_trend, metric, period=period, filters=f), metric), key="ly_trend",
+              caption=f"{METRIC_NAMES[metric]} per {period} of the answer; hollow grey points have fewer than 30 "
+                      "answers.")
+    with right:
+        chart(ch.score_distribution(call(loyalty.score_distribution, metric, filters=f), metric), key="ly_dist",
+              caption="Share of answers per score; colours show the groups the score counts in (e.g. promoters, "
+                      "passives, detractors).")
 
-        st.subheader("Breakdown")
-        opts = list(call(loyalty.breakdown_options))
-        default_by = "touchpoint" if metric != "nps" else ("persona" if "persona" in opts else "channel")
-        by = st.selectbox("Break down by", opts, index=opts.index(default_by), key=f"ly_by_{metric}",
-                          format_func=lambda b: BY_LABELS.get(b, b))
-        bd = call(loyalty.score_summary, metric, by=by, filters=f)
-        ev = st.plotly_chart(ch.breakdown_bars(bd, metric, BY_LABELS.get(by, by)), key="ly_breakdown",
-                             on_select="rerun", selection_mode="points")
-        st.caption("One bar per group with its number of answers; ⚠ and grey = fewer than 30 answers. Stage and "
-                   "department come from the interaction each answer rates (same customer and touchpoint, the "
-                   "latest at or before the answer). Click a bar to list its customers.")
-        groups = bd["group"].to_list()
-        with st.expander("Customers of a bar", expanded=bool(_points(ev))):
-            g = _drill_select("Group", groups, "ly_by_pick", _clicked(ev, custom=0))
-            if g is not None:
-                _customers(call(loyalty.score_members, metric, by, g, filters=f), f"{metric}_{by}_{g}.csv", "ly_sc")
+    st.subheader("Breakdown", help=help_text("score_breakdown"))
+    opts = list(call(loyalty.breakdown_options))
+    default_by = "touchpoint" if metric != "nps" else ("persona" if "persona" in opts else "channel")
+    by = st.selectbox("Break down by", opts, index=opts.index(default_by), key=f"ly_by_{metric}",
+                      format_func=lambda b: BY_LABELS.get(b, b), bind="query-params")
+    bd = call(loyalty.score_summary, metric, by=by, filters=f)
+    ev = chart(ch.breakdown_bars(bd, metric, BY_LABELS.get(by, by)), key="ly_breakdown", on_select="rerun",
+               selection_mode="points",
+               caption="One bar per group with its number of answers; ⚠ and grey = fewer than 30 answers. Stage and "
+                       "department come from the interaction each answer rates (same customer and touchpoint, the "
+                       "latest at or before the answer). Click a bar to list its customers.")
+    groups = bd["group"].to_list()
+    with st.expander("Customers of a bar", expanded=bool(_points(ev))):
+        g = _drill_select("Group", groups, "ly_by_pick", _clicked(ev, custom=0))
+        if g is not None:
+            _customers(call(loyalty.score_members, metric, by, g, filters=f), f"{metric}_{by}_{g}.csv", "ly_sc",
+                       title=f"{METRIC_NAMES[metric]} answers of {g}")
 
-        sp = call(loyalty.solicited_split, filters=f)
-        left, right = st.columns([3, 2])
-        left.plotly_chart(ch.solicited_bars(sp), key="ly_solicited")
-        right.dataframe(sp.rename({"value": "score"}), hide_index=True,
-                        column_config={"score": st.column_config.NumberColumn(format="%.1f"),
-                                       "mean_score": st.column_config.NumberColumn(format="%.2f")})
-        right.caption("Solicited = surveys; unsolicited = reviews, posts and complaints. Bars put each metric's "
-                      "mean on a common 0–100% of its scale; score is the metric's own (NPS, top-2-box %, mean CES).")
+    sp = call(loyalty.solicited_split, filters=f)
+    left, right = st.columns([3, 2])
+    with left:
+        chart(ch.solicited_bars(sp), key="ly_solicited")
+    with right:
+        table(sp.rename({"value": "score"}), "ly_solicited_table", title="Solicited vs unsolicited",
+              caption="Solicited = surveys; unsolicited = reviews, posts and complaints. Bars put each metric's "
+                      "mean on a common 0–100% of its scale; score is the metric's own (NPS, top-2-box %, mean CES).",
+              score=st.column_config.NumberColumn(format="%.1f"),
+              mean_score=st.column_config.NumberColumn(format="%.2f"))
+
 
 # -- key drivers ------------------------------------------------------------------------------------
-with tab_drivers, _guard():
-    outcome = st.radio("Outcome", ["nps", "repurchase"], horizontal=True, key="ly_outcome",
-                       format_func={"nps": "Recommendation (latest NPS)", "repurchase": "Repurchase within 90 days"}.get)
+def drivers_tab():
+    outcome = st.radio("Outcome", ["nps", "repurchase"], horizontal=True, key="ly_outcome", bind="query-params",
+                       format_func={"nps": "Recommendation (latest NPS)",
+                                    "repurchase": "Repurchase within 90 days"}.get,
+                       help=help_text("key_drivers"))
     kd = call(loyalty.key_drivers, outcome=outcome, filters=f)
     d, s = kd["drivers"], kd["summary"].row(0, named=True)
-    ev = st.plotly_chart(ch.driver_quadrant(d), key="ly_quadrant", on_select="rerun", selection_mode="points")
-    st.caption(f"Each dot is a touchpoint. Importance: its share of the explained variance (Johnson's relative "
-               f"weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f} over "
-               f"{s['customers']:,} customers). Performance: its mean CSAT. Top left (red) = fix first: it matters "
-               f"and scores below average. Customers who did not rate a touchpoint count at its mean "
-               f"({s['imputed_share']:.0%} of the values were filled this way)"
-               + (f"; left out for too few ratings: {s['dropped']}." if s["dropped"] else "."))
-    st.dataframe(d, hide_index=True, column_config={
-        "importance": st.column_config.NumberColumn(format="%.3f"),
-        "importance_share": st.column_config.NumberColumn("share of R²", format="percent"),
-        "performance": st.column_config.NumberColumn(format="%.2f"),
-        "correlation": st.column_config.NumberColumn(format="%.2f"),
-        "coverage": st.column_config.NumberColumn(format="percent")})
+    ev = chart(ch.driver_quadrant(d), key="ly_quadrant", on_select="rerun", selection_mode="points",
+               caption=f"Each dot is a touchpoint. Importance: its share of the explained variance (Johnson's "
+                       f"relative weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f} "
+                       f"over {s['customers']:,} customers). Performance: its mean CSAT. Top left (red) = fix first: "
+                       f"it matters and scores below average. Customers who did not rate a touchpoint count at its "
+                       f"mean ({s['imputed_share']:.0%} of the values were filled this way)"
+                       + (f"; left out for too few ratings: {s['dropped']}." if s["dropped"] else "."))
+    table(d, "ly_drivers", title="Key drivers", file_name=f"key_drivers_{outcome}.csv",
+          importance=st.column_config.NumberColumn(format="%.3f"),
+          importance_share=st.column_config.NumberColumn("share of R²", format="percent"),
+          performance=st.column_config.NumberColumn(format="%.2f"),
+          correlation=st.column_config.NumberColumn(format="%.2f"),
+          coverage=st.column_config.NumberColumn(format="percent"))
     with st.expander("Customers who rated a touchpoint", expanded=bool(_points(ev))):
         tp = _drill_select("Touchpoint", d["touchpoint"].to_list(), "ly_kd_pick", _clicked(ev, custom=0))
         if tp is not None:
-            _customers(call(loyalty.driver_members, tp, filters=f), f"rated_{tp}.csv", "ly_kd")
+            _customers(call(loyalty.driver_members, tp, filters=f), f"rated_{tp}.csv", "ly_kd",
+                       title=f"Customers who rated {tp}")
+
 
 # -- trust ------------------------------------------------------------------------------------------
-with tab_trust, _guard():
+def trust_tab():
     tl = call(loyalty.trust_levels, filters=f)
     tl = tl.with_columns(pl.col("trust").cast(pl.Utf8).alias("trust level"))
     left, right = st.columns(2)
-    ev1 = left.plotly_chart(ch.level_bars(tl, "trust level", "nps", "Recommendation (NPS) by trust level", "NPS",
-                                          n_col="n_nps", x_title="trust level (latest answer, 1–5)"),
-                            key="ly_trust_nps", on_select="rerun", selection_mode="points")
-    ev2 = right.plotly_chart(ch.level_bars(tl, "trust level", "repurchase_rate", "Repurchase rate by trust level",
-                                           "buyers with 2+ purchases", percent=True, n_col="buyers",
-                                           x_title="trust level (latest answer, 1–5)"),
-                             key="ly_trust_rep", on_select="rerun", selection_mode="points")
+    with left:
+        ev1 = chart(ch.level_bars(tl, "trust level", "nps", "Recommendation (NPS) by trust level", "NPS",
+                                  n_col="n_nps", x_title="trust level (latest answer, 1–5)"),
+                    key="ly_trust_nps", on_select="rerun", selection_mode="points")
+    with right:
+        ev2 = chart(ch.level_bars(tl, "trust level", "repurchase_rate", "Repurchase rate by trust level",
+                                  "buyers with 2+ purchases", percent=True, n_col="buyers",
+                                  x_title="trust level (latest answer, 1–5)"),
+                    key="ly_trust_rep", on_select="rerun", selection_mode="points")
     st.caption("Each customer counts once, at the level of their latest trust answer. Left: NPS of their latest NPS "
                "answers. Right: share of buyers who bought again (2+ purchases). Grey = fewer than 30 customers. "
-               "Click a bar to list its customers.")
+               "Click a bar to list its customers.", help=help_text("trust_levels"))
     with st.expander("Customers of a trust level", expanded=bool(_points(ev1) or _points(ev2))):
         levels = tl["trust level"].to_list()
         lv = _drill_select("Trust level", levels, "ly_trust_pick", _clicked(ev1) or _clicked(ev2))
         if lv is not None:
-            _customers(call(loyalty.trust_members, int(lv), filters=f), f"trust_{lv}.csv", "ly_tr")
+            _customers(call(loyalty.trust_members, int(lv), filters=f), f"trust_{lv}.csv", "ly_tr",
+                       title=f"Customers at trust level {lv}")
+
 
 # -- forgiveness ------------------------------------------------------------------------------------
-with tab_forgive, _guard():
+def forgiveness_tab():
     fg = call(loyalty.forgiveness, filters=f)
-    ev = st.plotly_chart(ch.forgiveness_bars(fg), key="ly_forgive", on_select="rerun", selection_mode="points")
-    st.caption("Customers with an incident (late delivery, outage, wrong charge ...), by how long they had been "
-               "customers when the first one happened: the share who were still active (any interaction) 90 days "
-               "later. Diamonds: customers without any incident observed at the same tenure; grey bar: customers "
-               "without incidents, 90 days after their first purchase. Incidents in the last 90 days of the data "
-               "are left out.")
-    st.dataframe(fg, hide_index=True, column_config={"share": st.column_config.NumberColumn(format="percent"),
-                                                     "baseline": st.column_config.NumberColumn(format="percent")})
+    ev = chart(ch.forgiveness_bars(fg), key="ly_forgive", on_select="rerun", selection_mode="points",
+               caption="Customers with an incident (late delivery, outage, wrong charge ...), by how long they had "
+                       "been customers when the first one happened: the share who were still active (any "
+                       "interaction) 90 days later. Diamonds: customers without any incident observed at the same "
+                       "tenure; grey bar: customers without incidents, 90 days after their first purchase. "
+                       "Incidents in the last 90 days of the data are left out.")
+    table(fg, "ly_forgive_table", title="Forgiveness", share=st.column_config.NumberColumn(format="percent"),
+          baseline=st.column_config.NumberColumn(format="percent"))
     with st.expander("Customers of a bar", expanded=bool(_points(ev))):
         grp = _drill_select("Group", fg["group"].to_list(), "ly_fg_pick", _clicked(ev))
         if grp is not None:
-            _customers(call(loyalty.forgiveness_members, grp, filters=f), "forgiveness.csv", "ly_fg")
+            _customers(call(loyalty.forgiveness_members, grp, filters=f), "forgiveness.csv", "ly_fg",
+                       title=f"Forgiveness: {grp}")
+
 
 # -- relationship quality ---------------------------------------------------------------------------
-with tab_rel, _guard():
+def relationship_tab():
     cands = call(loyalty.answer_touchpoint_options, filters=f)["touchpoint"].to_list()
     choices = ["(any outbound touchpoint)", *cands]
     default = next((i for i, c in enumerate(choices) if "reply" in c or "answer" in c), 0)
@@ -216,47 +221,58 @@ with tab_rel, _guard():
     sm = call(loyalty.relationship_summary, answer_touchpoints=answer_tps, filters=f).row(0, named=True)
     c = st.columns(5)
     c[0].metric("Inbound share", f"{sm['inbound_share']:.0%}" if sm["inbound_share"] is not None else "–",
-                help="Two-way dialogue: touchpoints the customer started / touchpoints with a direction.")
+                help=help_text("dialogue"))
     mins = sm["median_answer_minutes"]
-    c[1].metric("Time to answer", "–" if mins is None else (f"{mins:.0f} min" if mins < 120 else f"{mins / 60:.1f} h"),
-                help="Median time from an inbound contact to its answer: the median over customers of each "
-                     "customer's median.")
+    shown = "–" if mins is None else (f"{mins:.0f} min" if mins < 120 else f"{mins / 60:.1f} h")
+    c[1].metric("Time to answer", shown,
+                help=help_text("answer_time") + " The card: the median over customers of each customer's median.")
     gpp = sm["gives_per_purchase"]
-    c[2].metric("Gives per purchase", "–" if gpp is None else f"{gpp:.2f}",
-                help="Exchange of value: touchpoints where you gave something (discount, content, thank-you, gift) "
-                     "per purchase.")
+    c[2].metric("Gives per purchase", "–" if gpp is None else f"{gpp:.2f}", help=help_text("exchange_of_value"))
     c[3].metric("On 2+ channels", f"{sm['multichannel_share']:.0%}",
-                help=f"Recognition: on average {sm['identified_share']:.0%} of a customer's touchpoints are on "
-                     "channels where they are identified (a purchase or a contact handled by a team there).")
-    c[4].metric("Health", f"{sm['health']:.0f} / 100",
-                help="Relationship health (0–100): mean over customers of the equal-weight mean of the four "
-                     "components.")
+                help=f"{help_text('recognition')} Here: on average {sm['identified_share']:.0%} of a customer's "
+                     "touchpoints are on channels where they are identified.")
+    c[4].metric("Health", f"{sm['health']:.0f} / 100", help=help_text("health"))
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(ch.health_components(sm), key="ly_components")
-        st.caption("Components (0–100): dialogue = 100 when inbound and outbound are balanced; answer speed halves "
-                   "for every day of median answer time; exchange = gives vs purchases balance; recognition = half "
-                   "identified share, half seen on 2+ channels. Health = their mean (a missing component is left out).")
+        chart(ch.health_components(sm), key="ly_components",
+              caption="Components (0–100): dialogue = 100 when inbound and outbound are balanced; answer speed "
+                      "halves for every day of median answer time; exchange = gives vs purchases balance; "
+                      "recognition = half identified share, half seen on 2+ channels. Health = their mean (a "
+                      "missing component is left out).")
     with right:
-        st.plotly_chart(ch.answer_time_bars(call(loyalty.answer_times, by="channel", answer_touchpoints=answer_tps,
-                                                 filters=f)), key="ly_answers")
-        st.caption("Median time from an inbound contact to its answer, per channel (answered contacts).")
+        chart(ch.answer_time_bars(call(loyalty.answer_times, by="channel", answer_touchpoints=answer_tps,
+                                       filters=f)), key="ly_answers",
+              caption="Median time from an inbound contact to its answer, per channel (answered contacts).")
     hr = call(loyalty.health_retention, answer_touchpoints=answer_tps, filters=f)
     if hr.height == 0:
         st.info("Health against retention needs more than 90 days of data (health is measured up to 90 days "
                 "before the end, retention in those last 90 days).")
-        st.stop()
-    ev = st.plotly_chart(ch.health_retention(hr), key="ly_health", on_select="rerun", selection_mode="points")
-    st.caption("No look-ahead: health is computed on the data up to 90 days before its end, for customers active in "
-               "the year before; the line is the share of each decile active again (a touchpoint they started) in "
-               "the last 90 days. Click a decile to list its customers.")
+        return
+    ev = chart(ch.health_retention(hr), key="ly_health", on_select="rerun", selection_mode="points",
+               caption="No look-ahead: health is computed on the data up to 90 days before its end, for customers "
+                       "active in the year before; the line is the share of each decile active again (a touchpoint "
+                       "they started) in the last 90 days. Click a decile to list its customers.")
     with st.expander("Customers of a decile", expanded=bool(_points(ev))):
         dec = _drill_select("Decile", [str(x) for x in hr["decile"].to_list()], "ly_hr_pick", _clicked(ev))
         if dec is not None:
             _customers(call(loyalty.health_members, int(dec), answer_touchpoints=answer_tps, filters=f),
-                       f"health_decile_{dec}.csv", "ly_hr")
+                       f"health_decile_{dec}.csv", "ly_hr", title=f"Health decile {dec}")
     with st.expander("Every customer's relationship"):
         ds = current_dataset()
         _customers(call(loyalty.relationship, answer_touchpoints=answer_tps, filters=f, weakest=500),
-                   "relationships.csv", "ly_rel", caption="The 500 weakest relationships; the export has every customer.",
-                   full=lambda: loyalty.relationship(get_store(), answer_touchpoints=answer_tps, filters=f, dataset=ds))
+                   "weakest_relationships.csv", "ly_rel", title="The 500 weakest relationships",
+                   caption="The 500 weakest relationships (the CSV beside has them; the button below every "
+                           "customer).")
+        st.download_button("Export every customer's relationship (CSV)", lambda: to_csv_bytes(
+            loyalty.relationship(get_store(), answer_touchpoints=answer_tps, filters=f, dataset=ds)),
+            file_name="relationships.csv", mime="text/csv", key="ly_rel_all", icon=":material/download:")
+
+
+# lazy tabs bound to the URL (?tab=Trust): only the open tab computes, a copied link opens it
+tabs = st.tabs(["Scores", "Key drivers", "Trust", "Forgiveness", "Relationship quality"], key="tab",
+               bind="query-params")
+for tab, draw in zip(tabs, (scores_tab, drivers_tab, trust_tab, forgiveness_tab, relationship_tab)):
+    with tab:
+        if tab.open is not False:  # None: state not tracked (then every tab draws)
+            with _guard():
+                draw()

@@ -2,10 +2,11 @@
 import polars as pl
 import streamlit as st
 
-from cx import charts, segments
+from cx import charts, glossary, segments
 from cx.charts import segments as sch
-from cx.export import to_csv_bytes
-from ui.core import call, current_dataset, customer_url, get_store, md_escape, page_frame
+from ui.core import call, chart, current_dataset, get_store, md_escape, page_frame, table
+
+help_text = glossary.help_text
 
 f = page_frame("Segments", "Customers grouped by what they do (channels, buying, loops, gives, service "
                "contacts), next to the persona they declared: pick a persona, then a behaviour within it, "
@@ -13,9 +14,9 @@ f = page_frame("Segments", "Customers grouped by what they do (channels, buying,
 store, ds = get_store(), current_dataset()
 
 c1, c2, c3 = st.columns([1, 1, 2])
-k_pick = c1.selectbox("Number of clusters", ["automatic", *range(2, 11)], key="sg_k",
+k_pick = c1.selectbox("Number of clusters", ["automatic", *map(str, range(2, 11))], key="sg_k", bind="query-params",
                       help="Automatic: the k (2–10) with the best silhouette, fitted on a sample.")
-outcomes_too = c2.checkbox("Also cluster on outcomes", False, key="sg_outcomes",
+outcomes_too = c2.checkbox("Also cluster on outcomes", False, key="sg_outcomes", bind="query-params",
                            help="Adds recency, tenure, incidents, sentiment, last NPS and CES to the clustering. "
                                 "Off by default, so comparing NPS across clusters is not circular.")
 k = None if k_pick == "automatic" else int(k_pick)
@@ -26,41 +27,39 @@ names = segments.names(store, res, key, ds)
 chosen = res.scores.filter(pl.col("chosen"))
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("Clusters (k)", res.k, help="Chosen by the best silhouette on a sample" if res.auto_k else "Set by you")
+m1.metric("Clusters (k)", res.k, help=help_text("clusters") + (" Here chosen automatically." if res.auto_k
+                                                                else " Here set by you."))
 m2.metric("Silhouette", f"{chosen['silhouette'][0]:.2f}" if chosen.height and chosen["silhouette"][0] is not None
-          else "–", help="−1..1, higher = clusters better separated (on a sample).")
+          else "–", help=help_text("silhouette"))
 m3.metric("Davies–Bouldin", f"{chosen['davies_bouldin'][0]:.2f}" if chosen.height and
-          chosen["davies_bouldin"][0] is not None else "–", help="≥ 0, lower = more compact, better separated.")
-m4.metric("Stability (ARI)", f"{res.stability:.2f}",
-          help="Adjusted Rand index between this clustering and two runs with other random seeds "
-               "(1 = the same groups every time, 0 = chance).")
+          chosen["davies_bouldin"][0] is not None else "–", help=help_text("davies_bouldin"))
+m4.metric("Stability (ARI)", f"{res.stability:.2f}", help=help_text("stability_ari"))
 if res.imputed:
     st.caption("Missing values filled with the feature's median before clustering: " + ", ".join(
         f"{sch.feature_label(c)} ({n:,})" for c, n in res.imputed.items()) + ".")
 
-tab_clusters, tab_cross, tab_k, tab_names = st.tabs(["Clusters", "Persona × behaviour", "Choosing k",
-                                                      "Names & saved segments"])
 
-with tab_clusters:
-    st.plotly_chart(sch.sizes_bars(res.sizes, names), key="sg_sizes")
-    st.caption("Each cluster is named from its most over- and under-indexed features. Rename them under "
-               "'Names & saved segments'.")
-    st.plotly_chart(sch.profile_heatmap(res.profile, names), key="sg_profile")
-    st.caption("Red = the cluster is above the average customer on that feature, blue = below (in standard "
-               "deviations, counts and amounts on a log scale). Features marked 'not clustered' are shown for "
-               "comparison only. Hover for the cluster's plain average.")
-    st.plotly_chart(sch.projection_scatter(res.projection, names, res.explained), key="sg_pca")
-    st.caption(f"Each dot is a customer (a sample of at most 20,000), placed by the two main directions of "
-               f"the {len(res.columns)} clustered features: well-separated colours = distinct behaviours.")
+def clusters_tab():
+    chart(sch.sizes_bars(res.sizes, names), key="sg_sizes",
+          caption="Each cluster is named from its most over- and under-indexed features. Rename them under "
+                  "'Names & saved segments'.")
+    chart(sch.profile_heatmap(res.profile, names), key="sg_profile",
+          caption="Red = the cluster is above the average customer on that feature, blue = below (in standard "
+                  "deviations, counts and amounts on a log scale). Features marked 'not clustered' are shown for "
+                  "comparison only. Hover for the cluster's plain average.")
+    chart(sch.projection_scatter(res.projection, names, res.explained), key="sg_pca",
+          caption=f"Each dot is a customer (a sample of at most 20,000), placed by the two main directions of "
+                  f"the {len(res.columns)} clustered features: well-separated colours = distinct behaviours.")
 
-with tab_cross:
+
+def cross_tab():
     ct = segments.crosstab(res, names)
-    st.plotly_chart(sch.crosstab_heatmap(ct, names), key="sg_cross")
-    st.caption("Each row is a declared persona (customers table); each cell the share of that persona in a "
-               "behaviour cluster. A persona spread over several clusters behaves in several ways.")
+    chart(sch.crosstab_heatmap(ct, names), key="sg_cross",
+          caption="Each row is a declared persona (customers table); each cell the share of that persona in a "
+                  "behaviour cluster. A persona spread over several clusters behaves in several ways.")
     personas = list(dict.fromkeys(ct["persona"].to_list()))
     a, b = st.columns(2)
-    persona = a.selectbox("Persona", ["all personas", *personas], key="sg_persona")
+    persona = a.selectbox("Persona", ["all personas", *personas], key="sg_persona", bind="query-params")
     within = ct if persona == "all personas" else ct.filter(pl.col("persona") == persona)
     counts = within.group_by("cluster").agg(pl.col("customers").sum()).sort("customers", descending=True)
     cl = b.selectbox("Behaviour cluster within it", counts["cluster"].to_list(), key=f"sg_cluster_{persona}",
@@ -69,48 +68,49 @@ with tab_cross:
     group = segments.members(res, None if persona == "all personas" else persona, cl, names)
     label = f"{persona} × {cl}. {names.get(cl, '')}"
     st.markdown(f"**{md_escape(label)}** · {group.height:,} customers")
-    if group.height:
-        out = call(segments.outcomes, tuple(group["customer_id"].to_list()), filters=f)
-        g1, g2 = st.columns([3, 2])
-        with g1:
-            st.plotly_chart(charts.funnel_chart(out["funnel"], "Their stage funnel"), key="sg_funnel")
-            st.caption("How far these customers get through the stages in order (cx.journey.funnel, no window).")
-        with g2:
-            nps, clv = out.get("nps"), out.get("clv")
-            if nps is not None and nps.height:
-                st.metric("NPS", f"{nps['value'][0]:+.0f}", help=f"% promoters − % detractors over their "
-                          f"{int(nps['n'][0]):,} NPS answers" + (" (fewer than 30: read with care)"
-                                                                  if nps["low_n"][0] else ""))
-            if clv is not None and clv.height and clv["buyers"][0]:
-                st.metric("Mean predicted CLV", f"{clv['mean_predicted_clv'][0]:,.0f}",
-                          help="Next 12 months, discounted (cx.clv, fitted on everyone).")
-                st.metric("Mean value to date", f"{clv['mean_historical_value'][0]:,.0f}",
-                          help="Net revenue to date per buyer (refunds included).")
-                st.metric("Mean P(alive)", f"{clv['mean_p_alive'][0]:.0%}")
-            for note in out["notes"]:
-                st.caption(note)
-        show = group.with_columns(link=pl.col("customer_id").map_elements(customer_url, return_dtype=pl.Utf8))
-        st.dataframe(show.head(500), hide_index=True, height=260,
-                     column_config={"link": st.column_config.LinkColumn("open", display_text="view")})
-        e1, e2, e3 = st.columns([1, 2, 1])
-        e1.download_button("Export members (CSV)", to_csv_bytes(group), file_name="segment_members.csv",
-                           mime="text/csv", key="sg_export")
-        seg_name = e2.text_input("Save as a segment named", value=label[:80], key="sg_save_name",
-                                 help="A saved segment becomes a filter in the sidebar of every page.")
-        if e3.button("Save segment", key="sg_save"):
-            n = segments.save(store, seg_name, group["customer_id"].to_list(), ds)
-            st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+    if not group.height:
+        return
+    out = call(segments.outcomes, tuple(group["customer_id"].to_list()), filters=f)
+    g1, g2 = st.columns([3, 2])
+    with g1:
+        chart(charts.funnel_chart(out["funnel"], "Their stage funnel"), key="sg_funnel",
+              caption="How far these customers get through the stages in order (cx.journey.funnel, no window).")
+    with g2:
+        nps, clv = out.get("nps"), out.get("clv")
+        if nps is not None and nps.height:
+            st.metric("NPS", f"{nps['value'][0]:+.0f}", help=f"{help_text('nps')} Here: their "
+                      f"{int(nps['n'][0]):,} NPS answers" + (" (fewer than 30: read with care)."
+                                                              if nps["low_n"][0] else "."))
+        if clv is not None and clv.height and clv["buyers"][0]:
+            st.metric("Mean predicted CLV", f"{clv['mean_predicted_clv'][0]:,.0f}",
+                      help="Next 12 months, discounted (cx.clv, fitted on everyone).")
+            st.metric("Mean value to date", f"{clv['mean_historical_value'][0]:,.0f}",
+                      help="Net revenue to date per buyer (refunds included).")
+            st.metric("Mean P(alive)", f"{clv['mean_p_alive'][0]:.0%}")
+        for note in out["notes"]:
+            st.caption(note)
+    table(group, "sg_members", title=label, file_name="segment_members.csv", links=True, height=260,
+          caption=f"{group.height:,} customers" + (" (first 1,000 shown; the CSV has all)" if group.height > 1000
+                                                   else ""))
+    e2, e3 = st.columns([3, 1], vertical_alignment="bottom")
+    seg_name = e2.text_input("Save as a segment named", value=label[:80], key="sg_save_name",
+                             help=help_text("saved_segment"))
+    if e3.button("Save segment", key="sg_save"):
+        n = segments.save(store, seg_name, group["customer_id"].to_list(), ds)
+        st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
 
-with tab_k:
-    st.plotly_chart(sch.scores_chart(res.scores), key="sg_scores")
-    st.caption("Computed on a random sample of "
-               f"{res.sample_size:,} customers. The star is the k in use. Automatic k takes the best silhouette; "
-               "Davies–Bouldin and inertia are shown so you can judge the choice.")
-    st.dataframe(res.scores, hide_index=True)
-    st.caption(f"Stability: adjusted Rand index {', '.join(f'{v:.2f}' for v in res.stability_runs)} between "
-               "this clustering and runs with seeds 1 and 2.")
 
-with tab_names:
+def k_tab():
+    chart(sch.scores_chart(res.scores), key="sg_scores",
+          caption=f"Computed on a random sample of {res.sample_size:,} customers. The star is the k in use. "
+                  "Automatic k takes the best silhouette; Davies–Bouldin and inertia are shown so you can judge "
+                  "the choice.")
+    table(res.scores, "sg_scores_table", title="Choosing k", file_name="k_scores.csv",
+          caption=f"Stability: adjusted Rand index {', '.join(f'{v:.2f}' for v in res.stability_runs)} between "
+                  "this clustering and runs with seeds 1 and 2.")
+
+
+def names_tab():
     ed = st.data_editor(pl.DataFrame({"cluster": list(names), "name": list(names.values()),
                                       "automatic name": [res.names[c] for c in names]}),
                         disabled=["cluster", "automatic name"], hide_index=True, key="sg_names_edit")
@@ -118,15 +118,25 @@ with tab_names:
         for c, n in zip(ed["cluster"], ed["name"]):
             store.set_cluster_name(key, int(c), None if n == res.names[int(c)] else n, ds)
         st.rerun()
-    st.caption("Names are saved for this dataset and these clustering settings (k, features, filters).")
+    st.caption("Names are saved for this dataset and these clustering settings (k, features, filters).",
+               help=help_text("cluster_names"))
     saved = call(segments.saved)
-    st.markdown("**Saved segments**")
+    st.markdown("**Saved segments**", help=help_text("saved_segment"))
     if saved.height == 0:
         st.caption("None yet: pick a persona and a cluster under 'Persona × behaviour' and save it.")
-    else:
-        st.dataframe(saved, hide_index=True)
-        d1, d2 = st.columns([2, 1])
-        gone = d1.selectbox("Delete a saved segment", saved["segment"].to_list(), key="sg_delete_pick")
-        if d2.button("Delete", key="sg_delete"):
-            store.delete_segment(gone, ds)
-            st.rerun()
+        return
+    table(saved, "sg_saved", title="Saved segments", file_name="saved_segments.csv")
+    d1, d2 = st.columns([2, 1], vertical_alignment="bottom")
+    gone = d1.selectbox("Delete a saved segment", saved["segment"].to_list(), key="sg_delete_pick")
+    if d2.button("Delete", key="sg_delete"):
+        store.delete_segment(gone, ds)
+        st.rerun()
+
+
+# lazy tabs bound to the URL (?tab=Choosing%20k): only the open tab draws, a copied link opens it
+tabs = st.tabs(["Clusters", "Persona × behaviour", "Choosing k", "Names & saved segments"], key="tab",
+               bind="query-params")
+for tab, draw in zip(tabs, (clusters_tab, cross_tab, k_tab, names_tab)):
+    with tab:
+        if tab.open is not False:  # None: state not tracked (then every tab draws)
+            draw()

@@ -5,6 +5,9 @@ import cx
 from cx import sqlbox
 from cx.export import to_csv_bytes
 from ui.core import call, current_dataset, get_store, page_frame
+from ui.core import table as data_table
+
+URL_MAX = 500  # a query shorter than this travels in the link (?sql=...), so a copied link re-runs it
 
 page_frame("SQL", "Ask the data anything with one read-only SELECT (or WITH / EXPLAIN). Queries cannot change "
            "data, read files or change settings, and stop after "
@@ -37,8 +40,10 @@ with left:
         st.rerun()
 
 with right:
-    if "sql_default" not in ss:  # first visit: show an example and its result
-        ss["sql_default"] = ss["sql_ran"] = next(iter(examples.values()))
+    if "sql_default" not in ss:  # first visit: the query of a shared link, else an example, and its result
+        shared = st.query_params.get("sql")
+        first = shared if shared and len(shared) < URL_MAX else next(iter(examples.values()))
+        ss["sql_default"] = ss["sql_ran"] = first
     sql = st.text_area("Query", ss["sql_default"], key=f"sql_text_{ss.get('sql_editor', 0)}", height=220,
                        help="One statement: SELECT, WITH … SELECT or EXPLAIN. Unqualified table names are the "
                             "tables of the dataset chosen in the sidebar.")
@@ -50,6 +55,11 @@ with right:
         ss["sql_ran"] = sql
         ss.pop("sql_full", None)
     ran = ss.get("sql_ran")
+    if ran and len(ran) < URL_MAX:
+        if st.query_params.get("sql") != ran:
+            st.query_params["sql"] = ran
+    elif "sql" in st.query_params:
+        del st.query_params["sql"]
     if ran:
         try:
             res = call(sqlbox.run, ran, max_rows=int(max_rows))
@@ -65,11 +75,8 @@ with right:
         else:
             more = f" (the first {df.height:,}; the query returns more)" if res.truncated else ""
             st.caption(f"{df.height:,} rows{more} · {df.width} columns · {res.seconds:.2f} s")
-            st.dataframe(df, hide_index=True, key="sql_result")
-            d1, d2 = st.columns(2)
-            d1.download_button(f"Download these {df.height:,} rows (CSV)", to_csv_bytes(df),
-                               file_name="query.csv", mime="text/csv", key="sql_dl",
-                               help="Cells that a spreadsheet would read as a formula are prefixed with '.")
+            data_table(df, "sql_result", title="Query result", file_name="query.csv")
+            d2 = st.container()
             if res.truncated:
                 full = ss.get("sql_full")
                 if full is None or full[0] != (ran, ds_name):
