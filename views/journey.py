@@ -1,7 +1,7 @@
 """Journey: the ordered funnel, the loops customers really walk, their paths, and the journey map."""
 import streamlit as st
 
-from cx import charts, journey, profile
+from cx import charts, glossary, journey, profile
 from cx.schema import STAGES
 from ui.core import call, chart, current_dataset, get_store, page_frame, table
 
@@ -41,10 +41,10 @@ def funnel_tab():
         rep = call(journey.funnel_report, tuple(steps), breakdown=None if breakdown == "none" else breakdown,
                    period=period, **kw)
         overall = rep["funnel"]
-        chart(charts.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart")
-        st.caption("Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
-                   "one, all within the window from the entry; a later entry that gets further wins; equal "
-                   "timestamps keep file order.")
+        chart(charts.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart",
+              caption="Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
+                      "one, all within the window from the entry; a later entry that gets further wins; equal "
+                      "timestamps keep file order.", help=glossary.help_text("funnel"))
         show = overall.with_columns(
             (overall["median_time_from_previous"] / 3600).round(1).alias("median hours from previous"),
             (overall["p90_time_from_previous"] / 3600).round(1).alias("p90 hours from previous"))
@@ -56,7 +56,8 @@ def funnel_tab():
         with left:
             st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period", bind="query-params")
             chart(charts.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
-                                               "conversion to the last step", percent=True), key="fn_trend")
+                                               "conversion to the last step", percent=True), key="fn_trend",
+                  help=glossary.help_text("funnel_trend"))
         with right:
             at = st.selectbox("Who dropped after step", list(range(1, len(steps))), key="fn_drop",
                               format_func=lambda k: f"{k}. {overall['name'][k - 1]}")
@@ -77,48 +78,62 @@ def loops_tab():
     tr = call(journey.transitions, level=level, collapse_repeats=collapse, filters=f)
     st.graphviz_chart(journey.transition_dot(tr, weight=weight), width="stretch")
     st.caption("Arrows are consecutive touchpoints of the same customer. Back-edges (returns to an earlier "
-               "stage) and self-loops are highlighted in red: the loop a Sankey cannot draw.")
+               "stage) and self-loops are highlighted in red: the loop a Sankey cannot draw.",
+               help=glossary.help_text("transitions"))
     by = st.selectbox("Loop metrics by", ["persona", "channel", "region", "tier", "none"], key="lp_by", bind="query-params")
     lm = call(journey.loop_metrics, by=None if by == "none" else by, filters=f)
     table(lm, "lp_metrics", title="Loop metrics", **{
         c: st.column_config.NumberColumn(format="percent") for c in ("loop_rate", "reevaluation_rate",
                                                                      "loop_exit_rate")})
     st.caption("Loop rate: share of customers who return to an earlier stage. Re-evaluation: use → evaluate. "
-               "Cycle: median days between purchases. Loop exit: no activity for the last N days.")
+               "Cycle: median days between purchases. Loop exit: no activity for the last N days.",
+               help=" ".join(glossary.help_text(k) for k in ("loop_rate", "reevaluation_rate", "cycle_days",
+                                                              "loop_exit_rate")))
     left, right = st.columns(2)
     with left:
         chart(charts.sankey_chart(call(journey.step_sankey, steps=5, level="stage",
-                                                 collapse_repeats=collapse, filters=f)), key="lp_sankey")
+                                                 collapse_repeats=collapse, filters=f)), key="lp_sankey",
+              caption="Steps 1 to 5 of every journey: a loop shows as a return to an earlier stage one step later.",
+              help=glossary.help_text("step_sankey"))
     with right:
         stage_tr = tr if level == "stage" else call(journey.transitions, level="stage", collapse_repeats=collapse,
                                                     filters=f)
-        chart(charts.transition_heatmap(stage_tr), key="lp_heatmap")
+        chart(charts.transition_heatmap(stage_tr), key="lp_heatmap",
+              caption="Row = where customers are, column = where they go next (share of the row).",
+              help=glossary.help_text("transitions"))
 
 
 def paths_tab():
     top = st.slider("Top paths", 5, 25, 10, key="pt_top", bind="query-params")
     pt = call(journey.paths, top=top, filters=f)
     chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
-                    key="pt_bars")
+          key="pt_bars", caption="Each path is a customer's sequence of stages with repeats collapsed.",
+          help=glossary.help_text("paths"))
     table(pt, "pt_paths", title="Top paths", share=st.column_config.NumberColumn(format="percent"),
           purchase_conversion=st.column_config.NumberColumn(format="percent"))
     sw = call(journey.channel_switching, filters=f)
     c1, c2, c3 = st.columns(3)
-    c1.metric("Journeys across 2+ channels", f"{sw['summary']['cross_channel_share'][0]:.0%}")
+    c1.metric("Journeys across 2+ channels", f"{sw['summary']['cross_channel_share'][0]:.0%}",
+              help=glossary.help_text("channel_switching"))
     c2.metric("Purchase conversion, cross-channel", f"{sw['summary']['conversion_cross'][0]:.0%}")
     c3.metric("Purchase conversion, single channel", f"{sw['summary']['conversion_single'][0]:.0%}")
     ho = sw["handoffs"].head(12)
     ho = ho.with_columns((ho["from_channel"] + " → " + ho["to_channel"]).alias("handoff"))
-    chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs")
+    chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs",
+          caption="Consecutive touchpoints of a customer on different channels.",
+          help=glossary.help_text("channel_switching"))
 
 
 def map_tab():
     jm = call(journey.journey_map, filters=f)
     value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
                                    and jm[c].drop_nulls().len()], horizontal=True, key="jm_value", bind="query-params")
-    chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap")
-    st.caption("Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.")
-    chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve")
+    chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap",
+          caption="Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.",
+          help=glossary.help_text("journey_map"))
+    chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve",
+          caption="Mean sentiment of the touchpoints of each stage, in journey order.",
+          help=glossary.help_text("emotion_curve"))
 
 
 # lazy tabs: only the open tab computes, and the open tab lives in the URL (?tab=Loops), so a

@@ -60,8 +60,9 @@ left, right = st.columns(2)
 with left:
     chart(charts.activity_lines(call(profile.activity, f, period=period), period=period), key="ov_activity",
           caption="Active customers: customers who did something themselves that period (touchpoints not marked "
-                  "outbound). Revenue: sum of amounts, refunds negative. Hollow points: partial periods.")
+                  "outbound). Revenue: sum of amounts, refunds negative. Hollow points: partial periods.",
+          help=glossary.help_text("active_customers"))
 with right:
     chart(charts.stage_bars(call(profile.by_stage, f)), key="ov_stages",
           caption="Customers with at least one touchpoint in each stage of the loop "
-                  "(discover → consider → evaluate → purchase → use).")
+                  "(discover → consider → evaluate → purchase → use).", help=glossary.help_text("stage_reach"))
