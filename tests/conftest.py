@@ -64,3 +64,30 @@ def app_db(tmp_path, monkeypatch):
     yield path
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+@pytest.fixture(scope="module")
+def demo(demo_db):
+    """The demo dataset, opened read-only once per test module (planted-effect tests)."""
+    s = cx.open(demo_db, read_only=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def truth():
+    """What the demo generator planted (sample_data/truth.json)."""
+    import json
+
+    return json.loads((ROOT / "sample_data" / "truth.json").read_text())
+
+
+def plotly_charts(at) -> dict:
+    """An AppTest run's plotly charts by title: {title: the figure's JSON spec}."""
+    import json
+
+    out = {}
+    for c in at.get("plotly_chart"):
+        spec = json.loads(c.proto.spec)
+        out[((spec.get("layout") or {}).get("title") or {}).get("text")] = spec
+    return out

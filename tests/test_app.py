@@ -3,7 +3,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cx
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_charts
 
 APP = str(ROOT / "app.py")  # absolute: AppTest resolves relative paths against the test file
 
@@ -60,16 +60,7 @@ def test_app_starts_on_the_demo_data(app_db):
     assert any("rose by" in m.value or "fell by" in m.value for m in at.markdown)
 
 
-QUARTER = """customer_id,timestamp,touchpoint,channel,amount
-a,2025-01-01T09:00:00Z,homepage,web,
-a,2025-01-10T09:00:00Z,order_placed,web,100
-b,2025-01-20T09:00:00Z,homepage,store,
-a,2025-02-03T09:00:00Z,homepage,web,
-c,2025-02-10T09:00:00Z,order_placed,store,50
-a,2025-03-05T09:00:00Z,order_placed,web,30
-c,2025-03-06T09:00:00Z,order_placed,store,20
-d,2025-03-31T18:00:00Z,homepage,app,
-"""
+from tests.test_overview import EVENTS as QUARTER  # noqa: E402  (the same hand-built quarter)
 
 
 @pytest.fixture
@@ -149,15 +140,12 @@ def test_bad_upload_is_a_message_not_a_traceback(tiny_db):
 
 
 def test_journey_page_tabs_carry_the_data(app_db):
-    import json
-
     at = new_app().run()  # loads the demo by itself
     at.switch_page("views/journey.py").run()
     assert not at.exception, at.exception
 
     def charts():
-        specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-        return {s["layout"].get("title", {}).get("text"): s for s in specs}
+        return plotly_charts(at)
 
     # Funnel (the tab open by default; the others are lazy: nothing of theirs is computed)
     by_title = charts()

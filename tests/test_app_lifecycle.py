@@ -1,17 +1,14 @@
 """AppTest: the Life cycle and Teams pages draw the demo data's numbers and drill down to customers."""
-import json
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_charts
 
 APP = str(ROOT / "app.py")
 
 
 
-def _charts(at) -> dict:
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return {(s["layout"].get("title") or {}).get("text"): s for s in specs}
+_charts = plotly_charts
 
 
 def _frame(at, column):

@@ -1,22 +1,15 @@
 """AppTest of the Loyalty & trust page on the demo data: every tab draws, the charts carry the numbers."""
-import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_charts
 
 APP = str(ROOT / "app.py")
 
 
 
-def charts(at) -> dict:
-    out = {}
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
-        title = ((spec.get("layout") or {}).get("title") or {}).get("text")
-        out[title] = spec
-    return out
+charts = plotly_charts
 
 
 def visit(at, tab: str):

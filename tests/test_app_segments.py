@@ -1,18 +1,15 @@
 """AppTest: the Segments page draws the clusters, the crosstab and a group, saves a segment that then
 filters every page from the sidebar."""
-import json
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_charts
 
 APP = str(ROOT / "app.py")
 
 
 
-def charts(at):
-    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    return {s["layout"].get("title", {}).get("text"): s for s in specs}
+charts = plotly_charts
 
 
 def visit(at, tab: str) -> dict:

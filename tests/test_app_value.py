@@ -1,22 +1,15 @@
 """AppTest: the Value page and the customer view draw real numbers on the demo data."""
-import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_charts
 
 APP = str(ROOT / "app.py")
 
 
 
-def charts(at):
-    out = {}
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
-        title = spec["layout"].get("title", {}).get("text")
-        out[title] = spec
-    return out
+charts = plotly_charts
 
 
 def metric(at, label):

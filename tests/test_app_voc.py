@@ -1,21 +1,14 @@
 """AppTest of the Voice of the customer page on the demo data: the charts carry the numbers."""
-import json
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, plotly_charts
 
 APP = str(ROOT / "app.py")
 
 
 
-def _charts(at) -> dict:
-    out = {}
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
-        title = ((spec.get("layout") or {}).get("title") or {}).get("text")
-        out[title] = spec
-    return out
+_charts = plotly_charts
 
 
 def visit(at, tab: str) -> dict:

@@ -213,13 +213,6 @@ def test_degenerate_data_gives_clear_messages(store, write):
 # -- the demo data: planted BG/NBD in weeks ---------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo(demo_db):
-    s = cx.open(demo_db, read_only=True)
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
 def demo_value(demo):
     return clv.customer_value(demo, dataset="demo")
 
@@ -304,8 +297,6 @@ def test_demo_outreach(demo, demo_value):
 def test_value_by_saved_segment(demo_db, tmp_path):
     import shutil
 
-    if not hasattr(cx.Store, "save_segment"):
-        pytest.skip("saved segments are not in this tree")
     db = tmp_path / "seg.duckdb"
     shutil.copy(demo_db, db)
     s = cx.open(db)

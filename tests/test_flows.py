@@ -9,7 +9,6 @@ The tiny dataset (customer: stage sequence, in time order; N = no stage):
   e: C E P U             (no purchase: checkout has no amount)
 Rows are interleaved across customers in the file on purpose.
 """
-import json
 import shutil
 import subprocess
 from datetime import date
@@ -18,7 +17,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import cx
 from cx import CXError, Filters
 from cx.journey import flows as F
 
@@ -323,18 +321,6 @@ def test_journey_map_without_feedback_and_emotion_curve(store, write, tiny):
 
 
 # -- the demo data: planted effects --------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    s = cx.open(demo_db, read_only=True)
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return json.loads((ROOT / "sample_data" / "truth.json").read_text())
-
 
 def test_demo_loop_rates_by_persona_follow_the_truth(demo, truth):
     df = F.loop_metrics(demo, by="persona", dataset="demo")

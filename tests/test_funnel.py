@@ -282,13 +282,6 @@ def test_agrees_with_a_simple_reference_on_random_journeys(store, write):
 
 
 # -- demo data ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    s = cx.open(demo_db, read_only=True)
-    yield s
-    s.close()
-
-
 def test_demo_stage_funnel(demo):
     steps = ["discover", "consider", "evaluate", "purchase"]
     df = funnel(demo, steps, field="stage", dataset="demo")

@@ -142,13 +142,6 @@ def test_bad_arguments_and_missing_purchases(store, write):
 
 
 # ----------------------------------------------------------------------------- the demo data
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    s = cx.open(demo_db, read_only=True)
-    yield s
-    s.close()
-
-
 def test_demo_retention_is_consistent_and_personas_differ(demo):
     m = lifecycle.retention(demo, dataset="demo")
     k0 = m.filter(pl.col("period_index") == 0)

@@ -1,6 +1,5 @@
 """Loyalty and trust: exact numbers on a hand-built dataset, Johnson's weights on a hand-computed
 example, and the planted effects of the demo data."""
-import json
 from datetime import datetime
 
 import numpy as np
@@ -9,7 +8,6 @@ import pytest
 
 import cx
 from cx import Filters, loyalty as L
-from tests.conftest import ROOT
 
 EVENTS = """customer_id,timestamp,touchpoint,stage,channel,direction,department,employee_id,amount,value_given,incident
 a,2025-01-01T09:00:00Z,homepage,discover,web,inbound,,,,,false
@@ -282,18 +280,6 @@ def test_health_retention_without_look_ahead(tiny):
 
 
 # -- the planted effects of the demo data --------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    s = cx.open(demo_db, read_only=True)
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
-def truth():
-    return json.loads((ROOT / "sample_data" / "truth.json").read_text())
-
 
 def test_demo_scores_match_truth(demo, truth):
     o = {r["metric"]: r for r in L.score_overview(demo, dataset="demo").iter_rows(named=True)}

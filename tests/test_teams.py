@@ -136,13 +136,6 @@ def test_empirical_bayes_interval_and_flag(store, write):
 
 
 # ----------------------------------------------------------------------------- the demo data
-@pytest.fixture(scope="module")
-def demo(demo_db):
-    s = cx.open(demo_db, read_only=True)
-    yield s
-    s.close()
-
-
 def test_demo_every_answer_links_and_billing_is_flagged(demo):
     ls = teams.link_summary(demo, dataset="demo")
     assert (ls["answers"] == ls["linked"]).all()  # the planted link rule holds for every answer
