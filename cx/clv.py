@@ -579,21 +579,10 @@ def value_by(store, by: str, horizon_months: int = 12, discount_rate: float = 0.
 def segments_table(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """customer_id, segment: the saved segments of cx.segments (`assignments`), or a CXError saying
     what is needed."""
-    try:
-        from . import segments as seg
-    except ImportError:
-        raise CXError("Value by segment needs the segments module (cx.segments).") from None
-    fn = getattr(seg, "assignments", None)
-    if fn is None:
-        raise CXError("Value by segment needs saved segments: save one on the Segments page.")
-    try:
-        res = fn(store, filters=filters, dataset=dataset)
-    except CXError:
-        raise
-    except Exception as e:  # noqa: BLE001 - e.g. no segment table yet in this database
-        raise CXError(f"Value by segment needs saved segments: save one on the Segments page ({e}).") from None
-    if not isinstance(res, pl.DataFrame) or "customer_id" not in res.columns or "segment" not in res.columns \
-            or res.height == 0:
+    from . import segments
+
+    res = segments.assignments(store, filters=filters, dataset=dataset)
+    if res.height == 0:
         raise CXError("Value by segment needs saved segments: save one on the Segments page.")
     return res.select("customer_id", pl.col("segment").cast(pl.Utf8))
 

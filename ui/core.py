@@ -93,7 +93,7 @@ def sidebar() -> flt.Filters:
         ds = st.selectbox("Dataset", names, key="dataset_picker",
                           help="Each dataset holds its own interactions, customers and feedback.")
         st.session_state["dataset"] = ds
-        opts = _cached("cx.filters:options", ds, store.version(ds), (), ())
+        opts = _cached("cx.filters:options", ds, dataset_version(ds), (), ())
         st.markdown("**Filters**")
         f = flt.Filters.from_params(st.query_params)
         if opts.min_date and opts.max_date:
@@ -126,7 +126,7 @@ ALL_CUSTOMERS = "all customers"
 def _segment_picker(store, ds: str, wanted: str | None) -> str | None:
     """The 'Segment' selectbox (saved segments of cx.segments), shown when the dataset has any."""
     try:
-        names = _cached("cx.segments:saved", ds, store.version(ds), (), ())["segment"].to_list()
+        names = _cached("cx.segments:saved", ds, dataset_version(ds), (), ())["segment"].to_list()
     except Exception:  # noqa: BLE001 - an old read-only database without the table: no picker
         names = []
     if not names:

@@ -1,9 +1,9 @@
 """Journey: the ordered funnel, the loops customers really walk, their paths, and the journey map."""
 import streamlit as st
 
-from cx import charts, glossary, journey, profile
+from cx import charts, glossary, journey, profile, segments
 from cx.schema import STAGES
-from ui.core import call, chart, current_dataset, get_store, page_frame, table
+from ui.core import call, chart, page_frame, table
 
 f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
                "loop back, which paths they take, and how they feel along the way.")
@@ -15,7 +15,7 @@ def funnel_tab():
     window = c2.selectbox("Conversion window", ["none", "1h", "1d", "7d", "30d", "90d", "365d"], index=4,
                           key="fn_window", bind="query-params", help="All steps must happen within this time of the entry.")
     unit = c3.radio("Count", ["customer", "session"], horizontal=True, key="fn_unit", bind="query-params")
-    segs = ["segment"] if get_store().segment_names(current_dataset()) else []
+    segs = ["segment"] if call(segments.saved).height else []  # saved segments: a breakdown too
     breakdown = c4.selectbox("Break down by", ["none", "channel", "persona", "region", "tier", "stakeholder",
                                                "acquisition_channel", *segs], key="fn_breakdown", bind="query-params",
                              help="channel = the channel of the entry touchpoint; others from the customers table.")

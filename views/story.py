@@ -12,8 +12,8 @@ n = len(titles)
 # the step lives in the URL, so "?step=4" opens the fourth step and a copied link keeps it
 # the URL holds the value as shown, so the options are the step numbers themselves (?step=3)
 choice = st.segmented_control("Step", options=[str(i) for i in range(1, n + 1)], key="step", bind="query-params",
-                              default="1", label_visibility="collapsed", width="stretch",
-                              help=" · ".join(f"{i}. {t}" for i, t in enumerate(titles, 1)))
+                              default="1", label_visibility="collapsed", width="stretch")
+st.caption(" · ".join(f"**{i}. {t}**" if str(i) == choice else f"{i}. {t}" for i, t in enumerate(titles, 1)))
 number = int(choice or 1)
 s = call(story.step, number, filters=f)
 st.subheader(f"{s.number}. {s.title}")
