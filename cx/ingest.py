@@ -187,6 +187,13 @@ class Source:
         if self.path.stat().st_size == 0:
             raise ImportFailed(f"{self.file_name} is empty: it has no header and no rows.")
         self.cur = store.cursor()
+        try:
+            self._open()
+        except BaseException:
+            self.close()  # no cursor, temporary table or UTF-8 copy is left behind by a file we refuse
+            raise
+
+    def _open(self) -> None:
         self.cur.sql("SET enable_progress_bar = true")  # for query_progress(); nothing is printed
         self.cur.sql("SET enable_progress_bar_print = false")
         self.name = f"cx_src_{os.getpid()}_{next(_uid)}"

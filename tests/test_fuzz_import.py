@@ -66,7 +66,9 @@ def test_header_then_random_text(fz, header, body, prefix):
 
 
 FIELD = st.one_of(
-    st.text(st.characters(codec="latin-1", exclude_characters="\x00"), max_size=12),
+    # no bare CR: a field holding one is only well-formed quoted, and Python's csv writer quotes
+    # just the characters of its line terminator (files with bare CRs: test_header_then_random_text)
+    st.text(st.characters(codec="latin-1", exclude_characters="\x00\r"), max_size=12),
     st.sampled_from(["", "2025-01-06T09:00:00Z", "06/01/2025 09:00", "2025-13-45", "12.5", "1,5", "-3",
                      "=cmd|' /C calc'!A0", "\"quoted\"", "a,b", "a;b", "line\nbreak", "x\r\ny", "NULL", "nan"]),
     st.integers(-10**6, 10**6).map(str),
@@ -124,3 +126,15 @@ def test_cr_only_line_endings_are_handled(fz):
         assert rep.rows_read == 2 and rep.accepted == 2
     except cx.CXError:
         pass
+
+
+def test_a_refused_file_leaves_no_utf8_copy_behind(fz):
+    """A UTF-16 file is converted to a UTF-8 copy first; when it is then refused (a header and no
+    rows) the copy is deleted too (found by Hypothesis)."""
+    store, d = fz
+    p = d / "utf16.csv"
+    p.write_bytes("customer_id,timestamp,touchpoint\n".encode("utf-16"))
+    before = _leftovers()
+    with pytest.raises(cx.ImportFailed, match="header but no rows"):
+        store.import_file(p, dataset="u16")
+    assert _leftovers() <= before
