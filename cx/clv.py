@@ -291,14 +291,23 @@ def expected_purchases(params: dict, t, frequency, recency, T) -> np.ndarray:
     (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; t/(α+T+t))]
     / (1 + [x>0] · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)).
     Evaluated through Euler's transform, (1−z)^(r+x)·2F1(r+x, b+x; c; z) = (1−z)^(a−1)·2F1(a+b−1−r,
-    a−1; c; z), which stays finite for large x. Valid for any a > 0 (a = 1 is a removable
+    a−1; c; z), which stays finite for large x; where it is not (large a and b), the untransformed
+    form is used. Valid for any a > 0 (a = 1 is a removable
     singularity: a within 1e-4 of 1 is moved to 1 ± 1e-4)."""
     r, alpha, a, b = params["r"], params["alpha"], _away_from_1(params["a"]), params["b"]
     x, tx, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
     t = np.asarray(t, dtype=float)
     z = t / (alpha + T + t)
     c = a + b + x - 1
-    term = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, c, z)
+    with np.errstate(all="ignore"):  # non-finite values are recomputed just below
+        term = (1 - z) ** (a - 1) * special.hyp2f1(a + b - 1 - r, a - 1, c, z)
+        bad = ~np.isfinite(term)
+        if bad.any():
+            # large a and b (almost no drop-out, as in small groups): (1 − z)^(a−1) underflows to 0
+            # while the Euler-transformed 2F1 overflows; the untransformed form is finite there
+            zb, xb, cb = (np.broadcast_to(v, term.shape)[bad] for v in (z, x, c))
+            term = np.array(term, dtype=float)
+            term[bad] = (1 - zb) ** (r + xb) * special.hyp2f1(r + xb, b + xb, cb, zb)
     num = c / (a - 1) * (1 - term)
     pa = p_alive({"r": r, "alpha": alpha, "a": a, "b": b}, x, tx, T)
     return np.maximum(num * pa, 0.0)

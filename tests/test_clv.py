@@ -309,3 +309,29 @@ def test_value_by_saved_segment(demo_db, tmp_path):
         assert by["customers"].sum() == clv.summary(s, dataset="demo").height  # the rest are "(unknown)"
     finally:
         s.close()
+
+
+def test_expected_purchases_stays_finite_with_almost_no_dropout():
+    """Small groups can fit huge a and b (almost nobody drops out): the Euler form's (1 − z)^(a−1)
+    underflows while its 2F1 overflows. The untransformed form then gives finite values, under
+    the no-drop-out bound (r + x) / (α + T) · t · P(alive), and close to it since a/(a+b) is small."""
+    import warnings
+
+    import numpy as np
+
+    p = {"r": 1.659373342296535, "alpha": 31.543566510272203, "a": 997.1644080934632, "b": 7440.895481165333}
+    x, tx, T = np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.4285, 2.571]), np.array([0.2857, 2.714, 1.1428, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = clv.expected_purchases(p, 39.134, x, tx, T)
+    bound = (p["r"] + x) / (p["alpha"] + T) * 39.134 * clv.p_alive(p, x, tx, T)
+    assert np.all(np.isfinite(e)) and np.all(e > 0.7 * bound) and np.all(e < bound)
+    # where both forms are finite they agree (the transform is an identity)
+    q = {"r": 0.8, "alpha": 5.0, "a": 3.0, "b": 6.0}
+    from scipy import special
+
+    z = 10.0 / (q["alpha"] + T + 10.0)
+    c = q["a"] + q["b"] + x - 1
+    euler = (1 - z) ** (q["a"] - 1) * special.hyp2f1(q["a"] + q["b"] - 1 - q["r"], q["a"] - 1, c, z)
+    plain = (1 - z) ** (q["r"] + x) * special.hyp2f1(q["r"] + x, q["b"] + x, c, z)
+    np.testing.assert_allclose(euler, plain, rtol=1e-10)
