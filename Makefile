@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test bench install install-dev browser clean
+.PHONY: run test bench install install-dev browser java clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements-dev.txt requirements-spark.txt requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
@@ -28,10 +28,16 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium graphviz >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium graphviz >/dev/null; fi; }
 
+# Java for the Spark parity suite (pyspark runs on a JVM): Debian's default-jre-headless
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq default-jre-headless >/dev/null; fi; }
+
 run: install
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install-dev browser
+test: install-dev browser java
 	$(BIN)/python -m pytest -q
 
 bench: install-dev

@@ -7,8 +7,8 @@
 from .filters import Filters
 from .ingest import ImportFailed, ImportReport
 from .sqlbox import QueryError, QueryRejected
-from .store import CXError, DatabaseBusy, DatasetNotFound, Store, default_db_path, open  # noqa: A004
+from .store import CXError, DatabaseBusy, DatasetNotFound, Store, connect, default_db_path, open  # noqa: A004
 
-__all__ = ["open", "Store", "Filters", "ImportReport", "CXError", "ImportFailed", "DatasetNotFound",
+__all__ = ["open", "connect", "Store", "Filters", "ImportReport", "CXError", "ImportFailed", "DatasetNotFound",
            "DatabaseBusy", "default_db_path", "QueryRejected", "QueryError"]
 __version__ = "0.1.0"

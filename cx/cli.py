@@ -105,6 +105,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_export_lake(args) -> int:
+    from .spark import export_dataset
+
+    store = _store(args)
+    paths = export_dataset(store, args.out, args.dataset)
+    print(f"dataset '{store.dataset(args.dataset).name}' written for Spark (CX_SPARK_DATASETS=name={args.out}):")
+    for k, p in paths.items():
+        print(f"  {k}: {p}")
+    return 0
+
+
 def cmd_glossary(args) -> int:
     from . import glossary
 
@@ -152,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--dataset", default="demo")
     r.add_argument("--db", default=argparse.SUPPRESS)
     r.set_defaults(fn=cmd_report)
+
+    x = sub.add_parser("export-lake", help="write a dataset's tables as Parquet for Spark (cx.spark)")
+    x.add_argument("--dataset", default="demo")
+    x.add_argument("--out", required=True, type=Path)
+    x.add_argument("--db", default=argparse.SUPPRESS)
+    x.set_defaults(fn=cmd_export_lake)
 
     gl = sub.add_parser("glossary", help="print every metric's definition (the README's metric section)")
     gl.set_defaults(fn=cmd_glossary)

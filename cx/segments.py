@@ -19,7 +19,7 @@ Declared personas come from the customers table; behaviour comes from what custo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ibis
 import numpy as np
@@ -225,6 +225,22 @@ def transform(feats: pl.DataFrame, columns) -> tuple[np.ndarray, dict[str, int]]
     return np.ascontiguousarray(X, dtype=np.float64), imputed
 
 
+def scaling(feats: pl.DataFrame, columns) -> dict[str, tuple[float, float, float]]:
+    """The parameters of :func:`transform` per column: (median imputed, mean, sd) of the (log1p'd)
+    values, so that the same transform can run in the engine (:func:`assign`)."""
+    out = {}
+    for c in columns:
+        v = feats[c].cast(pl.Float64)
+        if _skewed(c):
+            v = v.clip(lower_bound=0).log1p()
+        v = v.fill_nan(None)
+        med = v.median()
+        med = 0.0 if med is None else float(med)
+        v = v.fill_null(med)
+        out[c] = (med, float(v.mean()), float(v.std(ddof=0)))
+    return out
+
+
 @dataclass
 class ClusterResult:
     """Result of :func:`cluster` (plain data: picklable, cacheable)."""
@@ -242,6 +258,9 @@ class ClusterResult:
     explained: tuple[float, float]  # variance share of pc1, pc2
     imputed: dict[str, int] = field(default_factory=dict)
     sample_size: int = 0
+    centres: np.ndarray | None = None  # row c - 1 = centre of cluster c, in transform space
+    scaling: dict = field(default_factory=dict)  # column -> (median imputed, mean, sd): see scaling()
+    fitted_on: int = 0  # customers the model was fitted on (fewer than labelled when fitted on a sample)
 
     def names_with(self, custom: dict[int, str] | None) -> dict[int, str]:
         return {c: (custom or {}).get(c) or n for c, n in self.names.items()}
@@ -424,9 +443,11 @@ def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0
         P = np.column_stack([X[pidx, 0], np.zeros(len(pidx))])
         explained = (1.0, 0.0)
     proj = pl.DataFrame({ID: features[ID].gather(pidx), "cluster": labels[pidx], "pc1": P[:, 0], "pc2": P[:, 1]})
+    centres = np.asarray(model.cluster_centers_, dtype=np.float64)[order]
     return ClusterResult(k=k, auto_k=auto, columns=columns, labels=lab_df, names=names, sizes=sizes, profile=prof,
                          scores=scores, stability=float(np.mean(runs)), stability_runs=runs, projection=proj,
-                         explained=explained, imputed=imputed, sample_size=len(idx))
+                         explained=explained, imputed=imputed, sample_size=len(idx), centres=centres,
+                         scaling=scaling(features, columns), fitted_on=n)
 
 
 # -- the page's run, personas and groups -------------------------------------------------------------
@@ -445,26 +466,101 @@ def personas(store, filters: flt.Filters | None = None, dataset: str | None = No
 OUTCOMES = ("recency_days", "tenure_days", "incidents", "mean_sentiment", "last_nps", "last_ces")
 
 
+def default_fit_sample(store) -> int | None:
+    """Customers the clustering is fitted on: all of them on DuckDB (None); on another backend
+    (Spark) a sample of $CX_FIT_SAMPLE customers (default 200,000) drawn in the engine, and every
+    customer is then assigned in the engine (:func:`assign_expr`)."""
+    import os
+
+    if getattr(store, "backend_name", "duckdb") == "duckdb":
+        return None
+    return int(os.environ.get("CX_FIT_SAMPLE", "200000"))
+
+
 def run(store, k: int | None = None, columns: tuple[str, ...] | None = None, random_state: int = 0,
         include_outcomes: bool = False, filters: flt.Filters | None = None,
-        dataset: str | None = None) -> ClusterResult:
+        dataset: str | None = None, fit_sample: int | None = -1) -> ClusterResult:
     """features → cluster (with the k scan), with each customer's declared persona in
     `labels.persona` (NO_PERSONA when the customers table has none for them). `include_outcomes`
     adds OUTCOMES to the default clustering features. What the page caches per dataset version
-    and parameters."""
+    and parameters.
+
+    fit_sample (default :func:`default_fit_sample`): when there are more customers than this, the
+    model is fitted on about that many customers drawn in the engine (by a hash of the id, salted
+    with the seed: the same sample on every run), and
+    every customer is labelled in the engine (:func:`assign_expr`): `labels` and `sizes` then
+    cover everyone, while the profile, scores, stability and projection describe the sample
+    (`fitted_on` says how many)."""
     expr = features_expr(store, filters, dataset) if store.has_table("interactions", dataset) else None
     if expr is None:
         raise CXError("Segments need an interactions table: import one on the Data page.")
+    fit_sample = default_fit_sample(store) if fit_sample == -1 else fit_sample
     p = personas(store, filters, dataset)
-    if p is not None:
-        expr = expr.left_join(p, expr[ID] == p._pid).drop("_pid")
-        expr = expr.mutate(persona=expr.persona.fill_null(NO_PERSONA)).order_by(ID)
-    feats = expr.to_polars()
-    if "persona" not in feats.columns:
-        feats = feats.with_columns(persona=pl.lit(NO_PERSONA))
+
+    def with_persona(e):
+        if p is None:
+            return e.mutate(persona=ibis.literal(NO_PERSONA))
+        e = e.left_join(p, e[ID] == p._pid).drop("_pid")
+        return e.mutate(persona=e.persona.fill_null(NO_PERSONA))
+
+    sampled = False
+    if fit_sample:
+        n = int(expr.count().to_pyarrow().as_py())
+        if n > fit_sample:
+            # a hash sample: the same customers on every run (the seed salts it), portable
+            # (Table.sample with a seed is not available on every backend)
+            bucket = (expr[ID].concat(f"#{int(random_state)}").hash() % 1_000_000).abs()
+            expr = expr.filter(bucket < int(1_000_000 * fit_sample / n))
+            sampled = True
+    feats = with_persona(expr).order_by(ID).to_polars()
     if columns is None and include_outcomes:
         columns = (*default_columns(feats), *[c for c in OUTCOMES if c in feats.columns])
-    return cluster(feats, k=k, random_state=random_state, columns=columns, scan=True)
+    res = cluster(feats, k=k, random_state=random_state, columns=columns, scan=True)
+    if not sampled:
+        return res
+    labels = with_persona(assign_expr(store, res, filters, dataset)).order_by(ID).to_polars()
+    total = labels.height
+    sizes = (labels.group_by("cluster").agg(customers=pl.len()).sort("cluster")
+             .with_columns(share=pl.col("customers") / total,
+                           name=pl.col("cluster").replace_strict(res.names, return_dtype=pl.Utf8))
+             .select("cluster", "name", "customers", "share"))
+    return replace(res, labels=labels.select(ID, "persona", "cluster"), sizes=sizes)
+
+
+def assign_expr(store, result: ClusterResult, filters: flt.Filters | None = None,
+                dataset: str | None = None) -> ibis.Table:
+    """Ibis expression (customer_id, cluster): every customer's cluster computed in the engine from
+    a fitted result: the features, the same transform (log1p, median imputation, standardising
+    with the fitted parameters) and the nearest centre (ties: the lower cluster number). How
+    clustering scales out: fit on a sample, assign everyone where the data lives."""
+    if result.centres is None or not result.scaling:
+        raise CXError("This clustering result has no centres to assign customers with.")
+    f = features_expr(store, filters, dataset)
+    z = {}
+    for c in result.columns:
+        med, mean, sd = result.scaling[c]
+        v = f[c].cast("float64")
+        if _skewed(c):
+            v = (v.clip(lower=0.0) + 1.0).ln()
+        v = v.fill_null(med)
+        z[c] = (v - mean) / sd if sd > 0 else ibis.literal(0.0)
+    dist = []
+    for centre in result.centres:
+        terms = [(z[c] - float(m)) * (z[c] - float(m)) for c, m in zip(result.columns, centre)]
+        d = terms[0]
+        for t in terms[1:]:
+            d = d + t
+        dist.append(d)
+    nearest = ibis.least(*dist) if len(dist) > 1 else dist[0]
+    f = f.mutate(**{f"_d{i}": d for i, d in enumerate(dist, start=1)}, _dmin=nearest)
+    cluster = ibis.cases(*[(f[f"_d{i}"] <= f._dmin, i) for i in range(1, len(dist) + 1)], else_=ibis.null("int64"))
+    return f.select(ID, cluster=cluster.cast("int64"))
+
+
+def assign(store, result: ClusterResult, filters: flt.Filters | None = None,
+           dataset: str | None = None) -> pl.DataFrame:
+    """customer_id, cluster for every customer (see :func:`assign_expr`), as a polars frame."""
+    return assign_expr(store, result, filters, dataset).order_by(ID).to_polars()
 
 
 def names(store, result: ClusterResult, key: str, dataset: str | None = None) -> dict[int, str]:
@@ -569,7 +665,7 @@ def _module(out, module: str, fn: str, what: str):
 # -- saved segments -------------------------------------------------------------------------------------
 
 def _meta(store, name: str) -> ibis.Table:
-    return store.ibis.table(name, database="cx_meta")
+    return store.meta_table(name)
 
 
 def members_table(store, segment: str, dataset: str | None = None) -> ibis.Table:
@@ -595,7 +691,7 @@ def assignments(store, filters: flt.Filters | None = None, dataset: str | None =
     m = membership(store, dataset)
     if filters is not None and not filters.is_empty():
         m = m.semi_join(flt.interactions(store, filters, dataset).select("customer_id").distinct(), "customer_id")
-    g = m.group_by("customer_id").aggregate(segment=_.segment.group_concat(" & ", order_by=_.segment))
+    g = m.group_by("customer_id").aggregate(segment=_.segment.collect().sort().join(" & "))
     return g.order_by("customer_id").to_polars()
 
 

@@ -101,6 +101,8 @@ class Dataset:
 class Store:
     """A CX Loop database file. Thread-safe: every thread works on its own cursor."""
 
+    backend_name = "duckdb"
+
     def __init__(self, path: str | os.PathLike | None = None, read_only: bool = False):
         self.path = Path(path) if path is not None else default_db_path()
         if str(self.path) != ":memory:":
@@ -352,12 +354,7 @@ class Store:
     def save_segment(self, name: str, customer_ids, dataset: str | None = None) -> int:
         """Save (or replace) a named segment = a list of customer ids, in the dataset. Bumps the
         dataset version (pages filtered by this segment must recompute). Returns members saved."""
-        name = (name or "").strip()
-        if not name or len(name) > 80:
-            raise CXError("A segment needs a name of 1 to 80 characters.")
-        ids = sorted({str(c) for c in customer_ids if c is not None})
-        if not ids:
-            raise CXError("A segment needs at least one customer.")
+        name, ids = check_segment(name, customer_ids)
         ds = self.dataset(dataset)
         with self.transaction() as con:
             con.sql("DELETE FROM cx_meta.segments WHERE dataset_id = $id AND segment = $s",
@@ -380,6 +377,10 @@ class Store:
             "SELECT DISTINCT segment FROM cx_meta.segments WHERE dataset_id = $id ORDER BY segment",
             params={"id": ds.id}).fetchall()]
 
+    def meta_table(self, name: str) -> "ibis.Table":
+        """An Ibis table of the store's own metadata (``segments``: dataset_id, segment, customer_id)."""
+        return self.ibis.table(name, database="cx_meta")
+
     def cluster_names(self, run_key: str, dataset: str | None = None) -> dict[int, str]:
         """User-edited names of the clusters of one clustering run (see cx.segments.run_key)."""
         ds = self.dataset(dataset)
@@ -398,6 +399,35 @@ class Store:
                         params={"id": ds.id, "k": run_key, "c": int(cluster), "n": name.strip()[:80]})
 
 
+def check_segment(name: str, customer_ids) -> tuple[str, list[str]]:
+    """A segment's cleaned name and its sorted distinct member ids (every backend's rule)."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise CXError("A segment needs a name of 1 to 80 characters.")
+    ids = sorted({str(c) for c in customer_ids if c is not None})
+    if not ids:
+        raise CXError("A segment needs at least one customer.")
+    return name, ids
+
+
 def open(path: str | os.PathLike | None = None, read_only: bool = False) -> Store:  # noqa: A001
     """Open (or create) a CX Loop database; ``cx.open()`` uses the default location."""
     return Store(path, read_only=read_only)
+
+
+def connect(url: str | None = None):
+    """The store the app and notebooks use, by backend URL (default: ``$CX_BACKEND``, else DuckDB):
+    ``duckdb`` or ``duckdb:///path/to/file.duckdb`` (a :class:`Store`; no path: ``$CX_DB`` or the
+    default file), ``pyspark://[master]`` or ``sc://host:port`` (a read-only
+    :class:`cx.spark.SparkStore` over the tables listed in ``$CX_SPARK_DATASETS``)."""
+    url = (url if url is not None else os.environ.get("CX_BACKEND", "")).strip()
+    if url in ("", "duckdb", "duckdb://"):
+        return Store(None)
+    if url.startswith("duckdb://"):
+        return Store(url[len("duckdb://"):])
+    if url.startswith(("pyspark://", "sc://")):
+        from .spark import connect as spark_connect
+
+        return spark_connect(url)
+    raise CXError(f"Unknown backend {url!r}: use duckdb, duckdb:///path, pyspark://[master] or sc://host:port.")
+

@@ -19,10 +19,28 @@ log = logging.getLogger("cxloop")
 
 @st.cache_resource(show_spinner="Opening the database…")
 def get_store() -> cx.Store:
-    store = cx.open()
-    ensure_demo(store)
-    sweep_staging()
+    """The store of this server: DuckDB by default (the demo loads by itself), or the backend of
+    $CX_BACKEND (cx.connect): on Spark the app reads the lake's tables and cannot import."""
+    store = cx.connect()
+    if on_duckdb(store):
+        ensure_demo(store)
+        sweep_staging()
     return store
+
+
+def on_duckdb(store=None) -> bool:
+    return (store or get_store()).backend_name == "duckdb"
+
+
+def duckdb_only(what: str) -> bool:
+    """On another backend, say that `what` is DuckDB-only and return True (the page then stops)."""
+    store = get_store()
+    if on_duckdb(store):
+        return False
+    st.info(f"{what} is DuckDB-only. This app runs on Spark ({store.url}): its metrics are computed where the "
+            "tables live, which are read, never written. Run CX Loop without CX_BACKEND to use it.",
+            icon=":material/cloud:")
+    return True
 
 
 def switch_dataset(name: str | None) -> None:

@@ -10,11 +10,17 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import SAMPLE_DIR, import_folder, open_source
-from ui.core import get_store, md_escape, page_header, progress_callback, switch_dataset
+from ui.core import duckdb_only, get_store, md_escape, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map.")
 store = get_store()
+if duckdb_only("Importing files"):
+    st.subheader("Datasets on Spark")
+    st.caption("Each dataset is a catalog database or a folder of Parquet/Delta tables named after the kinds of the "
+               "data contract (CX_SPARK_DATASETS). Row counts are counted on Spark.")
+    st.dataframe(store.datasets(), hide_index=True, key="spark_datasets")
+    st.stop()
 NONE = "(none)"
 tab_import, tab_datasets, tab_stages = st.tabs(["Import a file", "Datasets", "Stage map"])
 

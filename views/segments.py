@@ -34,6 +34,10 @@ m2.metric("Silhouette", f"{chosen['silhouette'][0]:.2f}" if chosen.height and ch
 m3.metric("Davies–Bouldin", f"{chosen['davies_bouldin'][0]:.2f}" if chosen.height and
           chosen["davies_bouldin"][0] is not None else "–", help=help_text("davies_bouldin"))
 m4.metric("Stability (ARI)", f"{res.stability:.2f}", help=help_text("stability_ari"))
+if res.fitted_on and res.fitted_on < res.labels.height:
+    st.caption(f"Fitted on {res.fitted_on:,} customers sampled in the engine; all {res.labels.height:,} customers were "
+               "then assigned to their nearest cluster where the data lives. Profiles, scores and stability describe "
+               "the sample.")
 if res.imputed:
     st.caption("Missing values filled with the feature's median before clustering: " + ", ".join(
         f"{sch.feature_label(c)} ({n:,})" for c, n in res.imputed.items()) + ".")

@@ -4,7 +4,7 @@ import streamlit as st
 import cx
 from cx import sqlbox
 from cx.export import to_csv_bytes
-from ui.core import call, current_dataset, get_store, page_frame
+from ui.core import call, current_dataset, duckdb_only, get_store, page_frame
 from ui.core import table as data_table
 
 URL_MAX = 500  # a query shorter than this travels in the link (?sql=...), so a copied link re-runs it
@@ -12,6 +12,8 @@ URL_MAX = 500  # a query shorter than this travels in the link (?sql=...), so a 
 page_frame("SQL", "Ask the data anything with one read-only SELECT (or WITH / EXPLAIN). Queries cannot change "
            "data, read files or change settings, and stop after "
            f"{sqlbox.DEFAULT_TIMEOUT_S:g} seconds. The sidebar's filters do not apply here: filter in the query.")
+if duckdb_only("The SQL box"):
+    st.stop()
 store = get_store()
 ds_name = current_dataset()
 ds = store.dataset(ds_name)

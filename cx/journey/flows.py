@@ -375,11 +375,19 @@ def paths(store, top: int = 10, level: str = "stage", max_len: int = 8,
     t = flt.interactions(store, filters, dataset)
     e = _with_node(t, level, top_touchpoints)
     e = e.mutate(_new=(e.node != e.node.lag().over(_window())).fill_null(True))
+    # the k-th node of the collapsed sequence, pivoted into columns _n1.._n{max_len} (portable:
+    # no ordered aggregate or array lambda, which Spark or DuckDB 2 lack through Ibis)
+    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
+    e = e.mutate(_k=ibis.ifelse(e._new, one, zero).sum().over(
+        ibis.cumulative_window(group_by="customer_id", order_by=["timestamp", "_seq"])))
     per = e.group_by("customer_id").aggregate(
-        _seq_nodes=_.node.collect(where=_._new, order_by=[_.timestamp, _._seq]),
-        bought=(_.amount > 0).any().fill_null(False))
-    cut = per._seq_nodes[:max_len].join(ARROW)
-    per = per.mutate(path=ibis.ifelse(per._seq_nodes.length() > max_len, cut + ARROW + ELLIPSIS, cut))
+        _len=ibis.ifelse(_._new, one, zero).sum(),
+        bought=(_.amount > 0).any().fill_null(False),
+        **{f"_n{i}": _.node.max(where=_._new & (_._k == i)) for i in range(1, max_len + 1)})
+    path = per._n1
+    for i in range(2, max_len + 1):
+        path = path + ibis.ifelse(per[f"_n{i}"].isnull(), "", ARROW + per[f"_n{i}"].fill_null(""))
+    per = per.mutate(path=ibis.ifelse(per._len > max_len, path + ARROW + ELLIPSIS, path))
     g = per.group_by("path").aggregate(customers=_.count(), purchase_conversion=ibis.ifelse(_.bought, 1.0, 0.0).mean())
     g = g.mutate(share=g.customers / g.customers.sum().over())
     g = g.order_by([ibis.desc("customers"), "path"]).limit(int(top))
