@@ -8,8 +8,11 @@ Three layers, each computed once and stored, never per page view:
    the feedback table's ``sentiment`` column, next to the row. Each distinct sentence is scored
    once (comments repeat themselves a lot). Rows without a comment keep ``sentiment`` null.
 2. **Themes once per dataset version.** :func:`fit_themes` splits the comments into clauses
-   (at sentence ends and at contrastive words: but, however, although, though, except, yet), fits
-   TF-IDF (1–2-grams, English stop words) + NMF on the distinct clauses of the whole dataset and
+   (at sentence ends and at contrastive words: but, however, although, though, except, yet), gives
+   each distinct clause a polarity (VADER; a neutral clause across a contrastive word from a negative
+   or positive one takes the opposite polarity), fits TF-IDF (1–2-grams, English stop words) + NMF
+   separately on the negative and on the positive distinct clauses of the whole dataset (so that a
+   theme never mixes complaint and praise), lets each neutral clause join the theme it fits best, and
    stores the result in the dataset's schema (``voc_themes``, ``voc_mentions``), keyed by dataset
    version and the requested number of themes. Labels are editable (:func:`set_theme_label`) and
    saved per dataset (``voc_labels``), keyed by the theme's top terms so that a label survives a
@@ -22,10 +25,14 @@ Definitions used everywhere:
 - *comment*: a feedback row whose ``comment`` is not blank.
 - *sentiment*: mean VADER compound of the comment's sentences (= VADER's compound of a one-sentence
   comment); positive >= 0.05, negative <= -0.05, else neutral (VADER's own thresholds).
-- *mention*: a (comment, theme) pair: the comment has at least one clause whose strongest NMF theme
-  is that theme. A comment can mention several themes ("easy checkout, but I was on hold"). The
-  *sentiment of a mention* is the mean VADER compound of the comment's clauses in that theme, so a
-  theme's sentiment is what customers say about that theme, not about the rest of the comment.
+- *theme*: a negative theme (fitted on the negative clauses) or a positive one (fitted on the positive
+  clauses); a negative or positive clause goes to the strongest theme of its polarity, a neutral clause
+  to the strongest theme of either (:func:`fit_themes_texts`; with fewer than 20 distinct negative or
+  positive clauses, one fit on all clauses and each clause goes to its strongest theme).
+- *mention*: a (comment, theme) pair: the comment has at least one clause in that theme. A comment can
+  mention several themes ("easy checkout, but I was on hold"). The *sentiment of a mention* is the
+  mean VADER compound of the comment's clauses in that theme, so a theme's sentiment is what customers
+  say about that theme, not about the rest of the comment.
 - *effort*: the comment matches one of :data:`EFFORT_PATTERNS` (whole words, case-insensitive).
 """
 from __future__ import annotations
@@ -85,20 +92,26 @@ def _analyzer():
 
 _SENTENCE = r"[^.!?]*[.!?]+|[^.!?]+$"
 _CONTRAST = r"(?i)[,;:]?\s+\b(?:but|however|although|though|except|yet)\b\s*"
+_MARK = "\ue000"  # private-use character: marks the start of a clause that follows a contrastive word
 
 
 def _pieces(texts: pl.Series, clauses: bool) -> pl.DataFrame:
     """Split texts into sentences (or clauses: sentences further split at contrastive words), with
-    digits replaced by 0 (order numbers do not make a text new). Columns: doc (index into texts), piece.
-    Vectorised (polars)."""
+    digits replaced by 0 (order numbers do not make a text new). Columns: doc (index into texts), piece
+    (in text order); with clauses also contrast (the clause follows a contrastive word). Vectorised (polars)."""
     t = pl.DataFrame({"t": texts.cast(pl.Utf8)}).with_row_index("doc").with_columns(
         pl.col("t").fill_null("").str.replace_all(r"[0-9]", "0"))
     if clauses:
-        t = t.with_columns(pl.col("t").str.replace_all(_CONTRAST, ". "))
-    return (t.select(pl.col("doc").cast(pl.Int64), pl.col("t").str.extract_all(_SENTENCE).alias("piece"))
-             .explode("piece")
-             .with_columns(pl.col("piece").str.strip_chars(" \t\r\n,;:.!?()\"'-"))
-             .filter(pl.col("piece").str.contains(r"[A-Za-z]")))
+        t = t.with_columns(pl.col("t").str.replace_all(_MARK, "", literal=True)
+                           .str.replace_all(_CONTRAST, ". " + _MARK))
+    out = (t.select(pl.col("doc").cast(pl.Int64), pl.col("t").str.extract_all(_SENTENCE).alias("piece"))
+             .explode("piece"))
+    if clauses:
+        out = out.with_columns(pl.col("piece").str.strip_chars_start().str.starts_with(_MARK).fill_null(False)
+                               .alias("contrast"),
+                               pl.col("piece").str.replace_all(_MARK, "", literal=True))
+    return (out.with_columns(pl.col("piece").str.strip_chars(" \t\r\n,;:.!?()\"'-"))
+               .filter(pl.col("piece").str.contains(r"[A-Za-z]")))
 
 
 def vader_scores(texts) -> np.ndarray:
@@ -282,30 +295,59 @@ class ThemeFit:
 
 
 def split_clauses(texts: pl.Series) -> pl.DataFrame:
-    """Clauses of each text: columns doc (index into texts), clause. Split at sentence ends and at
-    contrastive words (but, however, although, though, except, yet); digits become 0."""
+    """Clauses of each text, in text order: columns doc (index into texts), clause, contrast (the clause
+    follows a contrastive word). Split at sentence ends and at contrastive words (but, however, although,
+    though, except, yet); digits become 0."""
     return _pieces(texts, clauses=True).rename({"piece": "clause"})
 
 
-def _tfidf(clauses: list[str]):
-    """TF-IDF of the distinct clauses: 1–2-grams, English stop words, terms in >= 2 clauses and in at most
-    half of them, rows L2-normalised."""
+def clause_polarity(clauses: pl.DataFrame, sentiment: pl.DataFrame) -> pl.DataFrame:
+    """Polarity (-1 negative, 0 neutral, +1 positive) of each distinct clause, which decides the group its
+    theme is fitted in. `clauses`: doc, clause, contrast in text order (:func:`split_clauses`);
+    `sentiment`: clause, sentiment (VADER compound). A clause is negative at <= -0.05 and positive at >=
+    0.05 (VADER's thresholds). A neutral clause on one side of a contrastive word whose other side is
+    negative or positive takes the opposite polarity (the 'but' rule of lexicon-based opinion mining, Ding,
+    Liu & Yu 2008: "easy to use, but the app keeps crashing" - VADER knows no sentiment word in the second
+    clause).
+    A clause that occurs several times takes the sign of its mean polarity. Columns: clause, polarity."""
+    s = pl.col("sentiment")
+    d = (clauses.select("doc", "clause", "contrast").with_row_index("_i")
+         .join(sentiment.select("clause", "sentiment"), on="clause", how="left").sort("_i")
+         .with_columns(pl.when(s >= POSITIVE).then(1).when(s <= NEGATIVE).then(-1).otherwise(0).alias("o")))
+    prev_o = pl.col("o").shift(1).over("doc").fill_null(0)
+    next_o = pl.col("o").shift(-1).over("doc").fill_null(0)
+    next_contrast = pl.col("contrast").shift(-1).over("doc").fill_null(False)
+    o = (pl.when(pl.col("o") != 0).then(pl.col("o"))
+         .when(pl.col("contrast") & (prev_o != 0)).then(-prev_o)
+         .when(next_contrast & (next_o != 0)).then(-next_o)
+         .otherwise(0))
+    return (d.with_columns(o.alias("o")).group_by("clause").agg(pl.col("o").mean().sign().cast(pl.Int64)
+                                                                 .alias("polarity")))
+
+
+def _vectorizer(n: int):
+    """TF-IDF of distinct clauses: 1–2-grams, English stop words, terms in >= 2 clauses (of >= 20) and in at
+    most half of them, rows L2-normalised."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    n = len(clauses)
-    vec = TfidfVectorizer(ngram_range=(1, 2), stop_words="english", min_df=2 if n >= 20 else 1, max_df=0.5,
-                          token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z']+\b", dtype=np.float32)
+    return TfidfVectorizer(ngram_range=(1, 2), stop_words="english", min_df=2 if n >= 20 else 1, max_df=0.5,
+                           token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z']+\b", dtype=np.float32)
+
+
+def _tfidf(clauses: list[str]):
+    """TF-IDF of the distinct clauses (:func:`_vectorizer`): (vectorizer, X, vocab)."""
+    vec = _vectorizer(len(clauses))
     try:
         X = vec.fit_transform(clauses)
     except ValueError:  # empty vocabulary
         raise CXError("The comments are too few or too short to find themes.") from None
-    return X, np.array(vec.get_feature_names_out())
+    return vec, X, np.array(vec.get_feature_names_out())
 
 
-def _coherence(H: np.ndarray, B, top: int = 10, unigrams: set | None = None) -> float:
-    """Mean NPMI of the pairs of the top-`top` terms of each theme (single words only when `unigrams`
-    is given: a bigram always co-occurs with its own words), co-occurrence counted over clauses (B:
-    binary clause x term matrix). Higher = themes whose words really go together."""
+def _coherences(H: np.ndarray, B, top: int = 10, unigrams: set | None = None) -> list[float]:
+    """Per theme: mean NPMI of the pairs of its top-`top` terms (single words only when `unigrams` is
+    given: a bigram always co-occurs with its own words), co-occurrence counted over clauses (B: binary
+    clause x term matrix). Higher = themes whose words really go together."""
     n = B.shape[0]
     scores = []
     for h in H:
@@ -319,7 +361,7 @@ def _coherence(H: np.ndarray, B, top: int = 10, unigrams: set | None = None) -> 
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.where(pij > 0, np.log(pij / (p[iu[0]] * p[iu[1]])) / -np.log(np.where(pij > 0, pij, 0.5)), -1.0)
         scores.append(float(np.nanmean(v)) if v.size else 0.0)
-    return float(np.mean(scores)) if scores else 0.0
+    return scores
 
 
 def _nmf(X, k: int, seed: int = 0, max_iter: int = 300):
@@ -330,55 +372,163 @@ def _nmf(X, k: int, seed: int = 0, max_iter: int = 300):
     return W, m.components_
 
 
-def choose_k(X, vocab, lo: int = K_RANGE[0], hi: int = K_RANGE[1], sample: int = 8_000,
+@dataclass
+class _Group:
+    """Distinct clauses whose themes are fitted together: rows (indices into the distinct clauses), their
+    TF-IDF (vec, X, vocab) and the single-word terms (for coherence)."""
+    rows: np.ndarray
+    vec: object
+    X: object
+    vocab: np.ndarray
+
+    @property
+    def unigrams(self) -> set:
+        return {i for i, v in enumerate(self.vocab) if " " not in v}
+
+    @property
+    def cap(self) -> int:  # most themes it can hold
+        return int(min(self.X.shape[0], self.X.shape[1]))
+
+
+_MIN_GROUP = 20  # distinct clauses a polarity group needs to get themes of its own
+
+
+def _groups(clauses: list[str], polarity: np.ndarray) -> tuple[list[_Group], np.ndarray]:
+    """The groups themes are fitted in, and the rows left to assign afterwards. Negative clauses and
+    positive clauses each get their own TF-IDF and themes, so a theme never mixes complaint and praise;
+    neutral clauses are left to join the theme they fit best. When either polarity has fewer than
+    _MIN_GROUP distinct clauses, all clauses form one group (no split)."""
+    out = []
+    for sign in (-1, 1):
+        rows = np.flatnonzero(polarity == sign)
+        if len(rows) < _MIN_GROUP:
+            return _one_group(clauses)
+        try:
+            vec, X, vocab = _tfidf([clauses[i] for i in rows])
+        except CXError:  # no term in >= 2 of them
+            return _one_group(clauses)
+        out.append(_Group(rows, vec, X, vocab))
+    return out, np.flatnonzero(polarity == 0)
+
+
+def _one_group(clauses: list[str]) -> tuple[list[_Group], np.ndarray]:
+    """All clauses in one group, nothing left to assign (the fit without the polarity split)."""
+    vec, X, vocab = _tfidf(clauses)
+    return [_Group(np.arange(len(clauses)), vec, X, vocab)], np.array([], dtype=np.int64)
+
+
+def _allocate(k: int, groups: list[_Group]) -> list[int]:
+    """Split k themes over the groups in proportion to their distinct clauses (largest remainder), at
+    least one each, at most what each can hold."""
+    size = np.array([g.X.shape[0] for g in groups], dtype=float)
+    cap = np.array([g.cap for g in groups])
+    k = int(max(len(groups), min(k, cap.sum())))
+    raw = k * size / size.sum()
+    out = np.minimum(np.maximum(1, np.floor(raw)), cap).astype(np.int64)
+    while out.sum() < k:
+        out[np.argmax(np.where(out < cap, raw - out, -np.inf))] += 1
+    while out.sum() > k:
+        out[np.argmax(np.where(out > 1, out - raw, -np.inf))] -= 1
+    return out.tolist()
+
+
+def choose_k(groups: list[_Group], lo: int = K_RANGE[0], hi: int = K_RANGE[1], sample: int = 8_000,
              seed: int = 0, step: int = 3) -> pl.DataFrame:
-    """Score candidate numbers of themes: NMF on (a sample of at most `sample`) distinct clauses for
-    k = lo, lo+3, ..., hi, each scored by topic coherence (mean NPMI over the pairs of each theme's
-    top-5 single words, co-occurrence in clauses). The automatic choice is the k with the best coherence
-    (the smaller k on a tie). Returns k, coherence."""
-    unigrams = {i for i, v in enumerate(vocab) if " " not in v}
+    """Score candidate numbers of themes k = lo, lo+3, ..., hi: the k themes are split over the groups
+    (:func:`_allocate`), NMF is fitted in each group on (a sample of at most `sample` in all) its distinct
+    clauses, and k is scored by topic coherence: the mean over all k themes of the NPMI over the pairs of
+    the theme's top-5 single words, co-occurrence counted in the clauses of its group. The automatic
+    choice is the k with the best coherence (the smaller k on a tie). Returns k, coherence."""
     rng = np.random.default_rng(seed)
-    if X.shape[0] > sample:
-        X = X[np.sort(rng.choice(X.shape[0], sample, replace=False))]
-    B = (X > 0).astype(np.float32).tocsc()
-    hi = max(lo, min(hi, X.shape[0] // 5, X.shape[1] // 3))
+    total = sum(g.X.shape[0] for g in groups)
+    parts = []
+    for g in groups:
+        X = g.X
+        take = X.shape[0] if total <= sample else max(1, round(sample * X.shape[0] / total))
+        if take < X.shape[0]:
+            X = X[np.sort(rng.choice(X.shape[0], take, replace=False))]
+        parts.append((X, (X > 0).astype(np.float32).tocsc(), g.unigrams))
+    hi = max(lo, min(hi, sum(X.shape[0] for X, _b, _u in parts) // 5, sum(g.X.shape[1] for g in groups) // 3))
     rows = []
     for k in range(lo, hi + 1, step):
-        _W, H = _nmf(X, k, seed, max_iter=150)
-        rows.append((k, _coherence(H, B, 5, unigrams)))
+        coh = []
+        for (X, B, uni), kg in zip(parts, _allocate(k, groups)):
+            _W, H = _nmf(X, min(kg, X.shape[0]), seed, max_iter=150)
+            coh += _coherences(H, B, 5, uni)
+        rows.append((k, float(np.mean(coh))))
     return pl.DataFrame(rows, schema={"k": pl.Int64, "coherence": pl.Float64}, orient="row")
 
 
 def fit_themes_texts(texts: pl.Series, k: int | None = None, seed: int = 0) -> tuple:
     """The fit itself, on a list of comment texts (distinct or not). Returns (k, themes, mentions,
-    k_scores) as in :class:`ThemeFit` (labels = default labels = top terms)."""
-    texts = pl.Series("comment", texts, dtype=pl.Utf8).drop_nulls().unique()
+    k_scores) as in :class:`ThemeFit` (labels = default labels = top terms).
+
+    Themes are fitted separately on the negative and on the positive distinct clauses
+    (:func:`clause_polarity`; each group its own TF-IDF and NMF, the k themes split between them in
+    proportion to their distinct clauses), so that a theme never mixes complaint and praise; each of
+    those clauses goes to its group's strongest theme. A neutral clause goes to the theme of either group
+    it fits best (non-negative least squares on the themes' terms, the largest weight), none when it shares
+    no term with any theme. With too few negative or positive clauses, one fit on all clauses."""
+    from threadpoolctl import threadpool_limits
+
+    texts = pl.Series("comment", texts, dtype=pl.Utf8).drop_nulls().unique().sort()  # sorted: a reproducible fit
     cl = split_clauses(texts)
     if cl.height < 10:
         raise CXError("There are too few comments to find themes (at least a handful are needed).")
-    uniq = cl["clause"].unique(maintain_order=True)
-    X, vocab = _tfidf(uniq.to_list())
+    uniq = cl["clause"].unique().sort()
+    clauses = uniq.to_list()
+    sent = vader_scores(uniq)
+    lut = pl.DataFrame({"clause": uniq, "sentiment": sent})
+    polarity = lut.join(clause_polarity(cl, lut), on="clause", how="left", maintain_order="left")["polarity"] \
+        .fill_null(0).to_numpy()
+    groups, rest = _groups(clauses, polarity)
     scores = pl.DataFrame(schema={"k": pl.Int64, "coherence": pl.Float64})
-    if k is None:
-        scores = choose_k(X, vocab, seed=seed)
-        k = int(scores.sort(["coherence", "k"], descending=[True, False])["k"][0])
-    k = max(1, min(int(k), X.shape[0], X.shape[1]))
-    W, H = _nmf(X, k, seed)
-    best = W.argmax(axis=1)
-    strength = W.max(axis=1)
-    assigned = np.where(strength > 1e-9, best, -1)
-    B = (X > 0).astype(np.float32).tocsc()
+    # small matrices: BLAS threads only add synchronisation (up to ~20x slower on a busy 2-core machine)
+    with threadpool_limits(limits=1):
+        if k is None:
+            scores = choose_k(groups, seed=seed)
+            k = int(scores.sort(["coherence", "k"], descending=[True, False])["k"][0])
+        if int(k) < len(groups):  # fewer themes than groups: one fit on all clauses
+            groups, rest = _one_group(clauses)
+        n = len(clauses)
+        assigned = np.full(n, -1, dtype=np.int64)
+        strength = np.zeros(n)
+        fitted = []  # (group, H, first theme id)
+        off = 0
+        for g, kg in zip(groups, _allocate(int(k), groups)):
+            W, H = _nmf(g.X, kg, seed)
+            s = W.max(axis=1)
+            assigned[g.rows] = np.where(s > 1e-9, W.argmax(axis=1) + off, -1)
+            strength[g.rows] = s
+            fitted.append((g, H, off))
+            off += kg
+        if len(rest):
+            from sklearn.decomposition import non_negative_factorization
+
+            texts_rest = [clauses[i] for i in rest]
+            best = np.zeros(len(rest))
+            for g, H, o in fitted:
+                W, _H, _n = non_negative_factorization(g.vec.transform(texts_rest), H=H.astype(np.float32),
+                                                       n_components=H.shape[0], update_H=False, max_iter=300)
+                s, arg = W.max(axis=1), W.argmax(axis=1) + o
+                better = s > np.maximum(best, 1e-9)
+                assigned[rest[better]] = arg[better]
+                best = np.where(better, s, best)
+            strength[rest] = best
+    k = off
     # order themes by size (clauses in them), biggest first
     size = np.bincount(assigned[assigned >= 0], minlength=k)
     order = np.argsort(-size, kind="stable")
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(k)
-    terms = [", ".join(vocab[np.argsort(-H[j])[:TOP_TERMS]]) for j in order]
-    unigrams = {i for i, v in enumerate(vocab) if " " not in v}
-    coh = [_coherence(H[j:j + 1], B, 5, unigrams) for j in order]
-    themes = pl.DataFrame({"theme": np.arange(k, dtype=np.int64), "terms": terms,
-                           "clauses": size[order].astype(np.int64), "coherence": coh})
-    sent = vader_scores(uniq)
+    terms, coh = [None] * k, [0.0] * k
+    for g, H, o in fitted:
+        B = (g.X > 0).astype(np.float32).tocsc()
+        for j, c in enumerate(_coherences(H, B, 5, g.unigrams)):
+            terms[o + j] = ", ".join(g.vocab[np.argsort(-H[j])[:TOP_TERMS]])
+            coh[o + j] = c
+    themes = pl.DataFrame({"theme": np.arange(k, dtype=np.int64), "terms": [terms[j] for j in order],
+                           "clauses": size[order].astype(np.int64), "coherence": [coh[j] for j in order]})
     lut = pl.DataFrame({"clause": uniq, "theme": np.where(assigned >= 0, rank[np.maximum(assigned, 0)], -1),
                         "weight": strength.astype(float), "csent": sent})
     m = (cl.join(lut, on="clause", how="left").filter(pl.col("theme") >= 0)
@@ -404,10 +554,13 @@ def fit_themes(store: "Store", k: int | None = None, dataset: str | None = None,
     """The dataset's themes, fitted once per dataset version and requested number of themes (None =
     automatic: the best coherence over k = 6, 9, ..., 24, see :func:`choose_k`) on all of the
     dataset's comments (filters never refit: they select mentions), and stored in the dataset's
-    schema. Comments are split into clauses (:func:`split_clauses`); TF-IDF (1–2-grams, English stop
-    words, terms in >= 2 and <= 50% of the distinct clauses) + NMF (nndsvda init, seed 0) on the distinct clauses;
-    each clause goes to its strongest theme (none when all its weights are 0); themes are numbered
-    by size and labelled by their top terms (editable)."""
+    schema. Comments are split into clauses (:func:`split_clauses`), each distinct clause gets a polarity
+    (:func:`clause_polarity`), and TF-IDF (1–2-grams, English stop words, terms in >= 2 and <= 50% of
+    the group's distinct clauses) + NMF (nndsvda init, seed 0) are fitted separately on the negative
+    and on the positive distinct clauses, the k themes split between the two in proportion to their
+    distinct clauses; a negative or positive clause goes to its group's strongest theme, a neutral one
+    to the theme of either group it fits best (none when all its weights are 0); see
+    :func:`fit_themes_texts`. Themes are numbered by size and labelled by their top terms (editable)."""
     ds = store.dataset(dataset)
     req = int(k or 0)
     key = (str(store.path), ds.id, ds.version, req)
@@ -681,9 +834,10 @@ GLOSSARY = (
      "definition": "Comments = feedback rows with a comment; comment rate = comments ÷ feedback rows; mean "
                    "sentiment and the negative / neutral / positive shares over the comments."},
     {"key": "themes", "name": "Themes", "api": "cx.voc.fit_themes", "page": "voc",
-     "definition": "Comments are split into clauses; TF-IDF (words and word pairs) + NMF on the distinct "
-                   "clauses finds k themes (automatic: the best topic coherence for k from 6 to 24). Each clause "
-                   "goes to its strongest theme, so a comment can mention several. Themes are numbered by size "
+     "definition": "Comments are split into clauses; TF-IDF (words and word pairs) + NMF, fitted separately on "
+                   "the negative and on the positive clauses so a theme never mixes complaint and praise, finds k "
+                   "themes (automatic: the best topic coherence for k from 6 to 24). Each clause goes to its "
+                   "strongest theme, so a comment can mention several. Themes are numbered by size "
                    "and labelled by their top terms (labels are editable)."},
     {"key": "theme_share", "name": "Theme share", "api": "cx.voc.theme_summary", "page": "voc",
      "definition": "Per theme: comments mentioning it, their share of all comments, the mean sentiment of its "
