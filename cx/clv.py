@@ -175,9 +175,18 @@ class _BGData:
         self.T0, self.w0 = T[~rep], w[~rep]
         self.x, self.tx, self.T, self.w = x[rep], tx[rep], T[rep], w[rep]
         self.ux, self.xi = np.unique(self.x, return_inverse=True)
+        # T and t_x take few distinct values (whole days of a few years): logs and reciprocals are
+        # computed per distinct value and gathered (a log costs ~25 ns a row, a gather ~3)
+        self.uT, self.Ti = np.unique(self.T, return_inverse=True)
+        self.utx, self.txi = np.unique(self.tx, return_inverse=True)
         self.wx = np.bincount(self.xi, weights=self.w, minlength=self.ux.size)  # weight per distinct x
         self.wxx = self.w * self.x
+        # Σ w and Σ w·x per distinct T: the terms linear in ln(α+T) and 1/(α+T) are sums over them
+        self.WT = np.bincount(self.Ti, weights=self.w, minlength=self.uT.size)
+        self.WXT = np.bincount(self.Ti, weights=self.wxx, minlength=self.uT.size)
         self.sw = float(w.sum())
+        # work buffers, reused by every evaluation (fresh multi-MB arrays cost page faults each time)
+        self.buf = np.empty((5, self.x.size))
 
 
 def _bgnbd_negll_grad(logp, d: _BGData):
@@ -192,26 +201,36 @@ def _bgnbd_negll_grad(logp, d: _BGData):
     ll0 = r * la * d.w0.sum() - r * np.dot(d.w0, LT0)
     g0 = np.array([la * d.w0.sum() - np.dot(d.w0, LT0), r / alpha * d.w0.sum() - r * np.dot(d.w0, 1 / (alpha + d.T0)),
                    0.0, 0.0])
-    # repeat buyers
+    # repeat buyers (row-wise work in place, in d.buf)
     ux, xi, w = d.ux, d.xi, d.w
     A1u = gl(r + ux) - gl(r) + r * la
     B2u = bl(a, b + ux) - bl(a, b)
     B3u = bl(a + 1, b + ux - 1) - bl(a, b)
-    iT = 1.0 / (alpha + d.T)
-    itx = 1.0 / (alpha + d.tx)
-    LT = -np.log(iT)
-    E = -np.log(itx)
-    E -= LT  # ln(α+t_x) − ln(α+T) ≤ 0
-    rx = d.x + r
-    D = (B3u - B2u)[xi] - rx * E
-    e = np.exp(-np.abs(D))
-    sp = np.maximum(D, 0.0) + np.log1p(e)
-    w3 = np.where(D >= 0, 1.0, e) / (1.0 + e)
-    ww3 = w * w3
-    ll1 = (np.dot(d.wx, A1u + B2u) - r * np.dot(w, LT) - np.dot(d.wxx, LT) + np.dot(w, sp))
+    LTu, iTu = np.log(alpha + d.uT), 1.0 / (alpha + d.uT)
+    Ltxu, itxu = np.log(alpha + d.utx), 1.0 / (alpha + d.utx)
+    E, D, e, sp, tmp = d.buf
+    np.take(Ltxu, d.txi, out=E)
+    E -= np.take(LTu, d.Ti, out=tmp)  # ln(α+t_x) − ln(α+T) ≤ 0
+    np.take(B3u - B2u, xi, out=D)
+    D -= np.multiply(d.x, E, out=tmp)
+    D -= np.multiply(E, r, out=tmp)  # D = (B3 − B2)(x) − (r+x)·E
+    np.abs(D, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # e^−|D|
+    np.log1p(e, out=sp)
+    sp += np.maximum(D, 0.0, out=tmp)  # softplus(D)
+    w3 = np.add(e, 1.0, out=tmp)
+    np.divide(np.where(D >= 0, 1.0, e), w3, out=w3)  # σ(D)
+    ww3 = np.multiply(w3, w, out=w3)
+    rT = d.WXT + r * d.WT  # Σ w·(r+x) per distinct T
+    ll1 = np.dot(d.wx, A1u + B2u) - np.dot(LTu, rT) + np.dot(w, sp)
     sw3x = np.bincount(xi, weights=ww3, minlength=ux.size)  # Σ w·w3 per distinct x
-    d_r = np.dot(d.wx, dg(r + ux) - dg(r) + la) - np.dot(w, LT) - np.dot(ww3, E)
-    d_al = d.wx.sum() * r / alpha - np.dot(w * rx, iT) - np.dot(ww3 * rx, itx - iT)
+    d_r = np.dot(d.wx, dg(r + ux) - dg(r) + la) - np.dot(LTu, d.WT) - np.dot(ww3, E)
+    wrx = np.multiply(ww3, d.x, out=D)
+    wrx += np.multiply(ww3, r, out=sp)  # w·w3·(r+x)
+    itx_iT = np.take(itxu, d.txi, out=E)
+    itx_iT -= np.take(iTu, d.Ti, out=e)
+    d_al = d.wx.sum() * r / alpha - np.dot(iTu, rT) - np.dot(wrx, itx_iT)
     dab, dabx = dg(a + b), dg(a + b + ux)
     d_a = np.dot(d.wx, dab - dabx) + sw3x.sum() * (dg(a + 1) - dg(a))
     d_b = np.dot(d.wx, dab - dabx - dg(b) + dg(b + ux)) + np.dot(sw3x, dg(b + ux - 1) - dg(b + ux))
