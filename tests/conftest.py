@@ -44,6 +44,17 @@ def demo_db(tmp_path_factory):
     return path
 
 
+def copy_demo(demo_db: Path, dest: Path) -> Path:
+    """A private, writable copy of the session's demo database (and its WAL, if any)."""
+    import shutil
+
+    shutil.copy(demo_db, dest)
+    wal = demo_db.with_name(demo_db.name + ".wal")
+    if wal.exists():
+        shutil.copy(wal, dest.with_name(dest.name + ".wal"))
+    return dest
+
+
 @pytest.fixture(autouse=True)
 def _no_user_db(tmp_path, monkeypatch):
     # never touch the user's real database from tests

@@ -1,29 +1,17 @@
 """AppTest of the SQL page: schema browser, examples, a query's rows, attacks refused on the page."""
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import cx
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_demo
 
 APP = str(ROOT / "app.py")
 
 
 @pytest.fixture
-def app_db(tmp_path, monkeypatch, demo_db):
-    """A copy of the session's demo database (no import per test), opened by the app."""
-    import shutil
-
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    if demo_db.with_name(demo_db.name + ".wal").exists():
-        shutil.copy(demo_db.with_name(demo_db.name + ".wal"), path.with_name(path.name + ".wal"))
-    monkeypatch.setenv("CX_DB", str(path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield path
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def demo_app(app_db, demo_db):
+    """The app's database is a copy of the session's demo database (no import per test)."""
+    return copy_demo(demo_db, app_db)
 
 
 def sql_page():
@@ -48,7 +36,7 @@ def run_sql(at, sql):
     return at
 
 
-def test_sql_page_browser_and_a_query(app_db):
+def test_sql_page_browser_and_a_query(demo_app):
     at = sql_page()
     assert at.title[0].value == "SQL"
     browser = [d.value for d in at.dataframe if list(d.value.columns) == ["column", "type"]]
@@ -58,7 +46,7 @@ def test_sql_page_browser_and_a_query(app_db):
     assert "Example queries" in [s.label for s in at.selectbox]
     run_sql(at, "SELECT channel, count(*) AS touchpoints FROM interactions GROUP BY channel ORDER BY channel")
     got = frame_with(at, "channel", "touchpoints")
-    s = cx.open(app_db, read_only=False)
+    s = cx.open(demo_app, read_only=False)
     try:
         ds = s.dataset("demo")
         want = s.con.sql(f"SELECT channel, count(*) FROM {ds.schema}.interactions GROUP BY channel "
@@ -76,7 +64,7 @@ def test_sql_page_browser_and_a_query(app_db):
 
 
 
-def test_sql_page_caps_rows_and_refuses_attacks(app_db):
+def test_sql_page_caps_rows_and_refuses_attacks(demo_app):
     at = sql_page()
     run_sql(at, "SELECT range AS i FROM range(25000)")
     assert len(frame_with(at, "i")) == 10_000
@@ -102,18 +90,18 @@ def staged(name):
     return list(Path(tempfile.gettempdir()).glob(f"cx_upload_*/{name}"))
 
 
-def data_page(app_db):
+def data_page(demo_app):
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.switch_page("views/data.py").run()
     assert not at.exception, at.exception
     return at
 
 
-def test_staging_file_is_removed_after_the_import(app_db):
+def test_staging_file_is_removed_after_the_import(demo_app):
     import uuid
 
     name = f"stage_{uuid.uuid4().hex[:8]}.csv"
-    at = data_page(app_db)
+    at = data_page(demo_app)
     at.file_uploader[0].set_value((name, UPLOAD, "text/csv")).run()
     assert not at.exception, at.exception
     assert len(staged(name)) == 1  # staged while the mapping is edited
@@ -122,18 +110,18 @@ def test_staging_file_is_removed_after_the_import(app_db):
     at.button(key="do_import").click().run()
     assert not at.exception, at.exception
     assert staged(name) == []  # removed after the import
-    s = cx.open(app_db)
+    s = cx.open(demo_app)
     try:  # and the SQL box cannot read staging files at all (see test_sqlbox.py)
         assert s.query("SELECT count(*) FROM interactions", dataset=name.removesuffix(".csv")).item() == 2
     finally:
         s.close()
 
 
-def test_staging_file_is_removed_when_the_upload_is_replaced_or_cleared(app_db):
+def test_staging_file_is_removed_when_the_upload_is_replaced_or_cleared(demo_app):
     import uuid
 
     a, b = f"a_{uuid.uuid4().hex[:8]}.csv", f"b_{uuid.uuid4().hex[:8]}.csv"
-    at = data_page(app_db)
+    at = data_page(demo_app)
     at.file_uploader[0].set_value((a, UPLOAD, "text/csv")).run()
     assert len(staged(a)) == 1
     at.file_uploader[0].set_value((b, UPLOAD, "text/csv")).run()
@@ -146,7 +134,7 @@ def test_staging_file_is_removed_when_the_upload_is_replaced_or_cleared(app_db):
     assert leftovers == []
 
 
-def test_sql_query_travels_in_the_link(app_db):
+def test_sql_query_travels_in_the_link(demo_app):
     """A short query is put in the URL (?sql=...) when it runs, and a link with it opens and runs it."""
     at = sql_page()
     run_sql(at, "SELECT 41 + 1 AS answer")

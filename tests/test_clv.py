@@ -11,6 +11,7 @@ from scipy import optimize, special
 import cx
 from cx import Filters, clv
 from cx.export import to_csv_bytes
+from tests.conftest import copy_demo
 
 EVENTS = """customer_id,timestamp,touchpoint,channel,amount
 a,2025-01-06T09:00:00Z,order_placed,web,100
@@ -295,10 +296,7 @@ def test_demo_outreach(demo, demo_value):
 
 
 def test_value_by_saved_segment(demo_db, tmp_path):
-    import shutil
-
-    db = tmp_path / "seg.duckdb"
-    shutil.copy(demo_db, db)
+    db = copy_demo(demo_db, tmp_path / "seg.duckdb")
     s = cx.open(db)
     try:
         with pytest.raises(cx.CXError, match="Segments page"):

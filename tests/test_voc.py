@@ -1,7 +1,6 @@
 """Voice of the customer: sentiment stored at import, effort language, themes cached per version,
 and the planted effects of the demo data (sentiment follows scores, complaint themes, effort)."""
 import json
-import shutil
 
 import numpy as np
 import polars as pl
@@ -9,7 +8,7 @@ import pytest
 
 import cx
 from cx import voc
-from tests.conftest import ROOT
+from tests.conftest import ROOT, copy_demo
 
 FEEDBACK = """customer_id,timestamp,metric,score,comment,touchpoint,channel,solicited
 a,2025-01-10T10:00:00Z,csat,5,The staff were wonderful and very helpful!,support_call,phone,true
@@ -136,7 +135,7 @@ TRUTH = json.loads((ROOT / "sample_data" / "truth.json").read_text())
 def demo(demo_db, tmp_path_factory):
     """A private copy of the demo database (the theme fit writes its cache into it)."""
     path = tmp_path_factory.mktemp("voc") / "demo.duckdb"
-    shutil.copy(demo_db, path)
+    copy_demo(demo_db, path)
     s = cx.open(path)
     yield s
     s.close()
