@@ -505,7 +505,8 @@ def run(store, k: int | None = None, columns: tuple[str, ...] | None = None, ran
 
     sampled = False
     if fit_sample:
-        n = int(expr.count().to_pyarrow().as_py())
+        # customers with a touchpoint = the feature rows, counted without computing the features
+        n = int(flt.interactions(store, filters, dataset)[ID].nunique().to_pyarrow().as_py())
         if n > fit_sample:
             # a hash sample: the same customers on every run (the seed salts it), portable
             # (Table.sample with a seed is not available on every backend)

@@ -49,7 +49,12 @@ def session(master: str = "local[2]", app_name: str = "cx-loop", conf: dict | No
          .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
          .config("spark.sql.ansi.enabled", "false"))
     if master.startswith("local"):
-        b = b.config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "2g")
+        # a local session never writes a ./spark-warehouse into the working directory (a managed
+        # table left there breaks the next run): its warehouse is a temporary folder
+        import tempfile
+
+        b = (b.config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "2g")
+             .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cx_spark_warehouse_")))
     for k, v in (conf or {}).items():
         b = b.config(k, v)
     return b.getOrCreate()
@@ -134,6 +139,7 @@ class SparkStore:
         self._version = 1
         self._segments: dict[tuple[int, str], list[str]] = {}
         self._cluster_names: dict[tuple[int, str, int], str] = {}
+        self._exists: dict[tuple[str, str, int], bool] = {}
         self._sources: dict[str, tuple[int, str | None, dict[str, str]]] = {}
         if datasets is None:
             datasets = {db: db for db in self._catalog_databases_with_interactions()}
@@ -192,7 +198,7 @@ class SparkStore:
 
     def version(self, name: str | None = None) -> int:
         """Changes when :meth:`refresh` is called or a segment is saved (the pages' cache key):
-        the lake's tables are not watched, so call refresh() after they change."""
+        the lake's tables are not watched, so call refresh() after they change (or appear)."""
         return self.dataset(name).version
 
     def refresh(self) -> None:
@@ -225,7 +231,10 @@ class SparkStore:
         _, database, views = self._sources[ds.name]
         if database is None:
             return kind in views
-        return self.spark.catalog.tableExists(kind, database)
+        key = (ds.name, kind, self._version)  # a metastore call once per version, not per metric
+        if key not in self._exists:
+            self._exists[key] = self.spark.catalog.tableExists(f"{database}.{kind}")
+        return self._exists[key]
 
     def table(self, kind: str, dataset: str | None = None) -> "ibis.Table":
         if kind not in _KINDS:
