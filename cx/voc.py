@@ -58,6 +58,9 @@ POSITIVE, NEGATIVE = 0.05, -0.05
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 DIMENSIONS = ("touchpoint", "channel", "stage", "source", "metric")
 K_RANGE = (6, 24)  # automatic number of themes: searched in this range
+# the theme method's version, stored with every fit: a stored fit of an older method (e.g. before
+# themes were fitted per polarity) is refitted, not shown (2 = per-polarity themes)
+THEME_MODEL = 2
 TOP_TERMS = 8
 
 # Effort language: lexicon sentiment reads "I had to call three times" as neutral. Each pattern is a
@@ -596,7 +599,10 @@ def _load_fit(store: "Store", ds, req: int):
         return None
     be = store.ibis
     th = be.table("voc_themes", database=ds.schema)
-    themes = th.filter((th.version == ds.version) & (th.requested == req)).order_by("theme").to_polars()
+    if "model" not in th.columns:  # stored by a version of CX Loop before the model was recorded
+        return None
+    themes = th.filter((th.version == ds.version) & (th.requested == req) & (th.model == THEME_MODEL)) \
+        .order_by("theme").to_polars()
     if themes.height == 0:
         return None
     scores = pl.DataFrame(schema={"k": pl.Int64, "coherence": pl.Float64})
@@ -619,7 +625,8 @@ def _save_fit(store: "Store", ds, req: int, k: int, themes, mentions, scores) ->
         with store.transaction() as cur:
             for name, df in new.items():
                 df = df.with_columns(pl.lit(ds.version, pl.Int64).alias("version"),
-                                     pl.lit(req, pl.Int64).alias("requested"))
+                                     pl.lit(req, pl.Int64).alias("requested"),
+                                     pl.lit(THEME_MODEL, pl.Int64).alias("model"))
                 _write(cur, ds.schema, name, df, delete="version <> $v OR requested = $r",
                        params={"v": ds.version, "r": req})
         return True
@@ -643,6 +650,11 @@ def _write(cur, schema: str, name: str, df: pl.DataFrame, delete: str | None = N
         else:
             if delete:
                 cur.sql(f"DELETE FROM {schema}.{name} WHERE {delete}", params=params)
+            # columns added since the table was created (e.g. `model`): added, older rows null
+            for col, typ in cur.sql("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM cx_voc_new)"
+                                    ).fetchall():
+                if re.fullmatch(r"[a-z_]+", col) and re.fullmatch(r"[A-Z]+", typ):
+                    cur.sql(f"ALTER TABLE {schema}.{name} ADD COLUMN IF NOT EXISTS {col} {typ}")
             cur.sql(f"INSERT INTO {schema}.{name} BY NAME SELECT * FROM cx_voc_new")
     finally:
         cur.unregister("cx_voc_new")

@@ -241,3 +241,25 @@ def test_user_chosen_number_of_themes(demo):
     assert mat.group_by("theme").agg(pl.col("share").sum())["share"].to_list() == pytest.approx([1.0] * 9)
     by = voc.themes_by(demo, "source", k=9, dataset="demo")
     assert set(by["value"]) == {"solicited", "unsolicited"}
+
+
+def test_a_fit_stored_by_an_older_theme_method_is_refitted(demo_db, tmp_path):
+    """A database whose stored themes predate the recorded model (an upgrade) shows the current
+    method's themes: the old fit is refitted, and the tables gain the `model` column."""
+    s = cx.open(copy_demo(demo_db, tmp_path / "old.duckdb"))
+    try:
+        fit = voc.fit_themes(s, k=9, dataset="demo")
+        ds = s.dataset("demo").schema
+        for t in ("voc_themes", "voc_mentions", "voc_k_scores"):  # as an older CX Loop left them
+            s.con.sql(f"ALTER TABLE {ds}.{t} DROP COLUMN model")
+        s.con.sql(f"UPDATE {ds}.voc_themes SET terms = 'stale, old, method'")
+        voc._MEMORY.clear()
+        again = voc.fit_themes(s, k=9, dataset="demo")
+        assert again.themes["terms"].to_list() == fit.themes["terms"].to_list()  # refitted: no stale terms
+        cols = s.con.sql(f"SELECT table_name FROM duckdb_columns() WHERE schema_name = '{ds}' "
+                         "AND column_name = 'model' ORDER BY 1").fetchall()
+        assert [c for (c,) in cols] == ["voc_k_scores", "voc_mentions", "voc_themes"]
+        voc._MEMORY.clear()
+        assert voc.fit_themes(s, k=9, dataset="demo").themes["terms"].to_list() == fit.themes["terms"].to_list()
+    finally:
+        s.close()
