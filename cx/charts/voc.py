@@ -33,7 +33,8 @@ def theme_bars(df: pl.DataFrame, title: str = "Themes: mentions and mood") -> go
         customdata=list(zip(d["terms"].to_list(), d["effort_share"].fill_null(0).to_list(), d["theme"].to_list())),
         hovertemplate="<b>%{y}</b><br>%{x:,} comments<br>top terms: %{customdata[0]}<br>"
                       "effort language in %{customdata[1]:.0%}<extra></extra>"))
-    fig.update_xaxes(title="comments mentioning the theme", range=[0, max(d["comments"].max() or 1, 1) * 1.45])
+    # room on the right for the "share · sentiment" labels, even in a half-width column
+    fig.update_xaxes(title="comments mentioning the theme", range=[0, max(d["comments"].max() or 1, 1) * 2.1])
     return _layout(fig, title, height=max(320, 34 * d.height + 90))
 
 
