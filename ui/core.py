@@ -1,10 +1,15 @@
 """The app frame: the store, the dataset and filter sidebar, caching and friendly errors."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import logging
+import threading
 import traceback
-from datetime import date
+import weakref
+from collections import OrderedDict
+from datetime import date, datetime
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -80,11 +85,116 @@ def call(fn, *args, **kwargs):
 # cache_resource, not cache_data: the results (polars frames, small dicts and dataclasses) are
 # shared as they are, never pickled and unpickled on every rerun (a 300k-row frame costs ~0.3 s
 # per rerun as cache_data); pages and cx functions never mutate them (polars frames are immutable)
-@st.cache_resource(show_spinner=False, max_entries=512)
 def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple):
+    """The cache behind call(). Arguments made of plain values (str, numbers, dates, None,
+    tuples, lists, frozen dataclasses such as Filters) are keyed by their repr, which Streamlit
+    hashes in microseconds; anything else goes through Streamlit's own (slower) hasher."""
+    try:
+        key = _plain_key((qualname, dataset, version, args, kwargs))
+    except _Unkeyable:
+        return _cached_hashed(qualname, dataset, version, args, kwargs)
+    return _cached_keyed(key, qualname, dataset, version, args, kwargs)
+
+
+def _run_cx(qualname: str, dataset: str, args: tuple, kwargs: tuple):
     mod, name = qualname.split(":")
     fn = getattr(importlib.import_module(mod), name)
     return fn(get_store(), *args, dataset=dataset, **dict(kwargs))
+
+
+@st.cache_resource(show_spinner=False, max_entries=512)
+def _cached_keyed(key: str, _qualname: str, _dataset: str, _version: int, _args: tuple, _kwargs: tuple):
+    return _run_cx(_qualname, _dataset, _args, _kwargs)  # arguments starting with _ are not hashed
+
+
+@st.cache_resource(show_spinner=False, max_entries=128)
+def _cached_hashed(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple):
+    return _run_cx(qualname, dataset, args, kwargs)
+
+
+def _clear_cached() -> None:
+    _cached_keyed.clear()
+    _cached_hashed.clear()
+
+
+_cached.clear = _clear_cached
+
+
+def _plain_key(x) -> str:
+    if x is None or isinstance(x, (str, int, float, date)):  # bool is an int; datetime a date
+        return f"{type(x).__name__}:{x!r}"
+    if isinstance(x, (tuple, list)):
+        return f"{type(x).__name__}(" + ",".join(_plain_key(v) for v in x) + ")"
+    if dataclasses.is_dataclass(x) and not isinstance(x, type) and type(x).__dataclass_params__.frozen:
+        return (f"{type(x).__module__}.{type(x).__qualname__}("
+                + ",".join(f"{fl.name}={_plain_key(getattr(x, fl.name))}" for fl in dataclasses.fields(x)) + ")")
+    raise _Unkeyable
+
+
+class _Unkeyable(Exception):
+    pass
+
+
+# -- figures, built once per input ---------------------------------------------------------
+# Building a plotly figure costs more CPU than the rest of a warm rerun together (the validators
+# behind update_layout), and a page's inputs are the very objects _cached() shares between
+# sessions and reruns. So a chart function's figure is kept per input *object* (held by weak
+# reference: a frame that is dropped, or a new frame at the same address, is never mistaken for
+# the old one) and shared as it is. Views never change a figure they are given; chart() copies
+# one before enlarging it for presentation mode.
+_FIGURES: OrderedDict = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+_FIGURES_MAX = 256
+_SCALARS = (str, int, float, bool, type(None), date, datetime)
+
+
+def _arg_key(x, refs: list):
+    if isinstance(x, _SCALARS):
+        return (type(x).__name__, x)
+    if isinstance(x, (list, tuple)):
+        return (type(x).__name__, tuple(_arg_key(v, refs) for v in x))
+    if isinstance(x, dict):
+        return ("dict", tuple((k, _arg_key(v, refs)) for k, v in sorted(x.items(), key=lambda kv: str(kv[0]))))
+    try:
+        refs.append(weakref.ref(x))
+    except TypeError:
+        raise _Unkeyable from None
+    return ("id", id(x))
+
+
+def figure(fn, *args, **kwargs):
+    """fn(*args, **kwargs), a plotly figure, memoised per input object (see above). Arguments that
+    can be neither compared by value nor weakly referenced turn the memo off for that call."""
+    refs: list = []
+    try:
+        key = (fn, _arg_key(args, refs), _arg_key(kwargs, refs))
+    except _Unkeyable:
+        return fn(*args, **kwargs)
+    with _FIGURES_LOCK:
+        hit = _FIGURES.get(key)
+        if hit is not None and all(r() is not None for r in hit[0]):
+            _FIGURES.move_to_end(key)
+            return hit[1]
+    fig = fn(*args, **kwargs)
+    if isinstance(fig, go.Figure):
+        with _FIGURES_LOCK:
+            _FIGURES[key] = (refs, fig)
+            _FIGURES.move_to_end(key)
+            while len(_FIGURES) > _FIGURES_MAX:
+                _FIGURES.popitem(last=False)
+    return fig
+
+
+class figures:  # noqa: N801 - used like a module
+    """A chart module whose functions are memoised by figure(): `vc = figures(cx.charts.value)`,
+    then `vc.clv_histogram(df, horizon)` as before."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._module, name)
+        return functools.partial(figure, fn) if callable(fn) and not isinstance(fn, type) else fn
 
 
 def _qp_list(key: str) -> list[str]:

@@ -6,7 +6,9 @@ import streamlit as st
 
 from cx import glossary, lifecycle
 from cx.charts import lifecycle as lc_charts
-from ui.core import call, chart, page_frame, table
+from ui.core import call, chart, figures, page_frame, table
+
+lc_charts = figures(lc_charts)  # figures memoised per input (ui.core.figure)
 
 f = page_frame("Life cycle", "Do customers come back? Cohorts by the month (or week) they started, and every "
                "period's customers split into new, returning, resurrecting and dormant.")

@@ -7,7 +7,9 @@ import streamlit as st
 from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
-from ui.core import call, chart, current_dataset, get_store, page_frame, table
+from ui.core import call, chart, current_dataset, figures, get_store, page_frame, table
+
+ch = figures(ch)  # figures memoised per input (ui.core.figure)
 
 f = page_frame("Loyalty & trust", "How likely customers are to recommend you, how satisfied they are and how easy "
                "you make things; which touchpoints drive that; whether trust pays; who forgives an incident; and how "

@@ -2,7 +2,9 @@
 import streamlit as st
 
 from cx import charts, glossary, overview, profile
-from ui.core import call, chart, fmt_date, md_escape, page_frame
+from ui.core import call, chart, figures, fmt_date, md_escape, page_frame
+
+charts = figures(charts)  # figures memoised per input (ui.core.figure)
 
 f = page_frame("Overview", "The health of your customer relationships at a glance: each card compares the "
                "last two full periods and links to its details.")

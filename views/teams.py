@@ -4,7 +4,9 @@ import streamlit as st
 
 from cx import glossary, teams
 from cx.charts import lifecycle as charts
-from ui.core import call, chart, page_frame, table
+from ui.core import call, chart, figures, page_frame, table
+
+charts = figures(charts)  # figures memoised per input (ui.core.figure)
 
 f = page_frame("Teams", "The people who deliver the experience: satisfaction (CSAT), effort (CES), first-contact "
                "resolution and incidents per department and per employee, and how consistent service is.")

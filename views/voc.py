@@ -4,7 +4,9 @@ import streamlit as st
 
 from cx import glossary, voc
 from cx.charts import voc as vc
-from ui.core import _cached, call, chart, current_dataset, get_store, page_frame, table
+from ui.core import _cached, call, chart, current_dataset, figures, get_store, page_frame, table
+
+vc = figures(vc)  # figures memoised per input (ui.core.figure)
 
 help_text = glossary.help_text
 f = page_frame("Voice of the customer",

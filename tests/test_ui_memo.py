@@ -1,0 +1,99 @@
+"""The app's per-rerun shortcuts: figures memoised per input object, and call()'s cache key."""
+import gc
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+import pytest
+
+from cx.filters import Filters
+from ui import core
+
+
+@pytest.fixture(autouse=True)
+def _empty_memo():
+    core._FIGURES.clear()
+    yield
+    core._FIGURES.clear()
+
+
+def _counting():
+    calls = []
+
+    def bars(df, title="t", order=None):
+        calls.append(title)
+        return go.Figure(go.Bar(x=df["x"].to_list(), y=df["y"].to_list()), layout={"title": title})
+
+    return bars, calls
+
+
+def test_same_input_object_gives_the_same_figure_built_once():
+    bars, calls = _counting()
+    df = pl.DataFrame({"x": ["a", "b"], "y": [1, 2]})
+    f1 = core.figure(bars, df, title="one", order=["b", "a"])
+    f2 = core.figure(bars, df, title="one", order=["b", "a"])
+    assert f1 is f2 and calls == ["one"]
+    # another title, another order (lists compared by value) or an equal but new frame: built again
+    core.figure(bars, df, title="two", order=["b", "a"])
+    core.figure(bars, df, title="one", order=["a", "b"])
+    core.figure(bars, pl.DataFrame({"x": ["a", "b"], "y": [1, 2]}), title="one", order=["b", "a"])
+    assert calls == ["one", "two", "one", "one"]
+    assert list(core.figure(bars, df, title="two", order=["b", "a"]).data[0].y) == [1, 2]
+    assert len(calls) == 4
+
+
+def test_a_dropped_input_is_never_mistaken_for_a_new_one():
+    bars, calls = _counting()
+    for y in range(5):  # new frames, often at the address of the one just dropped
+        fig = core.figure(bars, pl.DataFrame({"x": ["a"], "y": [y]}))
+        assert list(fig.data[0].y) == [y]
+        gc.collect()
+    assert len(calls) == 5
+
+
+def test_unkeyable_arguments_and_non_figures_are_not_memoised():
+    bars, calls = _counting()
+    df = pl.DataFrame({"x": ["a"], "y": [1]})
+    o = object()  # neither a plain value nor weakly referable
+    core.figure(bars, df, order=o)
+    core.figure(bars, df, order=o)
+    assert len(calls) == 2
+    out = []
+    core.figure(lambda: out.append(1) or [1])
+    core.figure(lambda: out.append(1) or [1])
+    assert out == [1, 1] and not core._FIGURES
+
+
+def test_the_memo_is_bounded():
+    bars, _ = _counting()
+    frames = [pl.DataFrame({"x": ["a"], "y": [i]}) for i in range(core._FIGURES_MAX + 10)]
+    for df in frames:
+        core.figure(bars, df)
+    assert len(core._FIGURES) == core._FIGURES_MAX
+
+
+def test_figures_proxy_memoises_a_chart_module():
+    from cx import charts
+
+    df = pl.DataFrame({"stage": ["discover", "consider"], "touchpoints": [30, 9], "customers": [10, 4]})
+    ch = core.figures(charts)
+    assert ch.stage_bars(df) is ch.stage_bars(df)
+    assert ch.STAGE_COLORS is charts.STAGE_COLORS  # not a function: passed through
+
+
+def test_plain_key_tells_values_and_types_apart():
+    k = core._plain_key
+    assert len({k(1), k(True), k(1.0), k("1"), k(None), k((1,)), k([1])}) == 7
+    assert k(Filters(start=date(2024, 1, 2))) != k(Filters(end=date(2024, 1, 2)))
+    assert k(Filters(channels=("web",))) == k(Filters(channels=("web",)))
+    with pytest.raises(core._Unkeyable):
+        k(pl.DataFrame({"a": [1]}))  # a frame's repr is truncated: never a key
+    with pytest.raises(core._Unkeyable):
+        k({"a": 1})
+
+
+def test_streamlit_does_not_collect_garbage_after_every_run():
+    cfg = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert cfg["runner"]["postScriptGC"] is False
