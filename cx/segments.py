@@ -79,25 +79,28 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
     """The Ibis expression behind :func:`features`."""
     t = flt.interactions(store, filters, dataset)
     chans = channels(store, filters, dataset) if chans is None else chans
-    r = t.mutate(_r=_rank(t.stage))
-    r = r.mutate(_pr=r._r.lag().over(_window()))
     one = ibis.literal(1, "int64")
     zero = ibis.literal(0, "int64")
 
     def count(pred):
         return ibis.ifelse(pred, one, zero).sum()
 
+    # The loops need each touchpoint's previous stage: a window sorted per customer by time. It
+    # runs on the four columns it needs, not on every column the other features read (sorting
+    # the wide rows was most of the query's time), and joins back per customer.
+    r = t.select(ID, "timestamp", "_seq", _r=_rank(t.stage))
+    r = r.mutate(_pr=r._r.lag().over(_window()))
+    lp = r.group_by(_lid=r[ID]).aggregate(furthest_stage=r._r.max(), loops=count(r._r < r._pr))
+
     mix = {_col_name(c): count(_.channel == c) for c in chans}
     inbound = _.direction == "inbound"
     in_mix = {INBOUND_PREFIX + _col_name(c)[len(CHANNEL_PREFIX):]: count(inbound & (_.channel == c)) for c in chans}
-    per = r.group_by(ID).aggregate(
+    per = t.group_by(ID).aggregate(
         _first=_.timestamp.min().epoch_seconds(),
         _last=_.timestamp.max().epoch_seconds(),
         touchpoints=_.count(),
         purchases=count(_.amount > 0),
         spend=_.amount.sum(where=_.amount > 0).fill_null(0).cast("float64"),
-        furthest_stage=_._r.max(),
-        loops=count(_._r < _._pr),
         _inbound=count(_.direction == "inbound"),
         _directed=count(_.direction.notnull()),
         gives_received=count(_.value_given.notnull()),
@@ -107,6 +110,7 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
         **mix,
         **in_mix,
     )
+    per = per.inner_join(lp, per[ID] == lp._lid).drop("_lid")
     end = per._last.max().as_scalar()
     day = 86400.0
     per = per.mutate(
@@ -202,43 +206,47 @@ def _concept(col: str) -> str:
     return col
 
 
-def transform(feats: pl.DataFrame, columns) -> tuple[np.ndarray, dict[str, int]]:
+def transform(feats: pl.DataFrame, columns, scale: dict | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """The matrix KMeans sees: each column as float, log1p(max(x, 0)) for the skewed counts and
     amounts (FEATURES), nulls replaced by the column median (0 when the whole column is null),
     then standardised (mean 0, sd 1; a constant column stays 0). Returns it and the number of
-    values imputed per column."""
+    values imputed per column. `scale`: the columns' :func:`scaling`, when already computed."""
     columns = list(columns)
     if not columns:
         return np.empty((feats.height, 0)), {}
     nulls = feats.select(pl.col(c).null_count() for c in columns).row(0)
     imputed = {c: int(n) for c, n in zip(columns, nulls) if n}
+    scale = scaling(feats, columns) if scale is None else scale
     exprs = []
-    for c in columns:
+    for c in columns:  # one pass with the statistics as constants (each median computed once)
+        med, mean, sd = scale[c]
         v = pl.col(c).cast(pl.Float64)
         if _skewed(c):
             v = v.clip(lower_bound=0).log1p()
-        v = v.fill_nan(None)
-        v = v.fill_null(v.median()).fill_null(0.0)
-        sd = v.std(ddof=0)
-        exprs.append(pl.when(sd > 0).then((v - v.mean()) / sd).otherwise(0.0).alias(c))
-    X = feats.lazy().select(exprs).collect().to_numpy(order="c")
+        v = v.fill_nan(None).fill_null(med)
+        exprs.append(((v - mean) / sd if sd > 0 else pl.lit(0.0, pl.Float64)).alias(c))
+    X = feats.select(exprs).to_numpy(order="c")
     return np.ascontiguousarray(X, dtype=np.float64), imputed
 
 
 def scaling(feats: pl.DataFrame, columns) -> dict[str, tuple[float, float, float]]:
     """The parameters of :func:`transform` per column: (median imputed, mean, sd) of the (log1p'd)
     values, so that the same transform can run in the engine (:func:`assign`)."""
-    out = {}
-    for c in columns:
-        v = feats[c].cast(pl.Float64)
-        if _skewed(c):
-            v = v.clip(lower_bound=0).log1p()
-        v = v.fill_nan(None)
-        med = v.median()
-        med = 0.0 if med is None else float(med)
-        v = v.fill_null(med)
-        out[c] = (med, float(v.mean()), float(v.std(ddof=0)))
-    return out
+    columns = list(columns)
+    if not columns:
+        return {}
+
+    def base(c):
+        v = pl.col(c).cast(pl.Float64)
+        return (v.clip(lower_bound=0).log1p() if _skewed(c) else v).fill_nan(None)
+
+    meds = feats.select(base(c).median().alias(c) for c in columns).row(0)  # every column at once
+    meds = [0.0 if m is None else float(m) for m in meds]
+    filled = [base(c).fill_null(m) for c, m in zip(columns, meds)]
+    stats = feats.select(*(v.mean().alias(f"m{i}") for i, v in enumerate(filled)),
+                         *(v.std(ddof=0).alias(f"s{i}") for i, v in enumerate(filled))).row(0)
+    k = len(columns)
+    return {c: (meds[i], float(stats[i]), float(stats[k + i])) for i, c in enumerate(columns)}
 
 
 @dataclass
@@ -387,7 +395,8 @@ def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0
         raise CXError("No feature has any value to cluster on.")
     if n < 4:
         raise CXError(f"Clustering needs at least 4 customers ({n} after the filters).")
-    X, imputed = transform(features, columns)
+    scale = scaling(features, columns)
+    X, imputed = transform(features, columns, scale)
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
     Xs = X[idx]
@@ -447,7 +456,7 @@ def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0
     return ClusterResult(k=k, auto_k=auto, columns=columns, labels=lab_df, names=names, sizes=sizes, profile=prof,
                          scores=scores, stability=float(np.mean(runs)), stability_runs=runs, projection=proj,
                          explained=explained, imputed=imputed, sample_size=len(idx), centres=centres,
-                         scaling=scaling(features, columns), fitted_on=n)
+                         scaling=scale, fitted_on=n)
 
 
 # -- the page's run, personas and groups -------------------------------------------------------------
