@@ -54,6 +54,44 @@ def db_path(touchpoints: int) -> str:
     return str(db)
 
 
+def db_1m_customers(source_db: str, copies: int = 3) -> str:
+    """A dataset of about 1M customers with real touchpoints: the 10M-touchpoint dataset
+    (333,333 customers) `copies` times, each copy's customer ids suffixed (…#1, …#2), so 999,999
+    customers and 31.9M touchpoints; cached under bench/data/."""
+    db = DATA / f"segments_{copies}x.duckdb"
+    if db.exists():
+        return str(db)
+    import shutil
+
+    tmp = db.with_name(db.name + ".tmp")
+    shutil.copy(source_db, tmp)
+    s = cx.open(tmp)
+    sch = s.dataset("demo").schema
+    with s.transaction() as cur:
+        for kind in ("interactions", "customers", "feedback"):
+            cols = [r[0] for r in cur.sql(f"DESCRIBE {sch}.{kind}").fetchall()]
+            sel = ", ".join(f"customer_id || '#{{i}}' AS customer_id" if c == "customer_id" else c for c in cols)
+            for i in range(1, copies):
+                cur.execute(f"INSERT INTO {sch}.{kind} SELECT {sel.format(i=i)} FROM {sch}.{kind} "
+                              f"WHERE NOT contains(customer_id, '#')")
+    s.close()
+    tmp.rename(db)
+    return str(db)
+
+
+def features_cluster_ours(db: str, k: int | None = 6) -> dict:
+    """Features then clustering, end to end, from the database (what the Segments page computes
+    once per dataset version)."""
+    s = cx.open(db, read_only=True)
+    t = time.perf_counter()
+    df = segments.features(s, dataset="demo")
+    t_feat = time.perf_counter() - t
+    r = segments.cluster(df, k=k, scan=k is None)
+    sec = time.perf_counter() - t
+    return {"seconds": sec, "customers": df.height, "features_s": round(t_feat, 2),
+            "cluster_s": round(sec - t_feat, 2), "k": r.k}
+
+
 def _summary(df: pl.DataFrame) -> dict:
     out = {"customers": df.height}
     for c in CHECK:

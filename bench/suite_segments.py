@@ -1,6 +1,7 @@
 """Segments benchmark: `python -m bench segments --touchpoints 10M` (sizes in touchpoints for the
-features; clustering is always on 1M customers, a synthetic frame resampled from the largest size's
-features: see bench/ops_segments.py)."""
+features; clustering alone is on 1M customers, a synthetic frame resampled from the largest size's
+features; features + clustering end to end on 1M customers: the largest dataset three times over,
+ids suffixed, 31.9M touchpoints: see bench/ops_segments.py)."""
 from __future__ import annotations
 
 from bench.harness import measure, report
@@ -28,4 +29,11 @@ def run(sizes, repeat):
     auto = measure("ops_segments", "cluster_ours", {**args, "k": None}, repeat=repeat)
     rows.append({"operation": "cluster, automatic k (s)", "size": "1M cust.", "ours": auto, "target_s": 30.0})
     rows.append({"operation": "cluster k=6, absolute (s)", "size": "1M cust.", "ours": fixed, "target_s": 10.0})
+    from bench.ops_segments import db_1m_customers
+
+    big = db_1m_customers(src)
+    for k, target in ((6, 10.0), (None, 30.0)):
+        e2e = measure("ops_segments", "features_cluster_ours", {"db": big, "k": k}, repeat=repeat)
+        rows.append({"operation": f"features + cluster, {'k=6' if k else 'auto k'}", "size": "1M cust.",
+                     "ours": e2e, "target_s": target})
     report("segments", rows)

@@ -81,12 +81,11 @@ def _summary_expr(store, calibration_end=None, observation_end=None, time_unit="
     cut = _as_date(calibration_end) or _as_date(observation_end)
     if cut is not None:
         days = days.filter(days.day <= cut)
-        d = days.mutate(end=ibis.literal(cut))
-    else:
-        d = days.cross_join(end).rename(end="_end")
-    g = d.group_by("customer_id").aggregate(
+    g = days.group_by("customer_id").aggregate(
         first_purchase=_.day.min(), last_purchase=_.day.max(), n=_.count(), total=_.amount.sum(),
-        first_amount=_.amount.argmin(_.day), end=_.end.max())
+        first_amount=_.amount.argmin(_.day))
+    # the end day joins the per-customer rows (one per buyer), not every purchase day
+    g = g.mutate(end=ibis.literal(cut)) if cut is not None else g.cross_join(end).rename(end="_end")
     return g.mutate(
         frequency=(_.n - 1).cast("int64"),
         recency=_.last_purchase.delta(_.first_purchase, unit="day").cast("float64") / u,
@@ -544,8 +543,7 @@ def customer_value(store, horizon_months: int = 12, discount_rate: float = 0.10,
     clv_if_alive (= predicted_clv / P(alive): the value if the customer is still active), and
     p_alive_30d_ago (P(alive) as it was 30 days before the end, with the history known then)."""
     s = summary(store, time_unit=time_unit, filters=filters, dataset=dataset)
-    grouped = summary_grouped(store, time_unit=time_unit, filters=filters, dataset=dataset)
-    bg = fit_bgnbd(grouped["frequency"], grouped["recency"], grouped["T"], grouped["weight"])
+    bg = fit_bgnbd(s["frequency"], s["recency"], s["T"])  # on its unique rows, weighted (grouped in polars)
     gg = fit_gamma_gamma(s["frequency"], s["monetary_value"])
     x, tx, T, m = (s[c].to_numpy().astype(float) for c in ("frequency", "recency", "T", "monetary_value"))
     u = _unit(time_unit)
