@@ -110,3 +110,32 @@ def test_segments_open_from_a_shared_link(app_db):
     assert "Customers per behaviour cluster" not in c
     k = c["Choosing k: three scores side by side"]["data"]
     assert k[0]["x"] == list(range(2, 11))
+
+
+def test_touchpoint_mix_personas_tab(app_db):
+    """The NMF tab: one recipe per declared persona, the persona × recipe heatmap, the recipes and
+    the customers who behave like another persona (linked, exportable, savable)."""
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    at.switch_page("views/segments.py")
+    at.query_params["tab"] = "Touchpoint-mix personas"
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "Recipes (k)") == "6"
+    agree = float(metric(at, "Behave as declared").rstrip("%")) / 100
+    assert 0.65 <= agree <= 0.85  # planted: about 81% declare the persona they behave like
+    odd = int(metric(at, "Behave like another persona").replace(",", ""))
+    heat = charts(at)["Declared persona × touchpoint recipe"]["data"][0]
+    assert len(heat["y"]) == 6 and len(heat["x"]) == 6
+    assert all(abs(sum(row) - 1) < 1e-9 for row in heat["z"])
+    assert max(max(row) for row in heat["z"]) > 0.6  # each persona mostly follows one recipe
+    recipes = next(d.value for d in at.dataframe if "agreement" in d.value.columns)
+    assert sorted(recipes["persona"]) == sorted(heat["y"]) and recipes["customers"].sum() == 5000
+    assert any("(store)" in n for n in recipes["name"])  # named by channel and touchpoint
+    members = next(d.value for d in at.dataframe if "behaves_like" in d.value.columns)
+    assert len(members) == min(odd, 1000) and not members["as_declared"].any()
+    assert (members["behaves_like"] != members["persona"]).all()
+    assert members["customer_id"].str.startswith("customer?customer=").all()
+    at.button(key="sg_mix_save").click().run()
+    assert not at.exception, at.exception
+    assert any(f"({odd:,} customers)" in s.value for s in at.success)

@@ -208,3 +208,72 @@ def test_clear_messages(store, write):
     f = segments.features(store, dataset="t")
     with pytest.raises(cx.CXError, match="at least 4 customers"):
         segments.cluster(f, k=2)
+
+
+# -- touchpoint-mix personas (NMF) -------------------------------------------------------------------
+
+def test_touchpoint_mix_exact(tiny):
+    m = segments.touchpoint_mix(tiny, dataset="t")
+    assert m["customer_id"].to_list() == ["a", "b"] and m["persona"].to_list() == ["Researcher", "Bargain Hunter"]
+    a, b = m.row(0, named=True), m.row(1, named=True)
+    assert a["web:order_placed"] == 2 and a["social:social_ad"] == 1 and a["phone:support_call"] == 1
+    assert a["web:homepage"] == 1 and b["web:homepage"] == 1 and b["web:refund_issued"] == 1
+    assert sum(a[c] for c in m.columns[2:]) == 7 and sum(b[c] for c in m.columns[2:]) == 2
+    top = segments.touchpoint_mix(tiny, dataset="t", top=1)  # the most frequent pair only
+    assert top.columns == ["customer_id", "persona", "web:homepage"] and top["web:homepage"].to_list() == [1, 1]
+    only_b = segments.touchpoint_mix(tiny, Filters(customers=("b",)), dataset="t")
+    assert only_b["customer_id"].to_list() == ["b"]
+
+
+def test_mix_personas_on_a_hand_built_mix():
+    # three clean recipes (store, web, phone), 4 customers each, personas declared; one web
+    # customer declares the store persona: the one customer who does not behave as declared
+    rows = []
+    for i in range(4):
+        rows.append((f"s{i}", "Store", 5 + i, 1, 0, 0, 0, 0))
+        rows.append((f"w{i}", "Store" if i == 0 else "Web", 0, 0, 6 + i, 2, 0, 0))
+        rows.append((f"p{i}", "Phone", 0, 0, 0, 0, 3 + i, 1))
+    mix = pl.DataFrame(rows, orient="row", schema=["customer_id", "persona", "store:visit", "store:buy", "web:page",
+                                                    "web:cart", "phone:call", "phone:reply"])
+    r = segments.mix_personas(mix)
+    assert r.k == 3  # the number of declared personas
+    by = {row["customer_id"]: row for row in r.members.iter_rows(named=True)}
+    assert len({by[f"s{i}"]["component"] for i in range(4)}) == 1
+    assert len({by[c]["component"] for c in ("s0", "w0", "p0")}) == 3
+    assert {by["w1"]["behaves_like"], by["s1"]["behaves_like"], by["p1"]["behaves_like"]} == {"Web", "Store", "Phone"}
+    assert by["w0"]["behaves_like"] == "Web" and by["w0"]["as_declared"] is False
+    assert r.mismatched == 1 and r.agreement == pytest.approx(11 / 12)
+    assert min(r.members["strength"]) > 0.95  # pure recipes
+    web = r.components.filter(pl.col("persona") == "Web").row(0, named=True)
+    assert web["name"].startswith("page (web)") and web["customers"] == 4
+    assert web["agreement"] == pytest.approx(3 / 4)
+    assert r.crosstab.filter(pl.col("persona") == "Store")["customers"].sum() == 5
+    with pytest.raises(cx.CXError, match="between 2 and"):
+        segments.mix_personas(mix, k=12)
+
+
+def test_mix_personas_recover_the_planted_groups_and_find_the_misdeclared(demo):
+    """On the demo data each recipe is one planted behaviour group, matched to that group's
+    persona; the customers flagged as not behaving as declared contain nearly all of the ~19%
+    whose declared persona was planted as a random other one."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from cx.sample import GROUPS
+
+    r = segments.mix_run(demo)
+    truth = pl.read_csv(ROOT / "sample_data" / "truth_customers.csv").select(
+        "customer_id", "behaviour", "persona_matches")
+    j = r.members.join(truth, on="customer_id")
+    assert j.height == r.members.height == truth.height
+    assert r.k == len(GROUPS)
+    assert adjusted_rand_score(j["behaviour"], j["component"]) >= 0.7
+    display = {g: v["display"] for g, v in GROUPS.items()}
+    for comp in r.components.iter_rows(named=True):  # each recipe's persona is its majority group's
+        majority = j.filter(pl.col("component") == comp["component"])["behaviour"].mode()[0]
+        assert comp["persona"] == display[majority]
+    flagged = j.filter(pl.col("as_declared") == False)  # noqa: E712
+    misdeclared = j.filter(~pl.col("persona_matches"))
+    caught = flagged.join(misdeclared, on="customer_id").height
+    assert caught / misdeclared.height >= 0.9
+    assert caught / flagged.height >= 0.55
+    assert 0.65 <= r.agreement <= 0.85

@@ -140,10 +140,57 @@ def names_tab():
         st.rerun()
 
 
+def mix_tab():
+    st.caption("A second lens on who your customers are: each customer's mix of touchpoints (channel and "
+               "touchpoint) is split into a few recurring journey recipes, and each declared persona is matched "
+               "to the recipe most of its customers follow.", help=help_text("mix_recipes"))
+    pick = st.selectbox("Number of recipes", ["as many as personas", *map(str, range(2, 11))], key="sg_mix_k",
+                        bind="query-params", help="By default one recipe per declared persona, so each persona "
+                                                  "can meet its recipe.")
+    with st.spinner("Finding touchpoint recipes…"):
+        mr = call(segments.mix_run, k=None if pick == "as many as personas" else int(pick), filters=f)
+    a, b, c, d = st.columns(4)
+    a.metric("Recipes (k)", mr.k, help=help_text("mix_recipes"))
+    a_txt = f"{mr.agreement:.0%}" if mr.agreement is not None else "–"
+    b.metric("Behave as declared", a_txt, help=help_text("mix_agreement"))
+    c.metric("Behave like another persona", f"{mr.mismatched:,}", help=help_text("mix_agreement"))
+    d.metric("Blends", f"{mr.blended:.0%}", help="Customers whose main recipe is under 60% of their touchpoint "
+             "mix: they follow several recipes.")
+    if mr.agreement is None:
+        st.info("The customers table has no persona: the recipes are shown without a declared persona to "
+                "compare with.")
+    chart(sch.crosstab_heatmap(mr.crosstab, mr.names, title="Declared persona × touchpoint recipe",
+                               x_title="touchpoint recipe (its top touchpoints)"), key="sg_mix_cross",
+          caption="Each row is a declared persona; each cell the share of that persona following a recipe. A "
+                  "persona whose row is one dark cell behaves as it says.", help=help_text("mix_agreement"))
+    table(mr.components, "sg_mix_recipes", title="Touchpoint recipes", file_name="touchpoint_recipes.csv",
+          caption=f"The recipes explain {mr.reconstruction:.0%} of the customers' (square-rooted) touchpoint mix. "
+                  "persona: the declared persona matched to the recipe; agreement: the share of its customers "
+                  "who declared that persona.",
+          share=st.column_config.NumberColumn(format="percent"),
+          mean_strength=st.column_config.NumberColumn("mean strength", format="percent"),
+          agreement=st.column_config.NumberColumn(format="percent"))
+    odd = mr.members.filter(pl.col("as_declared") == False).sort("strength", descending=True)  # noqa: E712
+    if odd.height:
+        st.markdown(f"**Customers who behave like another persona** · {odd.height:,}")
+        table(odd, "sg_mix_odd", title="Customers who behave like another persona",
+              file_name="behave_like_another_persona.csv", links=True, height=260,
+              caption="Strongest recipe first: these customers' declared persona may be out of date, or the "
+                      "persona question misread." + (" First 1,000 shown; the CSV has all." if odd.height > 1000
+                                                     else ""),
+              strength=st.column_config.NumberColumn(format="percent"))
+        e2, e3 = st.columns([3, 1], vertical_alignment="bottom")
+        seg_name = e2.text_input("Save them as a segment named", value="Behave like another persona",
+                                 key="sg_mix_save_name", help=help_text("saved_segment"))
+        if e3.button("Save segment", key="sg_mix_save"):
+            n = segments.save(store, seg_name, odd["customer_id"].to_list(), ds)
+            st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+
+
 # lazy tabs bound to the URL (?tab=Choosing%20k): only the open tab draws, a copied link opens it
-tabs = st.tabs(["Clusters", "Persona × behaviour", "Choosing k", "Names & saved segments"], key="tab",
-               bind="query-params")
-for tab, draw in zip(tabs, (clusters_tab, cross_tab, k_tab, names_tab)):
+tabs = st.tabs(["Clusters", "Persona × behaviour", "Touchpoint-mix personas", "Choosing k", "Names & saved segments"],
+               key="tab", bind="query-params")
+for tab, draw in zip(tabs, (clusters_tab, cross_tab, mix_tab, k_tab, names_tab)):
     with tab:
         if tab.open is not False:  # None: state not tracked (then every tab draws)
             draw()

@@ -108,7 +108,8 @@ def scores_chart(scores: pl.DataFrame, title: str = "Choosing k: three scores si
 
 
 def crosstab_heatmap(ct: pl.DataFrame, names: dict[int, str],
-                     title: str = "Persona × behaviour: where each declared persona really sits") -> go.Figure:
+                     title: str = "Persona × behaviour: where each declared persona really sits",
+                     x_title: str = "behaviour cluster") -> go.Figure:
     """ct: persona, cluster, customers, share_of_persona (rows: personas largest first)."""
     personas = list(dict.fromkeys(ct["persona"].to_list()))
     clusters = sorted(ct["cluster"].unique().to_list())
@@ -121,5 +122,5 @@ def crosstab_heatmap(ct: pl.DataFrame, names: dict[int, str],
         text=[[f"{v:.0%}" for v in row] for row in z], texttemplate="%{text}",
         hovertemplate="<b>%{y}</b> in %{x}<br>%{customdata:,} customers (%{z:.1%} of the persona)<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title="declared persona")
-    fig.update_xaxes(tickangle=-20, title="behaviour cluster")
+    fig.update_xaxes(tickangle=-20, title=x_title)
     return _layout(fig, title, height=max(300, 120 + 40 * len(personas)))
