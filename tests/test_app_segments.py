@@ -133,8 +133,9 @@ def test_touchpoint_mix_personas_tab(app_db):
     assert sorted(recipes["persona"]) == sorted(heat["y"]) and recipes["customers"].sum() == 5000
     assert any("(store)" in n for n in recipes["name"])  # named by channel and touchpoint
     members = next(d.value for d in at.dataframe if "behaves_like" in d.value.columns)
-    assert len(members) == min(odd, 1000) and not members["as_declared"].any()
-    assert (members["behaves_like"] != members["persona"]).all()
+    assert len(members) == min(odd, 1000)
+    assert (members["behaves_like"] != members["declared"]).all()
+    assert members["strength"].is_monotonic_decreasing
     assert members["customer_id"].str.startswith("customer?customer=").all()
     at.button(key="sg_mix_save").click().run()
     assert not at.exception, at.exception

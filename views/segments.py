@@ -159,18 +159,24 @@ def mix_tab():
     if mr.agreement is None:
         st.info("The customers table has no persona: the recipes are shown without a declared persona to "
                 "compare with.")
-    chart(sch.crosstab_heatmap(mr.crosstab, mr.names, title="Declared persona × touchpoint recipe",
-                               x_title="touchpoint recipe (its top touchpoints)"), key="sg_mix_cross",
+    first = {c: n.split(" · ")[0] for c, n in mr.names.items()}  # axis labels: each recipe's top touchpoint
+    chart(sch.crosstab_heatmap(mr.crosstab, first, title="Declared persona × touchpoint recipe",
+                               x_title="touchpoint recipe (its top touchpoint; all of them in the table below)"),
+          key="sg_mix_cross",
           caption="Each row is a declared persona; each cell the share of that persona following a recipe. A "
                   "persona whose row is one dark cell behaves as it says.", help=help_text("mix_agreement"))
-    table(mr.components, "sg_mix_recipes", title="Touchpoint recipes", file_name="touchpoint_recipes.csv",
+    recipes = mr.components.select("component", "persona", "customers", "share", "mean_strength", "agreement",
+                                   "name", "top")
+    table(recipes, "sg_mix_recipes", title="Touchpoint recipes", file_name="touchpoint_recipes.csv",
           caption=f"The recipes explain {mr.reconstruction:.0%} of the customers' (square-rooted) touchpoint mix. "
                   "persona: the declared persona matched to the recipe; agreement: the share of its customers "
                   "who declared that persona.",
           share=st.column_config.NumberColumn(format="percent"),
           mean_strength=st.column_config.NumberColumn("mean strength", format="percent"),
           agreement=st.column_config.NumberColumn(format="percent"))
-    odd = mr.members.filter(pl.col("as_declared") == False).sort("strength", descending=True)  # noqa: E712
+    odd = (mr.members.filter(pl.col("as_declared") == False)  # noqa: E712 - polars
+           .sort(["strength", "customer_id"], descending=[True, False])
+           .select("customer_id", pl.col("persona").alias("declared"), "behaves_like", "strength", "component"))
     if odd.height:
         st.markdown(f"**Customers who behave like another persona** · {odd.height:,}")
         table(odd, "sg_mix_odd", title="Customers who behave like another persona",
