@@ -133,7 +133,7 @@ def _compress(cols: dict, weights):
     arrs = {k: np.asarray(v, dtype=float) for k, v in cols.items()}
     if weights is not None:
         return arrs, np.asarray(weights, dtype=float)
-    df = pl.DataFrame(arrs).group_by(list(arrs)).len()
+    df = pl.DataFrame(arrs).group_by(list(arrs), maintain_order=True).len()  # same order, same sums: same fit
     return {k: df[k].to_numpy().astype(float) for k in arrs}, df["len"].to_numpy().astype(float)
 
 
