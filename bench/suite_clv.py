@@ -24,9 +24,10 @@ def run(sizes, repeat):
     from bench.ops_segments import db_path as segments_db
 
     big = db_1m_customers(segments_db(max(sizes)))
-    r = measure("ops_clv", "cx_summary_fit", {"db": big}, repeat=repeat)
-    rows.append({"operation": f"clv summary + fits ({r['extra']['customers']:,} buyers)", "size": "1M cust",
-                 "ours": r, "target_s": 2.0})
+    for warm in (False, True):
+        r = measure("ops_clv", "cx_summary_fit", {"db": big, "warm": warm}, repeat=repeat)
+        rows.append({"operation": f"clv summary + fits, {'warm' if warm else 'cold'} ({r['extra']['customers']:,} buyers)",
+                     "size": "1M cust", "ours": r, "target_s": 2.0})
     sim_path(FIT_CUSTOMERS)
     ours = measure("ops_clv", "cx_fit", {"n": FIT_CUSTOMERS}, repeat=repeat)
     row = {"operation": "BG/NBD + GG fit, 1M customers", "size": "1M cust", "ours": ours, "target_s": 2.0}
