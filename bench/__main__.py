@@ -94,16 +94,31 @@ def suites() -> dict:
     return out
 
 
-def main():
+def parse(argv=None) -> argparse.Namespace:
+    """The command line: suites (none = every suite), sizes, repeats, pages."""
     extra = suites()
     builtin = ["import", "funnel", "flows", "pages"]
     ap = argparse.ArgumentParser(prog="python -m bench")
-    ap.add_argument("what", nargs="*", default=builtin + list(extra), choices=builtin + list(extra))
+    # no `choices` here: on Python 3.11 argparse checks the empty (or default) list of nargs="*"
+    # against them as one value and refuses it, so `python -m bench` alone failed; checked below
+    known = builtin + list(extra)
+    ap.add_argument("what", nargs="*", help=f"suites to run (default: all): {', '.join(known)}")
     ap.add_argument("--touchpoints", default="1M,10M", help="comma-separated sizes, e.g. 1M,10M")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pages", default=",".join(PAGES), help="pages to run for `pages`, comma-separated")
-    a = ap.parse_args()
-    sizes = [parse_size(s) for s in a.touchpoints.split(",")]
+    a = ap.parse_args(argv)
+    unknown = [w for w in a.what if w not in known]
+    if unknown:
+        ap.error(f"unknown suite {', '.join(unknown)} (choose from {', '.join(known)})")
+    a.what = a.what or known
+    a.sizes = [parse_size(s) for s in a.touchpoints.split(",")]
+    return a
+
+
+def main(argv=None):
+    a = parse(argv)
+    extra = suites()
+    sizes = a.sizes
     if "import" in a.what:
         bench_import(sizes, a.repeat)
     if "funnel" in a.what:
