@@ -354,6 +354,16 @@ def _profile(feats: pl.DataFrame, labels: np.ndarray, clustered) -> pl.DataFrame
     return pl.concat(rows).sort(["cluster", "feature"])
 
 
+def _number_by_size(raw: np.ndarray, k: int) -> tuple[np.ndarray, list[int]]:
+    """Groups 0..k-1 renumbered by size, 1 = the largest (ties: the lower original label first):
+    (remap, where remap[old] is the new number, and the old labels in their new order)."""
+    counts = np.bincount(raw, minlength=k)
+    order = sorted(range(k), key=lambda c: (-counts[c], c))
+    remap = np.empty(k, dtype=np.int64)
+    remap[order] = np.arange(1, k + 1)
+    return remap, order
+
+
 def cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0, columns=None,
             scan: bool | None = None, sample: int = SAMPLE) -> ClusterResult:
     """See :func:`_cluster`. scikit-learn runs with THREADS BLAS/OpenMP threads: on a small shared
@@ -416,11 +426,7 @@ def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0
     start = models.get(k) or _kmeans(k, random_state).fit(Xs)
     model = start if len(idx) == n else _kmeans(k, random_state, init=start.cluster_centers_).fit(X)
     raw = model.labels_
-    # renumber by size (1 = largest), deterministic
-    counts = np.bincount(raw, minlength=k)
-    order = sorted(range(k), key=lambda c: (-counts[c], c))
-    remap = np.empty(k, dtype=np.int64)
-    remap[order] = np.arange(1, k + 1)
+    remap, order = _number_by_size(raw, k)
     labels = remap[raw]
     if scores is None or k not in scores["k"].to_list():
         lab_s = labels[idx]
@@ -590,10 +596,14 @@ def run_key(k: int, columns, random_state: int = 0, filters: flt.Filters | None 
 def crosstab(result: ClusterResult, names: dict[int, str] | None = None) -> pl.DataFrame:
     """Persona × behaviour cluster: customers per (persona, cluster), the share of the persona in
     each cluster (rows sum to 1) and the cluster's name. Personas in descending size."""
-    names = result.names_with(names)
     lab = result.labels
     if "persona" not in lab.columns:
         lab = lab.with_columns(persona=pl.lit(NO_PERSONA))
+    return _persona_crosstab(lab, result.names_with(names))
+
+
+def _persona_crosstab(lab: pl.DataFrame, names: dict[int, str]) -> pl.DataFrame:
+    """lab: persona, cluster (one row per customer) -> the crosstab of :func:`crosstab`."""
     g = lab.group_by("persona", "cluster").agg(customers=pl.len())
     g = g.with_columns(share_of_persona=pl.col("customers") / pl.col("customers").sum().over("persona"),
                        persona_size=pl.col("customers").sum().over("persona"),
@@ -858,10 +868,7 @@ def mix_personas(mix: pl.DataFrame, k: int | None = None, random_state: int = 0)
     blend = np.divide(W, total, out=np.full_like(W, 1 / k), where=total > 0)
     raw = blend.argmax(axis=1)
     strength = blend.max(axis=1)
-    counts = np.bincount(raw, minlength=k)
-    order = sorted(range(k), key=lambda c: (-counts[c], c))  # 1 = the largest recipe
-    remap = np.empty(k, dtype=np.int64)
-    remap[order] = np.arange(1, k + 1)
+    remap, _order = _number_by_size(raw, k)  # 1 = the largest recipe
     comp = remap[raw]
     Hn = H / np.maximum(H.sum(axis=1, keepdims=True), 1e-12)
     names, tops, wrows = {}, {}, []
@@ -872,13 +879,7 @@ def mix_personas(mix: pl.DataFrame, k: int | None = None, random_state: int = 0)
         names[c] = " · ".join(_pair_label(p) for p in tops[c][:3]) or f"recipe {c}"
         wrows += [(c, pairs[i], float(Hn[old, i])) for i in idx if Hn[old, i] > 0]
     members = pl.DataFrame({ID: mix[ID], "component": comp, "strength": strength, "persona": declared})
-    ct = (members.group_by("persona", "component").agg(customers=pl.len())
-          .with_columns(share_of_persona=pl.col("customers") / pl.col("customers").sum().over("persona"),
-                        persona_size=pl.col("customers").sum().over("persona"))
-          .rename({"component": "cluster"}))
-    ct = (ct.with_columns(name=pl.col("cluster").replace_strict(names, return_dtype=pl.Utf8))
-          .sort(["persona_size", "persona", "cluster"], descending=[True, False, False])
-          .select("persona", "cluster", "name", "customers", "share_of_persona"))
+    ct = _persona_crosstab(members.select("persona", cluster="component"), names)
     # one-to-one: persona <-> recipe, the assignment that agrees with the most customers
     matched: dict[int, str] = {}
     agreement = ari = None
