@@ -84,14 +84,18 @@ def test_figures_proxy_memoises_a_chart_module():
 
 
 def test_plain_key_tells_values_and_types_apart():
-    k = core._plain_key
+    k = core._key
     assert len({k(1), k(True), k(1.0), k("1"), k(None), k((1,)), k([1])}) == 7
     assert k(Filters(start=date(2024, 1, 2))) != k(Filters(end=date(2024, 1, 2)))
     assert k(Filters(channels=("web",))) == k(Filters(channels=("web",)))
     with pytest.raises(core._Unkeyable):
         k(pl.DataFrame({"a": [1]}))  # a frame's repr is truncated: never a key
     with pytest.raises(core._Unkeyable):
-        k({"a": 1})
+        k({"a"})  # a set: not a plain value (and call() keys have no identity fallback)
+    assert k({"a": 1, "b": 2}) == k({"b": 2, "a": 1}) != k({"a": 2, "b": 2})  # dicts by value
+    refs = []
+    df = pl.DataFrame({"a": [1]})
+    assert k((df, 1), refs) == k((df, 1), []) and refs[0]() is df  # with refs: frames by identity
 
 
 def test_streamlit_does_not_collect_garbage_after_every_run():

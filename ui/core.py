@@ -9,7 +9,7 @@ import threading
 import traceback
 import weakref
 from collections import OrderedDict
-from datetime import date, datetime
+from datetime import date
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -90,7 +90,7 @@ def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tupl
     tuples, lists, frozen dataclasses such as Filters) are keyed by their repr, which Streamlit
     hashes in microseconds; anything else goes through Streamlit's own (slower) hasher."""
     try:
-        key = _plain_key((qualname, dataset, version, args, kwargs))
+        key = _key((qualname, dataset, version, args, kwargs))
     except _Unkeyable:
         return _cached_hashed(qualname, dataset, version, args, kwargs)
     return _cached_keyed(key, qualname, dataset, version, args, kwargs)
@@ -120,14 +120,26 @@ def _clear_cached() -> None:
 _cached.clear = _clear_cached
 
 
-def _plain_key(x) -> str:
+def _key(x, refs: list | None = None) -> str:
+    """A cache key for `x`. Plain values (None, str, numbers, dates; tuples, lists and dicts of
+    them; frozen dataclasses such as Filters) are keyed by value. With `refs`, any other object is
+    keyed by identity and a weak reference to it is appended to `refs` (so the caller can tell
+    when it is gone); without, or when it cannot be weakly referenced, _Unkeyable is raised."""
     if x is None or isinstance(x, (str, int, float, date)):  # bool is an int; datetime a date
         return f"{type(x).__name__}:{x!r}"
     if isinstance(x, (tuple, list)):
-        return f"{type(x).__name__}(" + ",".join(_plain_key(v) for v in x) + ")"
+        return f"{type(x).__name__}(" + ",".join(_key(v, refs) for v in x) + ")"
+    if isinstance(x, dict):
+        return "dict(" + ",".join(f"{_key(k)}={_key(v, refs)}" for k, v in sorted(x.items(), key=lambda kv: str(kv[0]))) + ")"
     if dataclasses.is_dataclass(x) and not isinstance(x, type) and type(x).__dataclass_params__.frozen:
         return (f"{type(x).__module__}.{type(x).__qualname__}("
-                + ",".join(f"{fl.name}={_plain_key(getattr(x, fl.name))}" for fl in dataclasses.fields(x)) + ")")
+                + ",".join(f"{fl.name}={_key(getattr(x, fl.name), refs)}" for fl in dataclasses.fields(x)) + ")")
+    if refs is not None:
+        try:
+            refs.append(weakref.ref(x))
+        except TypeError:
+            raise _Unkeyable from None
+        return f"id:{id(x)}"
     raise _Unkeyable
 
 
@@ -145,21 +157,6 @@ class _Unkeyable(Exception):
 _FIGURES: OrderedDict = OrderedDict()
 _FIGURES_LOCK = threading.Lock()
 _FIGURES_MAX = 256
-_SCALARS = (str, int, float, bool, type(None), date, datetime)
-
-
-def _arg_key(x, refs: list):
-    if isinstance(x, _SCALARS):
-        return (type(x).__name__, x)
-    if isinstance(x, (list, tuple)):
-        return (type(x).__name__, tuple(_arg_key(v, refs) for v in x))
-    if isinstance(x, dict):
-        return ("dict", tuple((k, _arg_key(v, refs)) for k, v in sorted(x.items(), key=lambda kv: str(kv[0]))))
-    try:
-        refs.append(weakref.ref(x))
-    except TypeError:
-        raise _Unkeyable from None
-    return ("id", id(x))
 
 
 def figure(fn, *args, **kwargs):
@@ -167,7 +164,7 @@ def figure(fn, *args, **kwargs):
     can be neither compared by value nor weakly referenced turn the memo off for that call."""
     refs: list = []
     try:
-        key = (fn, _arg_key(args, refs), _arg_key(kwargs, refs))
+        key = (fn, _key((args, kwargs), refs))
     except _Unkeyable:
         return fn(*args, **kwargs)
     with _FIGURES_LOCK:

@@ -46,6 +46,15 @@ if res.imputed:
         f"{sch.feature_label(c)} ({n:,})" for c, n in res.imputed.items()) + ".")
 
 
+def save_form(customer_ids, label: str, default: str, key: str) -> None:
+    """A name and a 'Save segment' button: saves these customers as a segment of the dataset."""
+    e2, e3 = st.columns([3, 1], vertical_alignment="bottom")
+    seg_name = e2.text_input(label, value=default, key=f"{key}_name", help=help_text("saved_segment"))
+    if e3.button("Save segment", key=key):
+        n = segments.save(store, seg_name, customer_ids.to_list(), ds)
+        st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+
+
 def clusters_tab():
     chart(sch.sizes_bars(res.sizes, names), key="sg_sizes",
           caption="Each cluster is named from its most over- and under-indexed features. Rename them under "
@@ -99,12 +108,7 @@ def cross_tab():
     table(group, "sg_members", title=label, file_name="segment_members.csv", links=True, height=260,
           caption=f"{group.height:,} customers" + (" (first 1,000 shown; the CSV has all)" if group.height > 1000
                                                    else ""))
-    e2, e3 = st.columns([3, 1], vertical_alignment="bottom")
-    seg_name = e2.text_input("Save as a segment named", value=label[:80], key="sg_save_name",
-                             help=help_text("saved_segment"))
-    if e3.button("Save segment", key="sg_save"):
-        n = segments.save(store, seg_name, group["customer_id"].to_list(), ds)
-        st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+    save_form(group["customer_id"], "Save as a segment named", label[:80], "sg_save")
 
 
 def k_tab():
@@ -185,12 +189,7 @@ def mix_tab():
                       "persona question misread." + (" First 1,000 shown; the CSV has all." if odd.height > 1000
                                                      else ""),
               strength=st.column_config.NumberColumn(format="percent"))
-        e2, e3 = st.columns([3, 1], vertical_alignment="bottom")
-        seg_name = e2.text_input("Save them as a segment named", value="Behave like another persona",
-                                 key="sg_mix_save_name", help=help_text("saved_segment"))
-        if e3.button("Save segment", key="sg_mix_save"):
-            n = segments.save(store, seg_name, odd["customer_id"].to_list(), ds)
-            st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+        save_form(odd["customer_id"], "Save them as a segment named", "Behave like another persona", "sg_mix_save")
 
 
 # lazy tabs bound to the URL (?tab=Choosing%20k): only the open tab draws, a copied link opens it
