@@ -176,6 +176,7 @@ def mix_tab():
                   "persona: the declared persona matched to the recipe; agreement: the share of its customers "
                   "who declared that persona.",
           share=st.column_config.NumberColumn(format="percent"),
+          component=st.column_config.NumberColumn("recipe"),
           mean_strength=st.column_config.NumberColumn("mean strength", format="percent"),
           agreement=st.column_config.NumberColumn(format="percent"))
     odd = (mr.members.filter(pl.col("as_declared") == False)  # noqa: E712 - polars
@@ -188,7 +189,9 @@ def mix_tab():
               caption="Strongest recipe first: these customers' declared persona may be out of date, or the "
                       "persona question misread." + (" First 1,000 shown; the CSV has all." if odd.height > 1000
                                                      else ""),
-              strength=st.column_config.NumberColumn(format="percent"))
+              strength=st.column_config.NumberColumn(format="percent"),
+              behaves_like=st.column_config.TextColumn("behaves like"),
+              component=st.column_config.NumberColumn("recipe"))
         save_form(odd["customer_id"], "Save them as a segment named", "Behave like another persona", "sg_mix_save")
 
 
