@@ -165,6 +165,47 @@ def bgnbd_loglik(params, frequency, recency, T, weights=None, per_customer=False
 WARM_START_ROWS = 50_000
 
 
+def _newton_polish(fun, x0, data, sub, bounds, gtol: float = 1e-6, max_iter: int = 25):
+    """Polish an optimum found on a random subset of rows (`sub`) on all rows (`data`): Newton
+    steps on the full gradient with the subset's Hessian (finite differences of its gradient at
+    x0). The subset's curvature is the full data's up to sampling noise, so each step cuts the
+    error by a large factor: 3-4 full evaluations instead of L-BFGS-B's 10-15. Steps are halved
+    when the objective does not fall and kept inside the bounds. Returns an OptimizeResult, with
+    success=False when the Hessian is not positive definite or the gradient does not fall below
+    gtol (the caller then runs L-BFGS-B from there)."""
+    n, h = x0.size, 1e-5
+    H = np.empty((n, n))
+    for i in range(n):
+        e = np.zeros(n)
+        e[i] = h
+        H[:, i] = (fun(x0 + e, sub)[1] - fun(x0 - e, sub)[1]) / (2 * h)
+    H = (H + H.T) / 2
+    lo, hi = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+    xk = np.asarray(x0, dtype=float)
+    f, g = fun(xk, data)
+    nfev, ok = 1, False
+    try:
+        np.linalg.cholesky(H)
+    except np.linalg.LinAlgError:
+        return optimize.OptimizeResult(x=xk, fun=f, success=False, nfev=nfev)
+    for _ in range(max_iter):
+        if np.max(np.abs(g)) < gtol:
+            ok = True
+            break
+        step, t = np.linalg.solve(H, g), 1.0
+        while t > 1e-3:
+            xn = np.clip(xk - t * step, lo, hi)
+            fn, gn = fun(xn, data)
+            nfev += 1
+            if fn <= f:
+                break
+            t /= 2
+        else:
+            break
+        xk, f, g = xn, fn, gn
+    return optimize.OptimizeResult(x=xk, fun=f, success=ok, nfev=nfev)
+
+
 class _BGData:
     """The fit's data split once: customers without repeat purchases (their likelihood depends only
     on T) and repeat buyers, whose terms depending only on x are computed per distinct x."""
@@ -267,14 +308,17 @@ def fit_bgnbd(frequency, recency, T, weights=None) -> dict:
                     for r0, a0, b0 in ((1.0, 1.0, 3.0), (0.5, 0.8, 2.5), (2.0, 1.5, 10.0))]
     if x.size > 4 * WARM_START_ROWS:
         # many distinct rows: find the optimum on a random subset of rows (weights kept), then
-        # polish on all rows from there (a few evaluations instead of a full search)
+        # polish on all rows from there by Newton steps (a few evaluations instead of a full search)
         pick = np.random.default_rng(0).choice(x.size, WARM_START_ROWS, replace=False)
         sub = _BGData(x[pick], tx[pick], T[pick], w[pick])
         warm = min((optimize.minimize(_bgnbd_negll_grad, s0, args=(sub,), jac=True, method="L-BFGS-B",
                                       bounds=[(-9, 9)] * 4, options={"maxiter": 500}) for s0 in start_points[:1]),
                    key=lambda r: r.fun)
-        start_points = [warm.x, *start_points]
-    best = None
+        polished = _newton_polish(_bgnbd_negll_grad, warm.x, data, sub, [(-9, 9)] * 4)
+        start_points = [] if polished.success else [polished.x, *start_points]
+    else:
+        polished = None
+    best = polished
     for start in start_points:
         res = optimize.minimize(_bgnbd_negll_grad, start, args=(data,), jac=True, method="L-BFGS-B",
                                 bounds=[(-9, 9)] * 4, options={"maxiter": 500})
@@ -413,10 +457,14 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None) -> dict:
     starts = [np.log([p0, q0, mean_m * (q0 - 1) / p0]) for p0 in (2.0, 5.0, 1.0)]
     if x.size > 4 * WARM_START_ROWS:  # as in fit_bgnbd: search on a subset, polish on all rows
         pick = np.random.default_rng(0).choice(x.size, WARM_START_ROWS, replace=False)
-        warm = optimize.minimize(_gg_negll_grad, starts[0], args=(_gg_data(x[pick], m[pick], w[pick]),), jac=True,
+        sub = _gg_data(x[pick], m[pick], w[pick])
+        warm = optimize.minimize(_gg_negll_grad, starts[0], args=(sub,), jac=True,
                                  method="L-BFGS-B", bounds=[(-9, 12)] * 3, options={"maxiter": 1000})
-        starts = [warm.x, *starts]
-    best = None
+        polished = _newton_polish(_gg_negll_grad, warm.x, data, sub, [(-9, 12)] * 3)
+        starts = [] if polished.success else [polished.x, *starts]
+    else:
+        polished = None
+    best = polished
     for s0 in starts:
         res = optimize.minimize(_gg_negll_grad, s0, args=(data,), jac=True,
                                 method="L-BFGS-B", bounds=[(-9, 12)] * 3, options={"maxiter": 1000})

@@ -183,6 +183,32 @@ def test_bgnbd_and_gamma_gamma_recover_known_parameters():
     assert w["r"] == pytest.approx(fit["r"], rel=1e-4) and w["loglik"] == pytest.approx(fit["loglik"], rel=1e-6)
 
 
+
+def test_large_data_path_subset_search_then_newton_polish_matches_the_full_search(monkeypatch):
+    """Above 4 × WARM_START_ROWS distinct rows, both fits search on a subset and polish on all rows
+    by Newton steps with the subset's Hessian. Shrinking the threshold sends 20k customers through
+    that path: it must land on the full search's optimum (same parameters, loglik at least as good)."""
+    truth = {"r": 0.8, "alpha": 12.0, "a": 0.9, "b": 4.0}
+    rng = np.random.default_rng(5)
+    T = rng.uniform(20, 150, 20_000)  # continuous T: every row distinct
+    s = clv.simulate_bgnbd(20_000, **truth, T=T, seed=5)
+    m = clv.simulate_gamma_gamma(s["frequency"], p=3.0, q=6.0, gamma=40.0, seed=6)
+    full_bg = clv.fit_bgnbd(s["frequency"], s["recency"], s["T"])
+    full_gg = clv.fit_gamma_gamma(s["frequency"], m)
+    calls = []
+    polish = clv._newton_polish
+    monkeypatch.setattr(clv, "_newton_polish", lambda *a, **k: calls.append(1) or polish(*a, **k))
+    monkeypatch.setattr(clv, "WARM_START_ROWS", 1_000)
+    bg = clv.fit_bgnbd(s["frequency"], s["recency"], s["T"])
+    gg = clv.fit_gamma_gamma(s["frequency"], m)
+    assert len(calls) == 2 and bg["converged"] and gg["converged"]
+    for k in ("r", "alpha", "a", "b"):
+        assert bg[k] == pytest.approx(full_bg[k], rel=1e-3), (k, bg, full_bg)
+    for k in ("p", "q", "gamma"):
+        assert gg[k] == pytest.approx(full_gg[k], rel=1e-3), (k, gg, full_gg)
+    assert bg["loglik"] >= full_bg["loglik"] - 1e-6 * abs(full_bg["loglik"])
+    assert gg["loglik"] >= full_gg["loglik"] - 1e-6 * abs(full_gg["loglik"])
+
 # -- degenerate data --------------------------------------------------------------------------------
 
 def test_degenerate_data_gives_clear_messages(store, write):
