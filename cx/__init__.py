@@ -4,10 +4,14 @@
     store = cx.open("cx.duckdb")           # or cx.open() for the default database
     rep = store.import_file("events.csv", kind="interactions", dataset="default")
 """
-from .filters import Filters
-from .ingest import ImportFailed, ImportReport
-from .sqlbox import QueryError, QueryRejected
-from .store import CXError, DatabaseBusy, DatasetNotFound, Store, connect, default_db_path, open  # noqa: A004
+from . import _ibis_fixes
+
+_ibis_fixes.apply()  # before any metric compiles (see the module)
+
+from .filters import Filters  # noqa: E402
+from .ingest import ImportFailed, ImportReport  # noqa: E402
+from .sqlbox import QueryError, QueryRejected  # noqa: E402
+from .store import CXError, DatabaseBusy, DatasetNotFound, Store, connect, default_db_path, open  # noqa: A004, E402
 
 __all__ = ["open", "connect", "Store", "Filters", "ImportReport", "CXError", "ImportFailed", "DatasetNotFound",
            "DatabaseBusy", "default_db_path", "QueryRejected", "QueryError"]

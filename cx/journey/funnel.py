@@ -9,14 +9,13 @@ entry time (inclusive). A unit counts once, at the furthest step any of its entr
 entries reaching the same furthest step the earliest wins, and its times feed the time figures.
 
 How it scales (no per-entry x per-event join): only the rows of the steps are kept, and ONE
-window pass over each unit's rows in (timestamp, _seq) order gives every row an integer unit key
-(the _seq of the unit's first row) and counts, for each step k, the step-k rows seen so far. The
-first step-k row strictly after any row is then the step-k row whose count is that row's count + 1,
-so the chain entry -> step 2 -> step 3 ... is a few equality joins on two integers (unit, count),
-each entry meeting exactly one row per step; the winning entry per unit is an argmax in one
-group-by. (A running count is used rather than FIRST_VALUE ... IGNORE NULLS over the following
-rows because Ibis 12 drops IGNORE NULLS when it compiles for DuckDB; measured, the running counts
-with integer join keys cost the same as the hand-written IGNORE NULLS query.) :func:`units` builds that chain once;
+window pass over each unit's rows in (timestamp, _seq) order gives every row, for each step k >= 2,
+the _seq of the first step-k row strictly after it (FIRST_VALUE(... IGNORE NULLS) over the
+following rows). The chain entry -> step 2 -> step 3 ... is then a few equality joins on _seq
+(unique in a dataset), each entry meeting exactly one row per step, and the winning entry per unit
+is the first row of a ROW_NUMBER over (level desc, time, _seq): the plan of the hand-written
+baseline in bench/. (Ibis 12 drops IGNORE NULLS when it compiles this for DuckDB: cx._ibis_fixes
+restores it; before, a running-count formulation cost 1.35x the baseline.) :func:`units` builds that chain once;
 :func:`funnel`, :func:`funnel_trend` and :func:`funnel_dropoffs` all read it.
 """
 from __future__ import annotations
@@ -124,27 +123,21 @@ def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str
     values = sorted({v for g in groups for v in g})
     preds = [col.isin(values)] + [t[k].notnull() for k in keys[1:]]
     # only the rows of some step matter. ONE window pass over each unit's rows in (timestamp,
-    # _seq) order gives every row the unit's integer key `_u` (the _seq of its first row: joins
-    # and groups on an integer are much cheaper than on the text customer_id) and, per step k,
-    # the number of step-k rows seen so far `_ck`. The first step-k row strictly after a row is then
-    # the step-k row whose count is that row's count + 1.
-    rows = t.filter(preds).select(*keys, "timestamp", "_seq",
-                                  *[t[c].cast("string").fill_null(UNKNOWN).name(c) for c in carry],
+    # _seq) order gives every row, per step k >= 2, the _seq of the first step-k row strictly
+    # after it (FIRST_VALUE ... IGNORE NULLS over the following rows; _seq is unique in a dataset)
+    rows = t.filter(preds).select(*keys, "timestamp", "_seq", *[t[c].cast("string").name(c) for c in carry],
                                   **{f"_s{k}": col.isin(list(g)) for k, g in enumerate(groups, 1)})
-    order = dict(group_by=keys, order_by=["timestamp", "_seq"])
-    upto = ibis.window(**order, rows=(None, 0))
-    rows = rows.mutate(_u=rows._seq.first().over(upto),
-                       **{f"_c{k}": rows._seq.count(where=rows[f"_s{k}"]).over(upto) for k in range(1, n + 1)})
+    after = ibis.window(group_by=keys, order_by=["timestamp", "_seq"], rows=(1, None))
+    rows = rows.mutate(**{f"_n{k}": ibis.ifelse(rows[f"_s{k}"], rows._seq, ibis.null("int64"))
+                          .first(include_null=False).over(after) for k in range(2, n + 1)})
 
-    # every entry (a step-1 row, numbered by _c1) -> the next step 2 -> the next step 3 ...
-    chain = rows.filter(rows._s1).select(
-        "_u", *keys, *carry, "_c1", t1="timestamp", **({"_w2": rows._c2 + 1} if n > 1 else {}))
+    # every entry (a step-1 row) -> the next step 2 -> the next step 3 ...: equality joins on _seq
+    chain = rows.filter(rows._s1).select(*keys, *carry, "_seq", t1="timestamp",
+                                         **({"_w2": rows._n2} if n > 1 else {}))
     for k in range(2, n + 1):
-        r = rows.filter(rows[f"_s{k}"])
-        r = r.select(**{f"_u{k}": "_u", f"_q{k}": f"_c{k}", f"t{k}": "timestamp"},
-                     **({f"_w{k + 1}": r[f"_c{k + 1}"] + 1} if k < n else {}))
-        chain = chain.left_join(r, [chain._u == r[f"_u{k}"], chain[f"_w{k}"] == r[f"_q{k}"]])
-    chain = chain.select("_u", *keys, *carry, "_c1", *[f"t{k}" for k in range(1, n + 1)])
+        r = rows.select(**{f"_q{k}": "_seq", f"t{k}": "timestamp"},
+                        **({f"_w{k + 1}": rows[f"_n{k + 1}"]} if k < n else {}))
+        chain = chain.left_join(r, chain[f"_w{k}"] == r[f"_q{k}"])
     # the chain only moves forward, so times never decrease: a step is reached when it exists
     # and is within the window of the entry (then every earlier step is too)
     level = ibis.literal(1, "int64")
@@ -152,17 +145,13 @@ def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str
         tk = chain[f"t{k}"]
         ok = tk.notnull() if win is None else (tk <= chain.t1 + _interval(win))
         level = level + ok.fill_null(False).cast("int64")
-    # the entry that gets furthest wins; among equals, the earliest (smallest _c1): the largest
-    # level * 2^40 - _c1. Its step times are taken with argmax (they are never null up to its
-    # level; carried values were made non-null above, as argmax skips nulls on some engines)
-    chain = chain.mutate(level=level, _key=level * (2**40) - chain._c1)
-    won = chain.group_by("_u").aggregate(
-        **{k: chain[k].arbitrary() for k in keys}, level=_.level.max(),
-        **{f"t{k}": chain[f"t{k}"].argmax(chain._key) for k in range(1, n + 1)},
-        **{c: chain[c].argmax(chain._key) for c in carry})
+    # the entry that gets furthest wins; among equals, the earliest (time, then file order)
+    chain = chain.mutate(level=level)
+    chain = chain.mutate(_rn=ibis.row_number().over(group_by=keys, order_by=[ibis.desc("level"), "t1", "_seq"]))
+    won = chain.filter(chain._rn == 0)
     return won.select(*keys, "level", "t1",
                       *[ibis.cases((won.level >= k, won[f"t{k}"])).name(f"t{k}") for k in range(2, n + 1)],
-                      *[ibis.cases((won[c] != UNKNOWN, won[c])).name(c) for c in carry])
+                      *carry)
 
 
 def _interval(w: timedelta):
