@@ -3,35 +3,43 @@ import logging
 
 import streamlit as st
 
-from ui.core import begin_view, get_store, new_run, presentation_style, presenting, run_safely, share_and_export, sidebar
+from ui.core import (begin_view, get_store, navigation_pages, new_run, presentation_style, presenting, run_safely,
+                     share_and_export, sidebar)
 
 logging.basicConfig(level=logging.INFO)
 st.set_page_config(page_title="CX Loop", page_icon="🔁", layout="wide")
 new_run()
 
-PAGES = {
-    "Explore": [
-        st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
-        st.Page("views/journey.py", title="Journey", icon=":material/route:", url_path="journey"),
-        st.Page("views/lifecycle.py", title="Life cycle", icon=":material/autorenew:", url_path="lifecycle"),
-        st.Page("views/loyalty.py", title="Loyalty & trust", icon=":material/favorite:", url_path="loyalty"),
-        st.Page("views/voc.py", title="Voice of the customer", icon=":material/forum:", url_path="voc"),
-    ],
-    "Customers": [
-        st.Page("views/segments.py", title="Segments", icon=":material/group_work:", url_path="segments"),
-        st.Page("views/value.py", title="Value", icon=":material/payments:", url_path="value"),
-        st.Page("views/customer.py", title="Customer view", icon=":material/person_search:", url_path="customer"),
-        st.Page("views/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
-    ],
-    "Data": [
-        st.Page("views/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
-        st.Page("views/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
-    ],
-    "Help": [
-        st.Page("views/story.py", title="Journey story", icon=":material/slideshow:", url_path="story"),
-        st.Page("views/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
-    ],
-}
+
+def build_pages() -> dict:
+    """Every page of the app, by navigation section."""
+    return {
+        "Explore": [
+            st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview",
+                    default=True),
+            st.Page("views/journey.py", title="Journey", icon=":material/route:", url_path="journey"),
+            st.Page("views/lifecycle.py", title="Life cycle", icon=":material/autorenew:", url_path="lifecycle"),
+            st.Page("views/loyalty.py", title="Loyalty & trust", icon=":material/favorite:", url_path="loyalty"),
+            st.Page("views/voc.py", title="Voice of the customer", icon=":material/forum:", url_path="voc"),
+        ],
+        "Customers": [
+            st.Page("views/segments.py", title="Segments", icon=":material/group_work:", url_path="segments"),
+            st.Page("views/value.py", title="Value", icon=":material/payments:", url_path="value"),
+            st.Page("views/customer.py", title="Customer view", icon=":material/person_search:", url_path="customer"),
+            st.Page("views/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
+        ],
+        "Data": [
+            st.Page("views/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+            st.Page("views/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),
+        ],
+        "Help": [
+            st.Page("views/story.py", title="Journey story", icon=":material/slideshow:", url_path="story"),
+            st.Page("views/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
+        ],
+    }
+
+
+PAGES = navigation_pages(build_pages)  # built once per process, copied per run
 
 page = st.navigation(PAGES, position="hidden" if presenting() else "sidebar", expanded=True)
 try:

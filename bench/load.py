@@ -192,8 +192,7 @@ def start_server(db: Path, port: int, profile: bool = False) -> subprocess.Popen
     log = open(DATA / "load_server.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "true" if profile else "false",
-                             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
+                             "--browser.gatherUsageStats", "true" if profile else "false"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     t = time.time()
     while time.time() - t < 90:

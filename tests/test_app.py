@@ -248,3 +248,25 @@ def test_story_step_from_a_shared_link(app_db):
     at.run()
     assert not at.exception, at.exception
     assert any(m.value.startswith("#### Feelings dip at") for m in at.markdown)
+
+
+def test_navigation_pages_are_built_once_and_links_point_at_registered_pages(app_db):
+    """The st.Page objects are built by the process's first run and copied per run (st.navigation
+    marks its page runnable on the object); the overview's "Details" links are given those pages
+    (no file-system lookup per link) and land on the cards' own pages."""
+    from ui import core
+
+    at = new_app().run()
+    assert not at.exception, at.exception
+    built = core._PAGES
+    assert built is not None and sum(len(ps) for ps in built.values()) == 13
+    again = new_app().run()
+    assert not again.exception and core._PAGES is built  # not rebuilt
+    copies = core.navigation_pages(lambda: pytest.fail("rebuilt"))
+    assert all(c is not p and c.url_path == p.url_path for section in built
+               for c, p in zip(copies[section], built[section]))
+    links = [e.proto for e in at.get("page_link")]
+    assert [ln.label for ln in links] == ["Details"] * 9
+    assert {ln.page for ln in links} <= {"journey", "lifecycle", "loyalty", "value", ""}
+    assert all(ln.page_script_hash for ln in links)
+    assert "value" in {ln.page for ln in links} and "loyalty" in {ln.page for ln in links}

@@ -98,6 +98,39 @@ def test_plain_key_tells_values_and_types_apart():
     assert k((df, 1), refs) == k((df, 1), []) and refs[0]() is df  # with refs: frames by identity
 
 
-def test_streamlit_does_not_collect_garbage_after_every_run():
+def test_streamlit_does_not_collect_garbage_after_every_run_nor_watch_files():
     cfg = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
     assert cfg["runner"]["postScriptGC"] is False
+    assert cfg["server"]["fileWatcherType"] == "none" and cfg["server"]["runOnSave"] is False
+
+
+def test_call_front_dict_skips_streamlits_cache_and_empties_when_the_store_changes(monkeypatch):
+    computed = []
+
+    def fake_keyed(key, *a):
+        computed.append(key)
+        return object()
+
+    fake_keyed.clear = lambda: None
+    monkeypatch.setattr(core, "_cached_keyed", fake_keyed)
+    core._FRONT.clear()
+
+    class Store:  # stands for two successive stores (st.cache_resource cleared in between)
+        pass
+
+    one, two = Store(), Store()
+    core._front_for(one)
+    v1 = core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ())
+    assert core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ()) is v1 and len(computed) == 1
+    core._cached("cx.overview:scorecard", "demo", 4, (Filters(),), ())  # a new dataset version: a new key
+    assert len(computed) == 2
+    core._front_for(one)  # same store: entries kept
+    assert core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ()) is v1 and len(computed) == 2
+    core._front_for(two)  # another store: emptied, computed again
+    assert core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ()) is not v1 and len(computed) == 3
+    monkeypatch.setattr(core, "FRONT_ENTRIES", 2)
+    for v in range(5):
+        core._cached("cx.overview:scorecard", "demo", 10 + v, (), ())
+    assert len(core._FRONT) == 2  # bounded, oldest out first
+    core._cached.clear()
+    assert not core._FRONT

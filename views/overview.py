@@ -2,7 +2,7 @@
 import streamlit as st
 
 from cx import charts, glossary, overview, profile
-from ui.core import call, chart, figures, fmt_date, md_escape, page_frame
+from ui.core import call, chart, figures, fmt_date, md_escape, page_frame, page_link
 
 charts = figures(charts)  # figures memoised per input (ui.core.figure)
 
@@ -38,7 +38,7 @@ for chunk in (rows[:4], rows[4:]):  # the loop (activity, retention, repeat) the
             st.metric(r["label"], overview.fmt(r["unit"], r["value"]), delta=delta,
                       delta_color="normal" if r["status"] != "steady" else "off",
                       help=hint, border=True, chart_data=spark if len(spark) > 1 else None, chart_type="line")
-            st.page_link(f"views/{r['page']}.py", label="Details", icon=":material/arrow_forward:")
+            page_link(f"views/{r['page']}.py", label="Details", icon=":material/arrow_forward:")
 
 st.subheader("The four core elements")
 el = overview.core_elements(sc)
