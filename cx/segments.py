@@ -240,13 +240,32 @@ def scaling(feats: pl.DataFrame, columns) -> dict[str, tuple[float, float, float
         v = pl.col(c).cast(pl.Float64)
         return (v.clip(lower_bound=0).log1p() if _skewed(c) else v).fill_nan(None)
 
-    meds = feats.select(base(c).median().alias(c) for c in columns).row(0)  # every column at once
-    meds = [0.0 if m is None else float(m) for m in meds]
-    filled = [base(c).fill_null(m) for c, m in zip(columns, meds)]
-    stats = feats.select(*(v.mean().alias(f"m{i}") for i, v in enumerate(filled)),
-                         *(v.std(ddof=0).alias(f"s{i}") for i, v in enumerate(filled))).row(0)
+    # one pass over every column: median, mean, sd and count of the non-null values; the mean and
+    # sd after filling the nulls with the median follow from those (no second pass)
     k = len(columns)
-    return {c: (meds[i], float(stats[i]), float(stats[k + i])) for i, c in enumerate(columns)}
+    row = feats.select(*(base(c).median().alias(f"q{i}") for i, c in enumerate(columns)),
+                       *(base(c).mean().alias(f"m{i}") for i, c in enumerate(columns)),
+                       *(base(c).std(ddof=0).alias(f"s{i}") for i, c in enumerate(columns)),
+                       *(base(c).count().alias(f"n{i}") for i, c in enumerate(columns))).row(0)
+    n = feats.height
+    out = {}
+    for i, c in enumerate(columns):
+        med, m1, s1, n1 = row[i], row[k + i], row[2 * k + i], row[3 * k + i]
+        med = 0.0 if med is None else float(med)
+        if not n1:  # every value null: filled with 0
+            out[c] = (med, 0.0, 0.0)
+            continue
+        m1, s1 = float(m1), float(s1 or 0.0)
+        if n1 == n:
+            out[c] = (med, m1, s1)
+            continue
+        n0 = n - n1
+        mean = (n1 * m1 + n0 * med) / n
+        var = (n1 * (s1 * s1 + (m1 - mean) ** 2) + n0 * (med - mean) ** 2) / n
+        if var <= 1e-24 * max(1.0, mean * mean):  # a constant column stays constant (no rounding noise)
+            var = 0.0
+        out[c] = (med, mean, float(np.sqrt(var)))
+    return out
 
 
 @dataclass

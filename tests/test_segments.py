@@ -78,6 +78,24 @@ def test_transform_imputes_logs_and_standardises():
     assert X[:, 0] == pytest.approx((np.array([0, 1, 0.5]) - 0.5) / np.std([0, 1, 0.5]))
 
 
+def test_scaling_in_one_pass_equals_filling_then_measuring():
+    """scaling() derives the filled column's mean and sd from the non-null values' moments: the
+    same numbers as filling the nulls with the median and measuring again."""
+    rng = np.random.default_rng(3)
+    vals = rng.gamma(2.0, 50.0, 1_000)
+    vals[rng.choice(1_000, 170, replace=False)] = np.nan
+    df = pl.DataFrame({"customer_id": [str(i) for i in range(1_000)], "spend": vals,
+                       "inbound_share": [None if np.isnan(v) else 0.25 for v in vals], "loops": [None] * 1_000},
+                      schema_overrides={"loops": pl.Float64, "inbound_share": pl.Float64}).with_columns(pl.col("spend").fill_nan(None))
+    sc = segments.scaling(df, ["spend", "inbound_share", "loops"])
+    logged = np.log1p(vals)  # spend is skewed: log1p first
+    med = np.nanmedian(logged)
+    filled = np.where(np.isnan(logged), med, logged)
+    assert sc["spend"] == pytest.approx((med, filled.mean(), filled.std()), rel=1e-12)
+    assert sc["inbound_share"] == (0.25, 0.25, 0.0)  # constant with nulls: stays constant
+    assert sc["loops"] == (0.0, 0.0, 0.0)  # all null: filled with 0
+
+
 def test_naming_is_deterministic_and_reads_well():
     prof = pl.DataFrame({"cluster": [1, 1, 1, 1, 2, 2, 2, 2],
                          "feature": ["spend", "loops", "last_nps", "ch_web", "spend", "loops", "last_nps", "ch_web"],
