@@ -104,33 +104,66 @@ def test_streamlit_does_not_collect_garbage_after_every_run_nor_watch_files():
     assert cfg["server"]["fileWatcherType"] == "none" and cfg["server"]["runOnSave"] is False
 
 
-def test_call_front_dict_skips_streamlits_cache_and_empties_when_the_store_changes(monkeypatch):
+def test_call_cache_computes_each_key_once_and_empties_when_the_store_changes(monkeypatch):
     computed = []
 
-    def fake_keyed(key, *a):
-        computed.append(key)
+    def fake_run(qualname, dataset, args, kwargs):
+        computed.append((qualname, dataset, args))
         return object()
 
-    fake_keyed.clear = lambda: None
-    monkeypatch.setattr(core, "_cached_keyed", fake_keyed)
-    core._FRONT.clear()
+    monkeypatch.setattr(core, "_run_cx", fake_run)
+    core._RESULTS.clear()
 
     class Store:  # stands for two successive stores (st.cache_resource cleared in between)
         pass
 
     one, two = Store(), Store()
-    core._front_for(one)
+    core._results_for(one)
     v1 = core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ())
     assert core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ()) is v1 and len(computed) == 1
     core._cached("cx.overview:scorecard", "demo", 4, (Filters(),), ())  # a new dataset version: a new key
     assert len(computed) == 2
-    core._front_for(one)  # same store: entries kept
+    core._results_for(one)  # same store: entries kept
     assert core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ()) is v1 and len(computed) == 2
-    core._front_for(two)  # another store: emptied, computed again
+    core._results_for(two)  # another store: emptied, computed again
     assert core._cached("cx.overview:scorecard", "demo", 3, (Filters(),), ()) is not v1 and len(computed) == 3
-    monkeypatch.setattr(core, "FRONT_ENTRIES", 2)
+    monkeypatch.setattr(core, "RESULT_ENTRIES", 2)
     for v in range(5):
         core._cached("cx.overview:scorecard", "demo", 10 + v, (), ())
-    assert len(core._FRONT) == 2  # bounded, oldest out first
+    assert len(core._RESULTS) == 2  # bounded, oldest out first
     core._cached.clear()
-    assert not core._FRONT
+    assert not core._RESULTS and not core._COMPUTING
+
+
+def test_call_cache_computes_once_when_sessions_ask_at_once(monkeypatch):
+    import threading
+    import time
+
+    calls = []
+
+    def slow_run(qualname, dataset, args, kwargs):
+        calls.append(1)
+        time.sleep(0.2)
+        return object()
+
+    monkeypatch.setattr(core, "_run_cx", slow_run)
+    core._RESULTS.clear()
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(core._cached("cx.clv:customer_value", "demo", 1, (), ())))
+               for _ in range(5)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(calls) == 1 and len(got) == 5 and all(g is got[0] for g in got)
+    assert not core._COMPUTING
+
+    def failing(*a):
+        raise ValueError("no data")
+
+    monkeypatch.setattr(core, "_run_cx", failing)
+    with pytest.raises(ValueError):
+        core._cached("cx.clv:customer_value", "demo", 2, (), ())
+    assert len(core._RESULTS) == 1  # only version 1's result: the failure is not cached
+    assert not core._COMPUTING  # a failure is not cached and leaves no lock behind
+    core._cached.clear()

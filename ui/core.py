@@ -96,7 +96,7 @@ def dataset_version(ds: str | None) -> int:
     if run is None or memo.get("run") != run:
         memo.clear()
         memo["run"] = run
-        _front_for(get_store())
+        _results_for(get_store())
     if ds not in memo:
         memo[ds] = get_store().version(ds)
     return memo[ds]
@@ -109,44 +109,54 @@ def call(fn, *args, **kwargs):
     return _cached(f"{fn.__module__}:{fn.__qualname__}", ds, version, args, tuple(sorted(kwargs.items())))
 
 
-# cache_resource, not cache_data: the results (polars frames, small dicts and dataclasses) are
-# shared as they are, never pickled and unpickled on every rerun (a 300k-row frame costs ~0.3 s
-# per rerun as cache_data); pages and cx functions never mutate them (polars frames are immutable)
+# The results are shared as they are (polars frames, small dicts and dataclasses), never pickled
+# and unpickled on every rerun (a 300k-row frame costs ~0.3 s per rerun as st.cache_data); pages
+# and cx functions never mutate them (polars frames are immutable).
+RESULT_ENTRIES = 512
+_RESULTS: dict = {}  # key -> result, oldest first
+_RESULTS_LOCK = threading.Lock()
+_COMPUTING: dict[str, threading.Lock] = {}  # key -> the lock of its computation in progress
+_RESULTS_STORE = [lambda: None]  # weak reference to the store the results were computed on
+_MISS = object()
+
+
 def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple):
     """The cache behind call(). Arguments made of plain values (str, numbers, dates, None,
-    tuples, lists, frozen dataclasses such as Filters) are keyed by their repr, which Streamlit
-    hashes in microseconds; anything else goes through Streamlit's own (slower) hasher."""
+    tuples, lists, frozen dataclasses such as Filters) are keyed by value (:func:`_key`) in the
+    process's result dict: a hit is one dict lookup (Streamlit's per-call key machinery was 5 % of
+    a warm rerun), and a key is computed once however many sessions ask for it at once. Anything
+    else goes through st.cache_resource and Streamlit's own (slower) hasher."""
     try:
         key = _key((qualname, dataset, version, args, kwargs))
     except _Unkeyable:
         return _cached_hashed(qualname, dataset, version, args, kwargs)
-    hit = _FRONT.get(key, _MISS)
-    if hit is not _MISS:  # Streamlit's cache machinery (signature, key hashing) is skipped
+    hit = _RESULTS.get(key, _MISS)
+    if hit is not _MISS:
         return hit
-    value = _cached_keyed(key, qualname, dataset, version, args, kwargs)
-    with _FRONT_LOCK:
-        _FRONT[key] = value
-        while len(_FRONT) > FRONT_ENTRIES:
-            _FRONT.pop(next(iter(_FRONT)))
-    return value
+    with _RESULTS_LOCK:
+        lock = _COMPUTING.setdefault(key, threading.Lock())
+    try:
+        with lock:  # a second session asking for the same key waits for the first one's result
+            hit = _RESULTS.get(key, _MISS)
+            if hit is _MISS:
+                hit = _run_cx(qualname, dataset, args, kwargs)
+                with _RESULTS_LOCK:
+                    _RESULTS[key] = hit
+                    while len(_RESULTS) > RESULT_ENTRIES:
+                        _RESULTS.pop(next(iter(_RESULTS)))
+    finally:
+        with _RESULTS_LOCK:
+            _COMPUTING.pop(key, None)
+    return hit
 
 
-# In front of _cached_keyed, the same results by the same keys: a dict lookup instead of
-# Streamlit's per-call key machinery (5 % of a warm overview rerun's CPU). Cleared with _cached.
-FRONT_ENTRIES = 256
-_FRONT: dict = {}
-_FRONT_LOCK = threading.Lock()
-_MISS = object()
-_FRONT_STORE = [lambda: None]  # weak reference to the store the entries were computed on
-
-
-def _front_for(store) -> None:
-    """Empty the front dict when the store changed (st.cache_resource was cleared, e.g. by a
+def _results_for(store) -> None:
+    """Empty the result dict when the store changed (st.cache_resource was cleared, e.g. by a
     test, and get_store() opened a new one): its keys hold dataset versions, not the store."""
-    if _FRONT_STORE[0]() is not store:
-        with _FRONT_LOCK:
-            _FRONT.clear()
-            _FRONT_STORE[0] = weakref.ref(store)
+    if _RESULTS_STORE[0]() is not store:
+        with _RESULTS_LOCK:
+            _RESULTS.clear()
+            _RESULTS_STORE[0] = weakref.ref(store)
 
 
 def _run_cx(qualname: str, dataset: str, args: tuple, kwargs: tuple):
@@ -155,20 +165,14 @@ def _run_cx(qualname: str, dataset: str, args: tuple, kwargs: tuple):
     return fn(get_store(), *args, dataset=dataset, **dict(kwargs))
 
 
-@st.cache_resource(show_spinner=False, max_entries=512)
-def _cached_keyed(key: str, _qualname: str, _dataset: str, _version: int, _args: tuple, _kwargs: tuple):
-    return _run_cx(_qualname, _dataset, _args, _kwargs)  # arguments starting with _ are not hashed
-
-
 @st.cache_resource(show_spinner=False, max_entries=128)
 def _cached_hashed(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple):
     return _run_cx(qualname, dataset, args, kwargs)
 
 
 def _clear_cached() -> None:
-    with _FRONT_LOCK:
-        _FRONT.clear()
-    _cached_keyed.clear()
+    with _RESULTS_LOCK:
+        _RESULTS.clear()
     _cached_hashed.clear()
 
 
