@@ -214,8 +214,17 @@ def transform(feats: pl.DataFrame, columns, scale: dict | None = None) -> tuple[
     columns = list(columns)
     if not columns:
         return np.empty((feats.height, 0)), {}
-    b = _base(feats, columns)  # each column's float / log1p values computed once
-    return _standardised(b, columns, scaling(b, columns, based=True) if scale is None else scale)
+    X, imputed, _scale = _matrix(feats, columns, scale)
+    return X, imputed
+
+
+def _matrix(feats: pl.DataFrame, columns, scale: dict | None = None):
+    """(X, imputed, scale) of :func:`transform`, each column's float / log1p values computed once
+    for both the scaling and the matrix."""
+    b = _base(feats, columns)
+    scale = scaling(b, columns, based=True) if scale is None else scale
+    X, imputed = _standardised(b, columns, scale)
+    return X, imputed, scale
 
 
 def _base(feats: pl.DataFrame, columns) -> pl.DataFrame:
@@ -248,17 +257,13 @@ def scaling(feats: pl.DataFrame, columns, based: bool = False) -> dict[str, tupl
     if not columns:
         return {}
     feats = feats if based else _base(feats, columns)
-
-    def base(c):
-        return pl.col(c)
-
     # one pass over every column: median, mean, sd and count of the non-null values; the mean and
     # sd after filling the nulls with the median follow from those (no second pass)
     k = len(columns)
-    row = feats.select(*(base(c).median().alias(f"q{i}") for i, c in enumerate(columns)),
-                       *(base(c).mean().alias(f"m{i}") for i, c in enumerate(columns)),
-                       *(base(c).std(ddof=0).alias(f"s{i}") for i, c in enumerate(columns)),
-                       *(base(c).count().alias(f"n{i}") for i, c in enumerate(columns))).row(0)
+    row = feats.select(*(pl.col(c).median().alias(f"q{i}") for i, c in enumerate(columns)),
+                       *(pl.col(c).mean().alias(f"m{i}") for i, c in enumerate(columns)),
+                       *(pl.col(c).std(ddof=0).alias(f"s{i}") for i, c in enumerate(columns)),
+                       *(pl.col(c).count().alias(f"n{i}") for i, c in enumerate(columns))).row(0)
     n = feats.height
     out = {}
     for i, c in enumerate(columns):
@@ -437,10 +442,7 @@ def _cluster(features: pl.DataFrame, k: int | None = None, random_state: int = 0
         raise CXError("No feature has any value to cluster on.")
     if n < 4:
         raise CXError(f"Clustering needs at least 4 customers ({n} after the filters).")
-    based = _base(features, columns)
-    scale = scaling(based, columns, based=True)
-    X, imputed = _standardised(based, columns, scale)
-    del based
+    X, imputed, scale = _matrix(features, columns)
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
     Xs = X[idx]
@@ -936,10 +938,8 @@ def mix_personas(mix: pl.DataFrame, k: int | None = None, random_state: int = 0)
                                                mean_strength=pl.col("strength").mean())
              .with_columns(share=pl.col("customers") / n)
              .sort("component"))
-    agree_in = (members.with_columns(m=pl.col("component").replace_strict(matched, default=None,
-                                                                           return_dtype=pl.Utf8))
-                .group_by("component")
-                .agg(agreement=(pl.col("persona") == pl.col("m")).sum() / (pl.col("persona") != NO_PERSONA).sum()))
+    agree_in = members.group_by("component").agg(
+        agreement=(pl.col("persona") == pl.col("behaves_like")).sum() / (pl.col("persona") != NO_PERSONA).sum())
     comps = (comps.join(agree_in, on="component", how="left")
              .with_columns(name=pl.col("component").replace_strict(names, return_dtype=pl.Utf8),
                            top=pl.col("component").replace_strict({c: ", ".join(_pair_label(p) for p in v)
