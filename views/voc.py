@@ -39,8 +39,9 @@ k = None if k_opt == "automatic" else int(k_opt)
 with st.spinner("Finding themes (once per dataset version)…"):
     summ = call(voc.theme_summary, k=k, filters=f)
 b.caption(f"{summ.height} themes from TF-IDF (words and word pairs) + NMF, fitted separately on the negative and "
-          "the positive clauses, so a theme never mixes complaint and praise. A comment can mention several themes; a theme's sentiment is the sentiment of the clauses about it. "
-          "Rename a theme under Themes.", help=help_text("themes"))
+          "the positive clauses, so a theme never mixes complaint and praise. A comment can mention several "
+          "themes; a theme's sentiment is the sentiment of the clauses about it. Rename a theme under Themes.",
+          help=help_text("themes"))
 
 
 # ------------------------------------------------------------------------------------------- themes

@@ -15,8 +15,8 @@ following rows). The chain entry -> step 2 -> step 3 ... is then a few equality 
 (unique in a dataset), each entry meeting exactly one row per step, and the winning entry per unit
 is the first row of a ROW_NUMBER over (level desc, time, _seq): the plan of the hand-written
 baseline in bench/. (Ibis 12 drops IGNORE NULLS when it compiles this for DuckDB: cx._ibis_fixes
-restores it; before, a running-count formulation cost 1.35x the baseline.) :func:`units` builds that chain once;
-:func:`funnel`, :func:`funnel_trend` and :func:`funnel_dropoffs` all read it.
+restores it; before, a running-count formulation cost 1.35x the baseline.) :func:`units` builds
+that chain once; :func:`funnel`, :func:`funnel_trend` and :func:`funnel_dropoffs` all read it.
 """
 from __future__ import annotations
 
