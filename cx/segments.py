@@ -60,6 +60,8 @@ SAMPLE = 20_000  # rows for choosing k and for stability
 SILHOUETTE_SAMPLE = 3_000
 THREADS = 1  # BLAS/OpenMP threads for scikit-learn (see cluster())
 PCA_POINTS = 20_000
+PACK_BITS = 21  # channel-mix counts packed PACK_FIELDS to an int64 (see features_expr)
+PACK_FIELDS = 3
 
 
 def _col_name(channel: str) -> str:
@@ -75,8 +77,14 @@ def channels(store, filters: flt.Filters | None = None, dataset: str | None = No
 
 
 def features_expr(store, filters: flt.Filters | None = None, dataset: str | None = None,
-                  chans: list[str] | None = None) -> ibis.Table:
-    """The Ibis expression behind :func:`features`."""
+                  chans: list[str] | None = None, packed: bool = True) -> ibis.Table:
+    """The Ibis expression behind :func:`features`.
+
+    `packed`: the channel-mix counts (two per channel) are summed PACK_FIELDS to one integer, each
+    in its own PACK_BITS-bit field, and unpacked with shifts and masks: a third of the sums over
+    every touchpoint (the aggregate's cost grows with their number). Exact while every customer
+    has fewer than 2**PACK_BITS touchpoints (a field never exceeds the customer's touchpoints);
+    :func:`features` checks that and recomputes with `packed=False` otherwise."""
     t = flt.interactions(store, filters, dataset)
     chans = channels(store, filters, dataset) if chans is None else chans
     one = ibis.literal(1, "int64")
@@ -88,13 +96,33 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
     # The loops need each touchpoint's previous stage: a window sorted per customer by time. It
     # runs on the four columns it needs, not on every column the other features read (sorting
     # the wide rows was most of the query's time), and joins back per customer.
+    # Only the loop rows (stage below the previous one) are grouped: a few million rows instead
+    # of every touchpoint; customers without one get 0 in the left join below.
     r = t.select(ID, "timestamp", "_seq", _r=_rank(t.stage))
     r = r.mutate(_pr=r._r.lag().over(_window()))
-    lp = r.group_by(_lid=r[ID]).aggregate(furthest_stage=r._r.max(), loops=count(r._r < r._pr))
+    r = r.filter(r._r < r._pr)
+    lp = r.group_by(_lid=r[ID]).aggregate(loops=_.count())
 
-    mix = {_col_name(c): count(_.channel == c) for c in chans}
     inbound = _.direction == "inbound"
-    in_mix = {INBOUND_PREFIX + _col_name(c)[len(CHANNEL_PREFIX):]: count(inbound & (_.channel == c)) for c in chans}
+    mix_names = [_col_name(c) for c in chans]
+    in_names = [INBOUND_PREFIX + m[len(CHANNEL_PREFIX):] for m in mix_names]
+    unpack = {}
+    if packed:
+        # per group of PACK_FIELDS channels, one CASE gives the row's channel its field's weight
+        # (the channels exclude each other); the inbound sum reuses it for inbound rows
+        mix, in_mix = {}, {}
+        for g in range(0, len(chans), PACK_FIELDS):
+            group = list(enumerate(chans[g:g + PACK_FIELDS]))
+            weight = ibis.cases(*[(_.channel == c, ibis.literal(1 << (PACK_BITS * i), "int64")) for i, c in group],
+                                else_=zero)
+            mix[f"_pm{g}"] = weight.sum()
+            in_mix[f"_pi{g}"] = ibis.ifelse(inbound, weight, zero).sum()
+            for i, _c in group:
+                unpack[mix_names[g + i]] = (f"_pm{g}", i)
+                unpack[in_names[g + i]] = (f"_pi{g}", i)
+    else:
+        mix = {m: count(_.channel == c) for m, c in zip(mix_names, chans)}
+        in_mix = {m: count(inbound & (_.channel == c)) for m, c in zip(in_names, chans)}
     per = t.group_by(ID).aggregate(
         _first=_.timestamp.min().epoch_seconds(),
         _last=_.timestamp.max().epoch_seconds(),
@@ -107,10 +135,14 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
         incidents=count(_.incident.fill_null(False)),
         mean_sentiment=_.sentiment.mean(),
         service_contacts=count(inbound & (_.stage == "use") & _.department.notnull()),
+        furthest_stage=_rank(_.stage).max(),
         **mix,
         **in_mix,
     )
-    per = per.inner_join(lp, per[ID] == lp._lid).drop("_lid")
+    per = per.left_join(lp, per[ID] == lp._lid).drop("_lid").mutate(loops=_.loops.fill_null(0))
+    if unpack:
+        mask = (1 << PACK_BITS) - 1
+        per = per.mutate(**{name: (per[col] >> (PACK_BITS * i)) & mask for name, (col, i) in unpack.items()})
     end = t.timestamp.max().epoch_seconds().as_scalar()  # one scalar over the rows, not a re-aggregation
     day = 86400.0
     per = per.mutate(
@@ -118,9 +150,9 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
         tenure_days=((end - per._first) / day),
         inbound_share=ibis.ifelse(per._directed > 0, per._inbound / per._directed.cast("float64"),
                                   ibis.null("float64")),
-        **{c: per[c] / per.touchpoints.cast("float64") for c in mix},
+        **{c: per[c] / per.touchpoints.cast("float64") for c in mix_names},
         **{c: ibis.ifelse(per._inbound > 0, per[c] / per._inbound.cast("float64"), ibis.null("float64"))
-           for c in in_mix},
+           for c in in_names},
     )
     fb_cols = {}
     if store.has_table("feedback", dataset):
@@ -135,7 +167,8 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
         if f"last_{metric}" not in fb_cols:
             per = per.mutate(**{f"last_{metric}": ibis.null("float64")})
     cols = [ID, "recency_days", "tenure_days", "touchpoints", "purchases", "spend", "furthest_stage", "loops",
-            "inbound_share", "gives_received", "incidents", "mean_sentiment", "last_nps", "last_ces", "service_contacts", *mix, *in_mix]
+            "inbound_share", "gives_received", "incidents", "mean_sentiment", "last_nps", "last_ces", "service_contacts",
+            *mix_names, *in_names]
     return per.select(*cols).order_by(ID)
 
 
@@ -164,7 +197,11 @@ def features(store, filters: flt.Filters | None = None, dataset: str | None = No
     Nulls are kept here; :func:`cluster` imputes them (and reports how many)."""
     if not store.has_table("interactions", dataset):
         raise CXError("Segments need an interactions table: import one on the Data page.")
-    return features_expr(store, filters, dataset).to_polars()
+    chans = channels(store, filters, dataset)
+    out = features_expr(store, filters, dataset, chans).to_polars()
+    if out.height and out["touchpoints"].max() >= 1 << PACK_BITS:  # a packed field could overflow
+        out = features_expr(store, filters, dataset, chans, packed=False).to_polars()
+    return out
 
 
 # -- clustering ---------------------------------------------------------------------------------

@@ -61,6 +61,32 @@ def test_features_exact(tiny):
     assert b["ch_web"] == 1.0 and b["in_web"] is None  # no inbound touchpoint: unknown, not 0
 
 
+def test_packed_channel_counts_equal_plain_counts(tiny, demo):
+    """The channel-mix counts are summed three to an integer and unpacked: the same frame as one
+    sum per count, on the tiny file (4 channels: two packed groups) and on the demo (8 channels)."""
+    from polars.testing import assert_frame_equal
+
+    for store, ds in ((tiny, "t"), (demo, None)):
+        chans = segments.channels(store, dataset=ds)
+        packed = segments.features_expr(store, dataset=ds, chans=chans).to_polars()
+        plain = segments.features_expr(store, dataset=ds, chans=chans, packed=False).to_polars()
+        assert_frame_equal(packed, plain)
+    assert len(chans) == 8 and packed.height == 5000
+
+
+def test_packed_counts_fall_back_before_a_field_overflows(tiny, monkeypatch):
+    """A packed field holds up to 2**PACK_BITS - 1. With 2-bit fields, customer a's 4 web
+    touchpoints overflow into the next field: features() sees a customer with 4+ touchpoints and
+    recomputes without packing, so its shares stay exact."""
+    monkeypatch.setattr(segments, "PACK_BITS", 2)
+    chans = segments.channels(tiny, dataset="t")
+    wrong = segments.features_expr(tiny, dataset="t", chans=chans).to_polars().row(0, named=True)
+    assert wrong["ch_web"] != pytest.approx(4 / 7)  # the overflow the guard exists for
+    a = segments.features(tiny, dataset="t").row(0, named=True)
+    assert a["ch_web"] == pytest.approx(4 / 7) and a["ch_phone"] == pytest.approx(1 / 7)
+    assert a["in_web"] == pytest.approx(4 / 6) and a["ch_social"] == pytest.approx(1 / 7)
+
+
 def test_features_honour_filters_and_without_feedback(store, write):
     store.import_file(write("e.csv", EVENTS), dataset="t")
     f = segments.features(store, dataset="t")
