@@ -129,9 +129,12 @@ def test_touchpoint_mix_personas_tab(app_db):
     assert len(heat["y"]) == 6 and len(heat["x"]) == 6
     assert all(abs(sum(row) - 1) < 1e-9 for row in heat["z"])
     assert max(max(row) for row in heat["z"]) > 0.6  # each persona mostly follows one recipe
-    recipes = next(d.value for d in at.dataframe if "agreement" in d.value.columns)
-    assert sorted(recipes["persona"]) == sorted(heat["y"]) and recipes["customers"].sum() == 5000
-    assert any("(store)" in n for n in recipes["name"])  # named by channel and touchpoint
+    # the recipes: a static table (names wrap), formatted for reading
+    recipes = next(t.value for t in at.table if "agreement" in t.value.columns)
+    assert sorted(recipes["persona"]) == sorted(heat["y"])
+    assert sum(int(n.replace(",", "")) for n in recipes["customers"]) == 5000
+    assert all(v.endswith("%") for v in recipes["agreement"])
+    assert any("(store)" in n for n in recipes["top touchpoints"])  # named by channel and touchpoint
     members = next(d.value for d in at.dataframe if "behaves_like" in d.value.columns)
     assert len(members) == min(odd, 1000)
     assert (members["behaves_like"] != members["declared"]).all()

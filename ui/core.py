@@ -400,9 +400,11 @@ def chart(fig, key: str, caption: str | None = None, help: str | None = None, **
 
 
 def table(df, key: str, title: str = "", caption: str | None = None, file_name: str | None = None,
-          links: bool = False, height=None, **column_config) -> None:
+          links: bool = False, height=None, shown_as=None, **column_config) -> None:
     """Show a table with a formula-safe CSV download (the table toolbar's own export is off:
-    client.disableDataExport); `links=True` turns customer_id into a link to the customer view."""
+    client.disableDataExport); `links=True` turns customer_id into a link to the customer view.
+    `shown_as`: a small frame to show instead, as a static table whose long text wraps (the CSV and
+    the page export keep `df`)."""
     import polars as pl
 
     from cx.export import to_csv_bytes
@@ -413,7 +415,10 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
                                                                      df["customer_id"].head(1000).to_list()]))
         column_config["customer_id"] = st.column_config.LinkColumn(
             "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
-    st.dataframe(shown, hide_index=True, height=height or "auto", column_config=column_config)
+    if shown_as is not None:
+        st.table(shown_as, hide_index=True)
+    else:
+        st.dataframe(shown, hide_index=True, height=height or "auto", column_config=column_config)
     c1, c2 = st.columns([4, 1])
     if caption:
         c1.caption(caption)

@@ -171,14 +171,18 @@ def mix_tab():
                   "persona whose row is one dark cell behaves as it says.", help=help_text("mix_agreement"))
     recipes = mr.components.select("component", "persona", "customers", "share", "mean_strength", "agreement",
                                    "name", "top")
+
+    def pct(c):
+        return (pl.col(c) * 100).round(0).cast(pl.Int64).cast(pl.Utf8) + "%"
+
+    shown = recipes.select(pl.col("component").alias("recipe"), pl.col("name").alias("top touchpoints"), "persona",
+                           pl.col("customers").map_elements(lambda n: f"{n:,}", return_dtype=pl.Utf8),
+                           pct("share"), pct("mean_strength").alias("mean strength"), pct("agreement"))
     table(recipes, "sg_mix_recipes", title="Touchpoint recipes", file_name="touchpoint_recipes.csv",
+          shown_as=shown,  # a static table: the recipe names wrap instead of running off the edge
           caption=f"The recipes explain {mr.reconstruction:.0%} of the customers' (square-rooted) touchpoint mix. "
                   "persona: the declared persona matched to the recipe; agreement: the share of its customers "
-                  "who declared that persona.",
-          share=st.column_config.NumberColumn(format="percent"),
-          component=st.column_config.NumberColumn("recipe"),
-          mean_strength=st.column_config.NumberColumn("mean strength", format="percent"),
-          agreement=st.column_config.NumberColumn(format="percent"))
+                  "who declared that persona. The CSV also lists each recipe's top five touchpoints.")
     odd = (mr.members.filter(pl.col("as_declared") == False)  # noqa: E712 - polars
            .sort(["strength", "customer_id"], descending=[True, False])
            .select("customer_id", pl.col("persona").alias("declared"), "behaves_like", "strength", "component"))
