@@ -31,27 +31,61 @@ def machine() -> str:
 def run_once(module: str, func: str, args: dict) -> tuple[float, float, dict]:
     """Run bench.<module>.<func>(**args) in a child process; (seconds, peak MiB, extra)."""
     code = ("import json, resource, sys, time\n"
+            "from bench.harness import cpu_seconds, steal_seconds\n"
             f"from bench.{module} import {func} as f\n"
             "a = json.loads(sys.argv[1])\n"
+            "c, st = cpu_seconds(), steal_seconds()\n"
             "t = time.perf_counter(); extra = f(**a) or {}; s = time.perf_counter() - t\n"
+            "c, st = cpu_seconds() - c, steal_seconds() - st\n"
             "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-            "print('RESULT ' + json.dumps({'seconds': s, 'peak': peak, 'extra': extra}))\n")
+            "print('RESULT ' + json.dumps({'seconds': s, 'peak': peak, 'extra': extra, 'cpu': c, 'steal': st}))\n")
     out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], cwd=ROOT, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if out.returncode or line is None:
         raise RuntimeError(f"bench.{module}.{func} failed (exit {out.returncode}): {out.stderr[-2000:]}")
     r = json.loads(line[7:])
-    # an operation may time its own section (after set-up it must not count): extra["seconds"]
+    # an operation may time its own section (after set-up it must not count): extra["seconds"]; the
+    # CPU and steal figures then come from it too (extra["cpu_s"], extra["steal_s"]) or are left out
+    ex = r["extra"]
+    own = "seconds" in ex
+    cpu, steal = ex.pop("cpu_s", None if own else r["cpu"]), ex.pop("steal_s", None if own else r["steal"])
+    RUN_CPU.append(None if cpu is None else (cpu, steal or 0.0))
     return r["extra"].pop("seconds", r["seconds"]), r["peak"], r["extra"]
+
+
+RUN_CPU: list = []  # (CPU s of the child, machine steal s) per run_once, in call order
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, every thread (DuckDB's included)."""
+    import resource
+
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def steal_seconds() -> float:
+    """CPU time the hypervisor gave to other guests, all CPUs of this machine (0 off a VM / Linux):
+    wall times measured while it grows are slower than the code is."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def measure(module: str, func: str, args: dict, repeat: int = 3, warmup: int = 1) -> dict:
     for _ in range(warmup):
         run_once(module, func, args)
+    n0 = len(RUN_CPU)
     runs = [run_once(module, func, args) for _ in range(repeat)]
+    cpu = [c for c in RUN_CPU[n0:] if c is not None]
     return {"median_s": statistics.median(r[0] for r in runs), "best_s": min(r[0] for r in runs),
             "runs_s": [round(r[0], 3) for r in runs],
+            "cpu_s": statistics.median(c[0] for c in cpu) if len(cpu) == len(runs) else None,
+            "steal_s": [round(c[1], 2) for c in cpu] if len(cpu) == len(runs) else None,
             "peak_mib": max(r[1] for r in runs), "extra": runs[-1][2]}
 
 
@@ -59,9 +93,11 @@ def report(name: str, rows: list[dict]) -> Path:
     """rows: operation, size, ours, baseline, target (ratio) -> printed table + CSV."""
     print(f"\n{name} — {machine()}")
     # ratio = median / median; best = fastest run / fastest run, the figure least disturbed by other
-    # work on the machine (as timeit does); a target is met when the best ratio meets it
+    # work on the machine (as timeit does); a target is met when the best ratio meets it. cpu: our
+    # median CPU seconds (all threads); steal: the most CPU seconds the hypervisor took from this
+    # machine during one of our runs (a VM's other guests: wall times then run slow)
     hdr = (f"{'operation':<34}{'size':>8}{'ours (s)':>11}{'baseline (s)':>14}{'ratio':>8}{'best':>7}{'target':>8}"
-           f"{'peak MiB':>10}  met")
+           f"{'peak MiB':>10}{'cpu s':>8}{'steal s':>8}  met")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
@@ -77,13 +113,16 @@ def report(name: str, rows: list[dict]) -> Path:
               f"{(r['baseline']['median_s'] if r.get('baseline') else float('nan')):>14.2f}"
               f"{(ratio if ratio is not None else float('nan')):>8.2f}"
               f"{(best if best is not None else float('nan')):>7.2f}"
-              f"{str(r.get('target') or ''):>8}{r['ours']['peak_mib']:>10.0f}  {met}")
+              f"{str(r.get('target') or ''):>8}{r['ours']['peak_mib']:>10.0f}"
+              f"{_fmt(r['ours'].get('cpu_s')):>8}{_fmt(max(r['ours'].get('steal_s') or [None]) if r['ours'].get('steal_s') else None):>8}"
+              f"  {met}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}.csv"
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["operation", "size", "ours_median_s", "ours_runs_s", "baseline", "baseline_median_s",
-                    "baseline_runs_s", "ratio", "best_ratio", "target", "peak_mib", "machine", "when"])
+                    "baseline_runs_s", "ratio", "best_ratio", "target", "peak_mib", "machine", "when",
+                    "ours_cpu_median_s", "steal_runs_s"])
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for r in rows:
             b = r.get("baseline") or {}
@@ -91,9 +130,14 @@ def report(name: str, rows: list[dict]) -> Path:
                         r.get("baseline_name", ""), f"{b.get('median_s', float('nan')):.3f}", b.get("runs_s", ""),
                         f"{r['ratio']:.3f}" if r["ratio"] is not None else "",
                         f"{r['best_ratio']:.3f}" if r.get("best_ratio") is not None else "", r.get("target", ""),
-                        f"{r['ours']['peak_mib']:.0f}", machine(), when])
+                        f"{r['ours']['peak_mib']:.0f}", machine(), when, _fmt(r["ours"].get("cpu_s"), 3),
+                        r["ours"].get("steal_s") or ""])
     print(f"saved {out.relative_to(ROOT)}")
     return out
+
+
+def _fmt(v, digits: int = 2) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
 
 
 def sample_csv(touchpoints: int) -> Path:

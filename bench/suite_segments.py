@@ -32,9 +32,9 @@ def run(sizes, repeat):
     from bench.ops_segments import db_1m_customers
 
     big = db_1m_customers(src)
-    for k, target in ((6, 10.0), (None, 30.0)):
-        e2e = measure("ops_segments", "features_cluster_ours", {"db": big, "k": k}, repeat=repeat)
+    for k, target, warm in ((6, 10.0, False), (6, 10.0, True), (None, 30.0, False)):
+        e2e = measure("ops_segments", "features_cluster_ours", {"db": big, "k": k, "warm": warm}, repeat=repeat)
         n = e2e["extra"]["customers"]  # 1M when the largest size is 10M; the targets are for 1M customers
-        rows.append({"operation": f"features + cluster, {'k=6' if k else 'auto k'}", "size": f"{n / 1e3:,.0f}k cust.",
-                     "ours": e2e, **({"target_s": target} if n >= 900_000 else {})})
+        rows.append({"operation": f"features + cluster, {'k=6' if k else 'auto k'}{', warm' if warm else ''}",
+                     "size": f"{n / 1e3:,.0f}k cust.", "ours": e2e, **({"target_s": target} if n >= 900_000 else {})})
     report("segments", rows)
