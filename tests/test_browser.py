@@ -174,3 +174,45 @@ def test_shared_link_presentation_mode_and_html_report(browser, tmp_path):
         assert "present=1" not in page.url
     finally:
         server.stop()
+
+
+def test_segment_pick_export_save_and_filter_other_pages(browser, tmp_path):
+    """The analyst's segment flow in a real browser: a persona, then a behaviour cluster within it
+    (deep link); the members' CSV through the real download button; saved as a segment; then that
+    segment, picked by link, restricts the Overview to exactly those customers."""
+    import csv
+    import io
+    import re
+    import urllib.parse
+
+    server = Server(tmp_path / "s.duckdb")
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(server.url + "/segments?tab=" + urllib.parse.quote("Persona × behaviour") + "&sg_persona=Researcher",
+                  wait_until="domcontentloaded")
+        settle(page, timeout=180_000)
+        head = page.get_by_text(re.compile(r"^Researcher × \d+\. .+ · [\d,]+ customers$")).first
+        head.wait_for(timeout=180_000)
+        settle(page, timeout=180_000)  # the members' outcomes finish drawing
+        label, n = re.match(r"^(Researcher × \d+\. .+) · ([\d,]+) customers$", head.inner_text().strip()).groups()
+        n = int(n.replace(",", ""))
+        assert 50 < n < 1000  # one persona's main behaviour: a few hundred of the demo's 5,000
+        assert page.locator("[data-testid='stException']").count() == 0
+        # the members' CSV, downloaded: one row per member, the ids the table links to
+        with page.expect_download(timeout=60_000) as dl:
+            page.locator(".st-key-sg_members_csv").get_by_role("button", name="CSV").first.click()
+        rows = list(csv.DictReader(io.StringIO(open(dl.value.path(), encoding="utf-8").read())))
+        assert len(rows) == n and len({r["customer_id"] for r in rows}) == n
+        assert rows[0]["customer_id"].startswith("C")
+        # saved as a segment under its default name (the label)
+        page.locator(".st-key-sg_save").get_by_role("button", name="Save segment").first.click()
+        settle(page)
+        page.get_by_text(f"({n:,} customers)", exact=False).first.wait_for(timeout=60_000)
+        # that segment as a global filter, by link: the Overview counts exactly its members
+        page.goto(server.url + "/?segment=" + urllib.parse.quote(label), wait_until="domcontentloaded")
+        settle(page, timeout=180_000)
+        page.get_by_text(f"; {n:,} customers,", exact=False).first.wait_for(timeout=120_000)
+        assert f"segment: {label}" in page.locator("[data-testid='stSidebar']").inner_text()
+        assert page.locator("[data-testid='stException']").count() == 0
+    finally:
+        server.stop()
