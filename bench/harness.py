@@ -114,7 +114,7 @@ def report(name: str, rows: list[dict]) -> Path:
               f"{(ratio if ratio is not None else float('nan')):>8.2f}"
               f"{(best if best is not None else float('nan')):>7.2f}"
               f"{str(r.get('target') or ''):>8}{r['ours']['peak_mib']:>10.0f}"
-              f"{_fmt(r['ours'].get('cpu_s')):>8}{_fmt(max(r['ours'].get('steal_s') or [None]) if r['ours'].get('steal_s') else None):>8}"
+              f"{_fmt(r['ours'].get('cpu_s')):>8}{_fmt(max(r['ours'].get('steal_s') or [], default=None)):>8}"
               f"  {met}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}.csv"
