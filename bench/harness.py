@@ -28,8 +28,9 @@ def machine() -> str:
             f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
 
 
-def run_once(module: str, func: str, args: dict) -> tuple[float, float, dict]:
-    """Run bench.<module>.<func>(**args) in a child process; (seconds, peak MiB, extra)."""
+def run_once(module: str, func: str, args: dict) -> tuple[float, float, dict, tuple | None]:
+    """Run bench.<module>.<func>(**args) in a child process; (seconds, peak MiB, extra, cpu) where
+    cpu is (CPU-seconds of the child, all threads; machine steal seconds) or None."""
     code = ("import json, resource, sys, time\n"
             "from bench.harness import cpu_seconds, steal_seconds\n"
             f"from bench.{module} import {func} as f\n"
@@ -50,11 +51,7 @@ def run_once(module: str, func: str, args: dict) -> tuple[float, float, dict]:
     ex = r["extra"]
     own = "seconds" in ex
     cpu, steal = ex.pop("cpu_s", None if own else r["cpu"]), ex.pop("steal_s", None if own else r["steal"])
-    RUN_CPU.append(None if cpu is None else (cpu, steal or 0.0))
-    return r["extra"].pop("seconds", r["seconds"]), r["peak"], r["extra"]
-
-
-RUN_CPU: list = []  # (CPU s of the child, machine steal s) per run_once, in call order
+    return ex.pop("seconds", r["seconds"]), r["peak"], ex, None if cpu is None else (cpu, steal or 0.0)
 
 
 def cpu_seconds() -> float:
@@ -79,9 +76,8 @@ def steal_seconds() -> float:
 def measure(module: str, func: str, args: dict, repeat: int = 3, warmup: int = 1) -> dict:
     for _ in range(warmup):
         run_once(module, func, args)
-    n0 = len(RUN_CPU)
     runs = [run_once(module, func, args) for _ in range(repeat)]
-    cpu = [c for c in RUN_CPU[n0:] if c is not None]
+    cpu = [r[3] for r in runs if r[3] is not None]
     return {"median_s": statistics.median(r[0] for r in runs), "best_s": min(r[0] for r in runs),
             "runs_s": [round(r[0], 3) for r in runs],
             "cpu_s": statistics.median(c[0] for c in cpu) if len(cpu) == len(runs) else None,
