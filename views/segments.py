@@ -4,7 +4,7 @@ import streamlit as st
 
 from cx import charts, glossary, segments
 from cx.charts import segments as sch
-from ui.core import call, chart, current_dataset, figures, get_store, md_escape, page_frame, table
+from ui.core import call, chart, current_dataset, figures, fmt_int, get_store, md_escape, page_frame, table
 
 charts = figures(charts)  # figures memoised per input (ui.core.figure)
 sch = figures(sch)  # figures memoised per input (ui.core.figure)
@@ -172,11 +172,11 @@ def mix_tab():
     recipes = mr.components.select("component", "persona", "customers", "share", "mean_strength", "agreement",
                                    "name", "top")
 
-    def pct(c):
-        return (pl.col(c) * 100).round(0).cast(pl.Int64).cast(pl.Utf8) + "%"
+    def pct(c):  # whole percentages; "–" where there is none (a recipe no persona matched)
+        return ((pl.col(c) * 100).round(0).cast(pl.Int64).cast(pl.Utf8) + "%").fill_null("–")
 
     shown = recipes.select(pl.col("component").alias("recipe"), pl.col("name").alias("top touchpoints"), "persona",
-                           pl.col("customers").map_elements(lambda n: f"{n:,}", return_dtype=pl.Utf8),
+                           pl.col("customers").map_elements(fmt_int, return_dtype=pl.Utf8),
                            pct("share"), pct("mean_strength").alias("mean strength"), pct("agreement"))
     table(recipes, "sg_mix_recipes", title="Touchpoint recipes", file_name="touchpoint_recipes.csv",
           shown_as=shown,  # a static table: the recipe names wrap instead of running off the edge
