@@ -95,9 +95,9 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
 
     # The loops need each touchpoint's previous stage: a window sorted per customer by time. It
     # runs on the four columns it needs, not on every column the other features read (sorting
-    # the wide rows was most of the query's time), and joins back per customer.
-    # Only the loop rows (stage below the previous one) are grouped: a few million rows instead
-    # of every touchpoint; customers without one get 0 in the left join below.
+    # the wide rows was most of the query's time). Only the loop rows (stage below the previous
+    # one) are then counted per customer, a few million rows instead of every touchpoint; they
+    # join back per customer, and customers without one get 0.
     r = t.select(ID, "timestamp", "_seq", _r=_rank(t.stage))
     r = r.mutate(_pr=r._r.lag().over(_window()))
     r = r.filter(r._r < r._pr)
