@@ -57,7 +57,11 @@ def test_value_page(app_db):
     out = next(d for d in at.dataframe if "value_at_risk" in d.value.columns)
     assert out.value["customer_id"].iloc[0].startswith("customer?customer=")
     assert out.value["value_at_risk"].is_monotonic_decreasing
-    assert any(b.proto.id and "val_outreach_csv" in b.proto.id for b in at.get("download_button"))
+    downloads = at.get("download_button")
+    assert any(b.proto.id and "val_outreach_csv" in b.proto.id for b in downloads)
+    # a download hands over the file without rerunning the page (no race with the page's own rerun)
+    assert {b.proto.label for b in downloads} >= {"CSV", "Download this view (HTML)"}
+    assert all(b.proto.ignore_rerun for b in downloads)
 
 
 def test_value_page_breakdowns(app_db):

@@ -30,11 +30,13 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "CX_DB": str(db)}
+        # the server's own log, printed by stop(): pytest shows it with a failing test
+        self.log = open(f"{db}.server.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 90
         while time.time() < deadline:
             try:
@@ -51,6 +53,9 @@ class Server:
             self.proc.wait(timeout=20)
         except Exception:  # noqa: BLE001
             os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+        with open(self.log.name) as f:
+            print("server log (last lines):", *f.readlines()[-40:], sep="\n")
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +129,8 @@ def test_deep_link_first_on_a_fresh_server(browser, tmp_path):
 
 
 def test_shared_link_presentation_mode_and_html_report(browser, tmp_path):
+    from playwright.sync_api import expect
+
     server = Server(tmp_path / "s.duckdb")
     try:
         # a shared link opens the same view on a fresh session: filters and the page's own choice
@@ -142,10 +149,13 @@ def test_shared_link_presentation_mode_and_html_report(browser, tmp_path):
         # reruns once the page reports its URL choices) can be lost, as it would be for a user:
         # let the page settle, and click once more if no download starts
         settle(page)
+        button = sidebar.get_by_role("button", name="Download this view (HTML)")
         for attempt in range(2):
             try:
+                # a download in flight (or a reconnecting page) disables the button until it is done
+                expect(button).to_be_enabled(timeout=120_000)
                 with page.expect_download(timeout=60_000) as dl:
-                    sidebar.get_by_role("button", name="Download this view (HTML)").click()
+                    button.click()
                 break
             except Exception as e:  # playwright's TimeoutError
                 if type(e).__name__ != "TimeoutError":
@@ -185,6 +195,8 @@ def test_segment_pick_export_save_and_filter_other_pages(browser, tmp_path):
     import re
     import urllib.parse
 
+    from playwright.sync_api import expect
+
     server = Server(tmp_path / "s.duckdb")
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
@@ -199,8 +211,10 @@ def test_segment_pick_export_save_and_filter_other_pages(browser, tmp_path):
         assert 50 < n < 1000  # one persona's main behaviour: a few hundred of the demo's 5,000
         assert page.locator("[data-testid='stException']").count() == 0
         # the members' CSV, downloaded: one row per member, the ids the table links to
+        button = page.locator(".st-key-sg_members_csv").get_by_role("button", name="CSV").first
+        expect(button).to_be_enabled(timeout=120_000)
         with page.expect_download(timeout=60_000) as dl:
-            page.locator(".st-key-sg_members_csv").get_by_role("button", name="CSV").first.click()
+            button.click()
         rows = list(csv.DictReader(io.StringIO(open(dl.value.path(), encoding="utf-8").read())))
         assert len(rows) == n and len({r["customer_id"] for r in rows}) == n
         assert rows[0]["customer_id"].startswith("C")

@@ -423,7 +423,7 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
     if caption:
         c1.caption(caption)
     c2.download_button("CSV", lambda: to_csv_bytes(df), file_name=file_name or f"{key}.csv", mime="text/csv",
-                       key=f"{key}_csv", icon=":material/download:", help="Download this table as CSV "
+                       key=f"{key}_csv", icon=":material/download:", on_click="ignore", help="Download this table as CSV "
                        "(cells that a spreadsheet would run as formulas are neutralised).")
     view().add_table(df, title=title, caption=caption or "")
 
@@ -474,7 +474,7 @@ def share_and_export(page) -> None:
         if v.items:
             st.download_button("Download this view (HTML)", lambda: report.html_report(v, link=link),
                                file_name=f"cxloop_{page.url_path or 'view'}.html", mime="text/html",
-                               icon=":material/description:", key="export_html",
+                               icon=":material/description:", key="export_html", on_click="ignore",
                                help="A self-contained report of this page's charts and tables, which opens "
                                     "offline in any browser.")
         st.caption("CX Loop · open-source customer-experience analytics")

@@ -112,7 +112,8 @@ with tab_import:
                 st.markdown(f"**Problems** ({v.error_count:,}; row numbers as a spreadsheet shows them)")
                 st.dataframe(v.errors.head(1000), hide_index=True, key="import_errors")
                 st.download_button("Download the problem report (CSV)", to_csv_bytes(v.errors),
-                                   file_name=f"{src.file_name}.problems.csv", mime="text/csv")
+                                   file_name=f"{src.file_name}.problems.csv", mime="text/csv",
+                                   on_click="ignore")
             st.markdown("**After mapping** (first accepted rows)")
             st.dataframe(v.preview(10), hide_index=True)
             names = store.dataset_names()
@@ -155,7 +156,7 @@ with tab_import:
                 st.markdown("Required: " + ", ".join(f"`{r}`" for r in spec.required))
                 st.caption("Optional: " + ", ".join(c for c in spec.column_names if c not in spec.required))
                 st.download_button(f"Template: {name}.csv", schema.template_csv(name), file_name=f"{name}.csv",
-                                   mime="text/csv", key=f"tpl_{name}")
+                                   mime="text/csv", key=f"tpl_{name}", on_click="ignore")
 
 with tab_datasets:
     ds = store.datasets()

@@ -267,7 +267,8 @@ def relationship_tab():
                            "customer).")
         st.download_button("Export every customer's relationship (CSV)", lambda: to_csv_bytes(
             loyalty.relationship(get_store(), answer_touchpoints=answer_tps, filters=f, dataset=ds)),
-            file_name="relationships.csv", mime="text/csv", key="ly_rel_all", icon=":material/download:")
+            file_name="relationships.csv", mime="text/csv", key="ly_rel_all", icon=":material/download:",
+            on_click="ignore")
 
 
 # lazy tabs bound to the URL (?tab=Trust): only the open tab computes, a copied link opens it

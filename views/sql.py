@@ -94,7 +94,7 @@ with right:
                 else:
                     _, data, n, cut = full
                     d2.download_button(f"Download {n:,} rows (CSV)", data, file_name="query_full.csv",
-                                       mime="text/csv", key="sql_dl_full",
+                                       mime="text/csv", key="sql_dl_full", on_click="ignore",
                                        help="Capped at 1,000,000 rows." if cut else None)
     else:
         st.info("Write a query (or pick an example) and press **Run**.")
