@@ -36,6 +36,24 @@ class View:
         self.items.append(Item(title=title, table=df.head(MAX_TABLE_ROWS), caption=caption))
 
 
+_WORDS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "id": "ID", "ci": "CI", "roi": "ROI",
+          "rfm": "RFM", "pca": "PCA", "ltv": "LTV", "url": "URL", "k": "k", "n": "n"}
+_PHRASES = {"p_alive": "P(alive)", "customer_id": "customer", "pct": "%"}
+
+
+def header(column: str) -> str:
+    """A column's name as a reader sees it in a table: `conversion_from_previous` → "conversion
+    from previous", `predicted_clv` → "predicted CLV", `p_alive` → "P(alive)". Names that are not
+    plain snake_case (data columns such as `web:homepage`) are left as they are. Files keep the
+    machine names; this is for the screen and the HTML report."""
+    if column in _PHRASES:
+        return _PHRASES[column]
+    if not column or not all(ch.islower() or ch.isdigit() or ch == "_" for ch in column):
+        return column
+    words = [w for w in column.split("_") if w]
+    return " ".join(_PHRASES.get(w) or _WORDS.get(w, w) for w in words)
+
+
 def _table_html(df: pl.DataFrame) -> str:
     def cell(v) -> str:
         if v is None:
@@ -44,7 +62,7 @@ def _table_html(df: pl.DataFrame) -> str:
             return f"{v:,.4g}"
         return html.escape(str(v))
 
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
+    head = "".join(f"<th>{html.escape(header(c))}</th>" for c in df.columns)
     rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in df.iter_rows())
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 

@@ -152,6 +152,14 @@ def test_journey_page_tabs_carry_the_data(app_db):
     fn = by_title["Ordered funnel"]["data"][0]
     assert fn["type"] == "funnel" and fn["y"] == ["1. discover", "2. consider", "3. evaluate", "4. purchase"]
     assert fn["x"] == sorted(fn["x"], reverse=True) and fn["x"][0] == 5000
+    assert fn["texttemplate"].startswith("%{value:,}")  # 5,000 on the bar, as everywhere else
+    # the funnel's table: readable headers (the CSV keeps the machine names), a dash for a missing value
+    import json
+
+    grid = next(d for d in at.dataframe if "conversion_from_previous" in d.value.columns)
+    labels = {c: v.get("label") for c, v in json.loads(grid.proto.columns).items()}
+    assert labels["conversion_from_previous"] == "conversion from previous" and labels["step"] == "step"
+    assert grid.proto.placeholder == "–" and grid.value["median hours from previous"].isna()[0]
     assert not at.get("graphviz_chart") and "Journey map" not in by_title
     trend = by_title["Conversion by entry month"]["data"][0]
     assert len(trend["x"]) >= 40 and all(0 <= y <= 1 for y in trend["y"])

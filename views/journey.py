@@ -86,7 +86,8 @@ def loops_tab():
     lm = call(journey.loop_metrics, by=None if by == "none" else by, filters=f)
     table(lm, "lp_metrics", title="Loop metrics", **{
         c: st.column_config.NumberColumn(format="percent") for c in ("loop_rate", "reevaluation_rate",
-                                                                     "loop_exit_rate")})
+                                                                     "loop_exit_rate")},
+        loops_per_customer=st.column_config.NumberColumn(format="%.2f"))
     st.caption("Loop rate: share of customers who return to an earlier stage. Re-evaluation: use → evaluate. "
                "Cycle: median days between purchases. Loop exit: no activity for the last N days.",
                help=" ".join(glossary.help_text(k) for k in ("loop_rate", "reevaluation_rate", "cycle_days",
