@@ -431,8 +431,9 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
     if caption:
         c1.caption(caption)
     c2.download_button("CSV", lambda: to_csv_bytes(df), file_name=file_name or f"{key}.csv", mime="text/csv",
-                       key=f"{key}_csv", icon=":material/download:", on_click="ignore", help="Download this table as CSV "
-                       "(cells that a spreadsheet would run as formulas are neutralised).")
+                       key=f"{key}_csv", icon=":material/download:", on_click="ignore",
+                       help="Download this table as CSV (cells that a spreadsheet would run as formulas are "
+                            "neutralised).")
     view().add_table(df, title=title, caption=caption or "")
 
 

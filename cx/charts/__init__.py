@@ -93,7 +93,8 @@ def funnel_chart(df: pl.DataFrame, title: str = "Ordered funnel") -> go.Figure:
         g = g.sort("step")
         fig.add_trace(go.Funnel(
             name=str(label) if label is not None else "all", y=[f"{s}. {n}" for s, n in zip(g["step"], g["name"])],
-            x=g["count"].to_list(), texttemplate="%{value:,}<br>%{percentInitial:.0%} of step 1<br>%{percentPrevious:.0%} of previous",
+            x=g["count"].to_list(),
+            texttemplate="%{value:,}<br>%{percentInitial:.0%} of step 1<br>%{percentPrevious:.0%} of previous",
             marker=dict(color=PALETTE[i % len(PALETTE)]),
             hovertemplate="<b>%{y}</b><br>%{x:,} reached<br>%{percentInitial:.1%} of step 1"
                           "<br>%{percentPrevious:.1%} of the previous step<extra>%{fullData.name}</extra>"))
