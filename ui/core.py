@@ -415,16 +415,16 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
                                                                      df["customer_id"].head(1000).to_list()]))
         column_config["customer_id"] = st.column_config.LinkColumn(
             "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
-    # readable headers ("predicted CLV", not predicted_clv); the CSV keeps the machine names
-    for c in shown.columns:
-        cfg = column_config.get(c)
-        if cfg is None:
-            column_config[c] = report.header(c)
-        elif isinstance(cfg, dict) and not cfg.get("label"):
-            column_config[c] = {**cfg, "label": report.header(c)}
     if shown_as is not None:
-        st.table(shown_as, hide_index=True)
+        st.table(shown_as, hide_index=True)  # its frame carries its own headers
     else:
+        # readable headers ("predicted CLV", not predicted_clv); the CSV keeps the machine names
+        for c in shown.columns:
+            cfg = column_config.get(c)
+            if cfg is None:
+                column_config[c] = report.header(c)
+            elif isinstance(cfg, dict) and not cfg.get("label"):
+                column_config[c] = {**cfg, "label": report.header(c)}
         st.dataframe(shown, hide_index=True, height=height or "auto", column_config=column_config,
                      placeholder="–")  # a missing value reads as a dash, not "None"
     c1, c2 = st.columns([4, 1])
