@@ -3,7 +3,7 @@ import logging
 
 import streamlit as st
 
-from ui.core import (begin_view, get_store, navigation_pages, new_run, presentation_style, presenting, run_safely,
+from ui.core import (begin_view, get_store, md_escape, navigation_pages, new_run, presentation_style, presenting, run_safely,
                      share_and_export, sidebar)
 
 logging.basicConfig(level=logging.INFO)
@@ -47,7 +47,7 @@ try:
     st.session_state["filters"] = sidebar()
 except Exception as e:  # noqa: BLE001 - never a traceback, even when the database cannot open
     logging.getLogger("cxloop").exception("sidebar failed")
-    st.error(f"The database could not be opened: {e}")
+    st.error(f"The database could not be opened: {md_escape(e)}")
     st.stop()
 begin_view(page.title)
 if presenting():

@@ -98,7 +98,7 @@ def _summary_expr(store, calibration_end=None, observation_end=None, time_unit="
 def _check_amounts(store, filters, dataset):
     t = flt.interactions(store, filters, dataset)
     if "amount" not in t.columns:
-        raise CXError("Lifetime value needs an `amount` column in the interactions (revenue on purchases).")
+        raise CXError("Lifetime value needs an amount column in the interactions (revenue on purchases).")
 
 
 def summary(store, calibration_end=None, observation_end=None, time_unit: str = "W",
@@ -634,10 +634,10 @@ def value_by(store, by: str, horizon_months: int = 12, discount_rate: float = 0.
     if by == "segment":
         df = df.join(segments_table(store, filters, dataset), on="customer_id", how="left")
     if by not in df.columns:
-        raise CXError(f"Value by {by.replace('_', ' ')} needs a `{by}` column"
+        raise CXError(f"Value by {by.replace('_', ' ')} needs a {by} column"
                       + (" in the customers table." if by in ("persona", "acquisition_channel") else "."))
     if df[by].null_count() == df.height:
-        raise CXError(f"The `{by}` column is empty: nothing to break the value down by.")
+        raise CXError(f"The {by} column is empty: nothing to break the value down by.")
     total = float(df["predicted_clv"].sum()) or 1.0
     out = (df.with_columns(pl.col(by).cast(pl.Utf8).fill_null("(unknown)").alias("group"))
            .group_by("group").agg(customers=pl.len(), historical_value=pl.col("historical_value").sum(),

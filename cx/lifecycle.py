@@ -75,7 +75,7 @@ def _base(store, filters, dataset, basis: str):
     if basis == "purchase":
         n = t.aggregate(n=(t.amount > 0).sum()).to_polars()["n"][0]
         if not n:
-            raise CXError("Purchase cohorts need purchases: an `amount` column with positive values "
+            raise CXError("Purchase cohorts need purchases: an amount column with positive values "
                           "(none in the data, after the filters).")
     return t
 

@@ -52,7 +52,7 @@ def _need_columns(store, dataset, cols=("department",)) -> None:
     have = set(store.table_columns("interactions", dataset))
     missing = [c for c in cols if c not in have]
     if missing:
-        raise CXError(f"The Teams view needs a `{'`, `'.join(missing)}` column in the interactions "
+        raise CXError(f"The Teams view needs a {' and a '.join(missing)} column in the interactions "
                       "(which department / employee handled each touchpoint).")
 
 

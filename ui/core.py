@@ -299,7 +299,7 @@ def sidebar() -> flt.Filters:
                                             placeholder="all"))
         f = f.with_(**sel)
         f = f.with_(segment=_segment_picker(store, ds, f.segment))
-        st.caption(f"Showing: {f.describe()}")
+        st.caption(f"Showing: {md_escape(f.describe())}")
     sync_params({"dataset": ds, **f.to_params()}, owned=SIDEBAR_PARAMS)
     return f
 
@@ -494,10 +494,10 @@ def run_safely(page) -> None:
     try:
         page.run()
     except cx.CXError as e:
-        st.warning(str(e))
+        st.warning(md_escape(e))
     except Exception as e:  # noqa: BLE001 - the app never shows a traceback
         log.error("page %s failed:\n%s", getattr(page, "title", "?"), traceback.format_exc())
-        st.error(f"Sorry, this view could not be drawn ({type(e).__name__}: {str(e)[:300]}). "
+        st.error(f"Sorry, this view could not be drawn ({type(e).__name__}: {md_escape(str(e)[:300])}). "
                  "The details are in the server log.")
 
 
@@ -512,7 +512,7 @@ def progress_callback(bar):
     def cb(fraction: float, message: str) -> None:
         if threading.current_thread() is not threading.main_thread():
             add_script_run_ctx(threading.current_thread(), ctx)
-        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+        bar.progress(min(max(fraction, 0.0), 1.0), text=md_escape(message))  # file names are data
 
     return cb
 

@@ -67,7 +67,7 @@ with tab_import:
         try:
             src = _source(up)
         except cx.CXError as e:
-            st.error(str(e))
+            st.error(md_escape(e))
             st.stop()
         details = f"{src.format.upper()}" + (f", {src.encoding}, delimiter “{src.delimiter}”"
                                              if src.format == "csv" else "")
@@ -99,7 +99,7 @@ with tab_import:
                     st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz))
                     st.rerun()
                 except cx.CXError as e:
-                    st.error(str(e))
+                    st.error(md_escape(e))
         else:
             v = val[1]
             m = st.columns(3)
@@ -107,7 +107,7 @@ with tab_import:
             m[1].metric("Accepted", f"{v.accepted:,}")
             m[2].metric("Rejected", f"{v.rejected:,}", help="Rows with at least one problem; listed below.")
             for w in v.warnings:
-                st.info(w)
+                st.info(md_escape(w))
             if v.rejected:
                 st.markdown(f"**Problems** ({v.error_count:,}; row numbers as a spreadsheet shows them)")
                 st.dataframe(v.errors.head(1000), hide_index=True, key="import_errors")
@@ -138,12 +138,12 @@ with tab_import:
                     _forget_source()
                     st.rerun()
                 except cx.CXError as e:
-                    st.error(str(e))
+                    st.error(md_escape(e))
             if b[1].button("Cancel", key="cancel_import"):
                 _forget_source()
                 st.rerun()
     if st.session_state.get("import_done"):
-        st.success(st.session_state.pop("import_done"))
+        st.success(md_escape(st.session_state.pop("import_done")))
     if up is None:
         st.markdown("**What to upload.** Any column names work: you map them to the contract after the "
                     "upload. Only *interactions* is required; customers and feedback add breakdowns and "
@@ -175,7 +175,7 @@ with tab_datasets:
                         switch_dataset(new_name.strip())
                     st.rerun()
                 except cx.CXError as e:
-                    st.error(str(e))
+                    st.error(md_escape(e))
         with c2.form("delete"):
             victim = st.selectbox("Delete", names)
             sure = st.checkbox("Yes, delete it and all its tables")
@@ -215,7 +215,7 @@ with tab_stages:
             n = store.set_stage_rules(rows, ds_name)
             st.success(f"Saved {len(rows)} rules; {n:,} rows re-derived.")
         except cx.CXError as e:
-            st.error(str(e))
+            st.error(md_escape(e))
     sm = store.stage_map(ds_name)
     unmapped = sm.filter(pl.col("stage").is_null())
     if unmapped.height:

@@ -7,7 +7,7 @@ import streamlit as st
 from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
-from ui.core import call, chart, current_dataset, figures, get_store, page_frame, table
+from ui.core import call, chart, current_dataset, figures, get_store, md_escape, page_frame, table
 
 ch = figures(ch)  # figures memoised per input (ui.core.figure)
 
@@ -27,7 +27,7 @@ def _guard():
     try:
         yield
     except CXError as e:
-        st.warning(str(e))
+        st.warning(md_escape(e))
 
 
 def _points(ev) -> list:
@@ -154,7 +154,7 @@ def drivers_tab():
                        f"over {s['customers']:,} customers). Performance: its mean CSAT. Top left (red) = fix first: "
                        f"it matters and scores below average. Customers who did not rate a touchpoint count at its "
                        f"mean ({s['imputed_share']:.0%} of the values were filled this way)"
-                       + (f"; left out for too few ratings: {s['dropped']}." if s["dropped"] else "."))
+                       + (f"; left out for too few ratings: {md_escape(s['dropped'])}." if s["dropped"] else "."))
     table(d, "ly_drivers", title="Key drivers", file_name=f"key_drivers_{outcome}.csv",
           importance=st.column_config.NumberColumn(format="%.3f"),
           importance_share=st.column_config.NumberColumn("share of R²", format="percent"),

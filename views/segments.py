@@ -52,7 +52,7 @@ def save_form(customer_ids, label: str, default: str, key: str) -> None:
     seg_name = e2.text_input(label, value=default, key=f"{key}_name", help=help_text("saved_segment"))
     if e3.button("Save segment", key=key):
         n = segments.save(store, seg_name, customer_ids.to_list(), ds)
-        st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+        st.success(f"Saved '{md_escape(seg_name)}' ({n:,} customers): pick it in the sidebar's Segment filter.")
 
 
 def clusters_tab():

@@ -4,7 +4,7 @@ import streamlit as st
 import cx
 from cx import sqlbox
 from cx.export import to_csv_bytes
-from ui.core import call, current_dataset, duckdb_only, get_store, page_frame
+from ui.core import call, current_dataset, duckdb_only, get_store, md_escape, page_frame
 from ui.core import table as data_table
 
 URL_MAX = 500  # a query shorter than this travels in the link (?sql=...), so a copied link re-runs it
@@ -66,10 +66,10 @@ with right:
         try:
             res = call(sqlbox.run, ran, max_rows=int(max_rows))
         except cx.QueryRejected as e:
-            st.error(f"Not allowed: {e}")
+            st.error(f"Not allowed: {md_escape(e)}")
             st.stop()
         except cx.QueryError as e:
-            st.warning(str(e))
+            st.warning(md_escape(e))
             st.stop()
         df = res.frame
         if res.statement == "EXPLAIN" and "explain_value" in df.columns:
@@ -90,7 +90,7 @@ with right:
                                               big.truncated)
                             st.rerun()
                         except cx.CXError as e:
-                            st.warning(str(e))
+                            st.warning(md_escape(e))
                 else:
                     _, data, n, cut = full
                     d2.download_button(f"Download {n:,} rows (CSV)", data, file_name="query_full.csv",

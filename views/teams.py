@@ -4,7 +4,7 @@ import streamlit as st
 
 from cx import glossary, teams
 from cx.charts import lifecycle as charts
-from ui.core import call, chart, figures, page_frame, table
+from ui.core import call, chart, figures, md_escape, page_frame, table
 
 charts = figures(charts)  # figures memoised per input (ui.core.figure)
 
@@ -28,7 +28,7 @@ links = call(teams.link_summary, filters=f)
 
 c1, c2, c3 = st.columns(3)
 flagged = cons["inconsistent"]
-c1.metric("Inconsistent department", flagged or "none",
+c1.metric("Inconsistent department", md_escape(flagged) if flagged else "none",
           help=glossary.help_text("consistency_flag"))
 if flagged:
     c1.caption(f"employee CSAT sd {cons['inconsistent_employee_sd']:.2f} vs "

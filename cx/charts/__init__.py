@@ -1,6 +1,9 @@
 """Pure functions: polars frame -> plotly Figure. No data access, no streamlit."""
 from __future__ import annotations
 
+import json
+import re
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -13,14 +16,60 @@ PALETTE = ["#219ebc", "#fb8500", "#2a9d8f", "#8338ec", "#e63946", "#ffb703", "#3
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
 
 
+# Plotly draws a subset of HTML in every text it shows (labels, ticks, legends, hover), and that
+# subset includes <a href=...>: a link. Our charts never make one, so any "<a" in a figure came
+# from the data (a touchpoint, a customer id ...) and is shown as text instead.
+_LINK_TAG = re.compile(r"<(?=\s*/?\s*a\b)", re.IGNORECASE)
+
+
+def _defused(v):
+    """v with every "<a"/"</a" tag opener written as the text "&lt;a" (Plotly shows the entity as
+    "<"); v itself (the same object) when nothing needed it."""
+    if isinstance(v, str):
+        return _LINK_TAG.sub("&lt;", v) if "<" in v and _LINK_TAG.search(v) else v
+    if isinstance(v, dict):
+        new = {k: _defused(x) for k, x in v.items()}
+        return v if all(new[k] is v[k] for k in v) else new
+    if isinstance(v, (list, tuple)):
+        new = [_defused(x) for x in v]
+        return v if all(a is b for a, b in zip(new, v)) else type(v)(new) if isinstance(v, list) else tuple(new)
+    return v
+
+
+def _has_link_tag(v) -> bool:
+    """A fast look for a link tag anywhere in a property value (one JSON dump, one search)."""
+    if isinstance(v, str):
+        return "<" in v and _LINK_TAG.search(v) is not None
+    if hasattr(v, "dtype") and v.dtype.kind in "biufcmM":  # a numeric numpy array: no text
+        return False
+    text = json.dumps(v, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    return "<" in text and _LINK_TAG.search(text) is not None
+
+
+def defuse(fig: go.Figure) -> go.Figure:
+    """No link from data in `fig` (see _LINK_TAG): each trace's and the layout's properties are
+    looked at once, and only a property that carries a link tag is rewritten. Returns `fig`."""
+    for tr in fig.data:
+        props = tr.to_plotly_json() if any(_has_link_tag(v) for v in tr._props.values()) else {}
+        fixed = {k: x for k, x in ((k, _defused(v)) for k, v in props.items()) if x is not props[k]}
+        if fixed:
+            tr.update(fixed)
+    if _has_link_tag(fig.layout._props):
+        lay = fig.layout.to_plotly_json()
+        fig.update_layout({k: x for k, x in ((k, _defused(v)) for k, v in lay.items()) if x is not lay[k]},
+                          overwrite=True)
+    return fig
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+    """The house style, and no link from data (:func:`defuse`). Every chart ends here."""
     fig.update_layout(title=dict(text=title, x=0, xanchor="left") if title else None, height=height,
                       margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
                       plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font_size=13),
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
     fig.update_xaxes(showgrid=False, linecolor="#ccc")
     fig.update_yaxes(gridcolor="#eee", zeroline=False)
-    return fig
+    return defuse(fig)
 
 
 def stage_bars(df: pl.DataFrame, title: str = "Customers reaching each stage") -> go.Figure:
