@@ -242,9 +242,23 @@ class SparkStore:
         ds = self.dataset(dataset)
         if not self.has_table(kind, ds.name):
             raise CXError(f"The dataset '{ds.name}' has no {kind} table on Spark.")
+        return self.ibis_table(ds, kind)
+
+    def ibis_table(self, ds: Dataset, kind: str) -> "ibis.Table":
+        """The table of one kind of a resolved dataset, conformed to the contract (see cx.data)."""
         _, database, views = self._sources[ds.name]
         t = self._ibis.table(views[kind]) if database is None else self._ibis.table(kind, database=database)
         return _conform(t, kind)
+
+    def describe(self, ds: Dataset) -> dict[str, tuple[str, ...]]:
+        """kind -> its columns (as the metrics see them), for each table the dataset has."""
+        return {k: tuple(self.ibis_table(ds, k).columns) for k in _KINDS if self.has_table(k, ds.name)}
+
+    def data(self, dataset: str | None = None, filters=None):
+        """The handle every metric takes (:class:`cx.data.Data`)."""
+        from .data import Data
+
+        return Data.open(self, dataset, filters)
 
     def table_columns(self, kind: str, dataset: str | None = None) -> list[str]:
         return list(self.table(kind, dataset).columns)

@@ -19,10 +19,10 @@ import duckdb
 import polars as pl
 
 from . import schema
+from .stages import derive_stages_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis
-    from .ingest import ImportReport
 
 DEFAULT_DATASET = "demo"
 
@@ -99,7 +99,11 @@ class Dataset:
 
 
 class Store:
-    """A CX Loop database file. Thread-safe: every thread works on its own cursor."""
+    """A CX Loop database file. Thread-safe: every thread works on its own cursor.
+
+    This is the storage layer: datasets, versions, tables, stage rules and the app's own state.
+    ``cx.open()`` returns :class:`cx.api.Store`, this class with the conveniences that live above
+    it (import_file, query, data)."""
 
     backend_name = "duckdb"
 
@@ -257,26 +261,32 @@ class Store:
                     cur.close()
 
     # -- tables --------------------------------------------------------------------------
+    def describe(self, ds: Dataset) -> dict[str, tuple[str, ...]]:
+        """kind -> its columns (in order), for each table the dataset has: one lookup."""
+        rows = self.con.sql(
+            "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE schema_name = $s AND table_name IN ('interactions', 'customers', 'feedback') "
+            "GROUP BY table_name", params={"s": ds.schema}).fetchall()
+        return {k: tuple(c) for k, c in rows}
+
+    def ibis_table(self, ds: Dataset, kind: str) -> "ibis.Table":
+        """The Ibis table of one kind of a resolved dataset (no existence check: see cx.data)."""
+        return self.ibis.table(kind, database=ds.schema)
+
     def has_table(self, kind: str, dataset: str | None = None) -> bool:
-        ds = self.dataset(dataset)
-        return self.con.sql(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
-            params={"s": ds.schema, "t": kind}).fetchall()[0][0] > 0
+        return kind in self.describe(self.dataset(dataset))
 
     def table(self, kind: str, dataset: str | None = None) -> "ibis.Table":
         """The Ibis table of one kind in a dataset (raises CXError when it was never imported)."""
         if kind not in schema.KINDS:
             raise ValueError(f"unknown table kind {kind!r}")
         ds = self.dataset(dataset)
-        if not self.has_table(kind, ds.name):
+        if kind not in self.describe(ds):
             raise CXError(f"The dataset '{ds.name}' has no {kind} table yet: import one on the Data page.")
-        return self.ibis.table(kind, database=ds.schema)
+        return self.ibis_table(ds, kind)
 
     def table_columns(self, kind: str, dataset: str | None = None) -> list[str]:
-        ds = self.dataset(dataset)
-        return [r[0] for r in self.con.sql(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
-            "ORDER BY column_index", params={"s": ds.schema, "t": kind}).fetchall()]
+        return list(self.describe(self.dataset(dataset)).get(kind, ()))
 
     # -- stage map -----------------------------------------------------------------------
     def stage_rules(self, dataset: str | None = None) -> list[tuple[str, str]]:
@@ -313,8 +323,6 @@ class Store:
                                 "k": [schema.normalise_name(k) for k, _ in rules], "s": [s for _, s in rules]})
             n = 0
             if self.has_table("interactions", ds.name):
-                from .ingest import derive_stages_sql
-
                 n = derive_stages_sql(con, ds.schema, rules, only_derived=True)
                 self._bump(con, ds.id)
         return n
@@ -322,27 +330,6 @@ class Store:
     def _bump(self, con, dataset_id: int) -> None:
         con.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
                 params={"t": _now(), "id": dataset_id})
-
-    # -- import --------------------------------------------------------------------------
-    def import_file(self, path, kind: str | None = None, mapping: dict[str, str] | None = None,
-                    dataset: str | None = None, mode: str = "replace", create: bool = True,
-                    timezone: str = "UTC", dry_run: bool = False, progress=None) -> "ImportReport":
-        """Read, validate and import one file; see :func:`cx.ingest.import_file`."""
-        from .ingest import import_file
-
-        return import_file(self, path, kind=kind, mapping=mapping, dataset=dataset, mode=mode,
-                           create=create, timezone=timezone, dry_run=dry_run, progress=progress)
-
-    # -- the SQL box -------------------------------------------------------------------------
-    def query(self, sql: str, max_rows: int = 10_000, timeout_s: float = 10, dataset: str | None = None
-              ) -> pl.DataFrame:
-        """One read-only SELECT/WITH/EXPLAIN statement, guarded (see :mod:`cx.sqlbox`): the first
-        `max_rows` rows as a polars frame. Unqualified table names are the tables of `dataset`.
-        Raises cx.QueryRejected (not allowed: the message says why) or cx.QueryError (failed,
-        timed out after `timeout_s`, or used too much memory)."""
-        from .sqlbox import query
-
-        return query(self, sql, max_rows=max_rows, timeout_s=timeout_s, dataset=dataset)
 
     def imports(self, dataset: str | None = None) -> pl.DataFrame:
         ds = self.dataset(dataset)
@@ -408,26 +395,3 @@ def check_segment(name: str, customer_ids) -> tuple[str, list[str]]:
     if not ids:
         raise CXError("A segment needs at least one customer.")
     return name, ids
-
-
-def open(path: str | os.PathLike | None = None, read_only: bool = False) -> Store:  # noqa: A001
-    """Open (or create) a CX Loop database; ``cx.open()`` uses the default location."""
-    return Store(path, read_only=read_only)
-
-
-def connect(url: str | None = None):
-    """The store the app and notebooks use, by backend URL (default: ``$CX_BACKEND``, else DuckDB):
-    ``duckdb`` or ``duckdb:///path/to/file.duckdb`` (a :class:`Store`; no path: ``$CX_DB`` or the
-    default file), ``pyspark://[master]`` or ``sc://host:port`` (a read-only
-    :class:`cx.spark.SparkStore` over the tables listed in ``$CX_SPARK_DATASETS``)."""
-    url = (url if url is not None else os.environ.get("CX_BACKEND", "")).strip()
-    if url in ("", "duckdb", "duckdb://"):
-        return Store(None)
-    if url.startswith("duckdb://"):
-        return Store(url[len("duckdb://"):])
-    if url.startswith(("pyspark://", "sc://")):
-        from .spark import connect as spark_connect
-
-        return spark_connect(url)
-    raise CXError(f"Unknown backend {url!r}: use duckdb, duckdb:///path, pyspark://[master] or sc://host:port.")
-

@@ -26,6 +26,7 @@ import polars as pl
 from ibis import _
 
 from .. import filters as flt
+from ..expr import journey_window, stage_rank
 from ..schema import STAGES, STAGE_RANK
 from ..store import CXError
 
@@ -43,15 +44,6 @@ EDGE_COLOUR = "#7f7f7f"
 
 
 # -- building blocks ---------------------------------------------------------------------------
-
-def _window(**kw):
-    return ibis.window(group_by="customer_id", order_by=["timestamp", "_seq"], **kw)
-
-
-def _rank(stage):
-    """Journey rank of a stage column (0 = discover ... 4 = use), null for no/unknown stage."""
-    return ibis.cases(*[(stage == s, i) for i, s in enumerate(STAGES)], else_=ibis.null("int64"))
-
 
 def _top_touchpoints(t, top: int | None):
     """The `top` touchpoints by volume (ties by name): an Ibis column for `isin`."""
@@ -76,7 +68,7 @@ def _node_stages(t, level: str, top: int | None):
     if level == "stage":
         return None
     s = t.filter(t.stage.notnull()).group_by(["touchpoint", "stage"]).aggregate(_n=_.count())
-    s = s.mutate(_r=_rank(s.stage))
+    s = s.mutate(_r=stage_rank(s.stage))
     s = s.mutate(_k=ibis.row_number().over(group_by="touchpoint", order_by=[ibis.desc("_n"), "_r"]))
     s = s.filter(s._k == 0).select(node="touchpoint", stage="stage", rank="_r")
     if top is not None:
@@ -89,7 +81,7 @@ def _stage_of_nodes(edges, node_stages, level):
     if level == "stage":
         e = edges.mutate(source_stage=ibis.ifelse(edges.source == NO_STAGE, ibis.null("string"), edges.source),
                          target_stage=ibis.ifelse(edges.target == NO_STAGE, ibis.null("string"), edges.target))
-        e = e.mutate(_rs=_rank(e.source_stage), _rt=_rank(e.target_stage))
+        e = e.mutate(_rs=stage_rank(e.source_stage), _rt=stage_rank(e.target_stage))
     else:
         a = node_stages.select(_sn="node", source_stage="stage", _rs="rank")
         b = node_stages.select(_tn="node", target_stage="stage", _rt="rank")
@@ -134,7 +126,7 @@ def transitions_expr(store, level: str = "stage", top: int | None = 12, collapse
     _check_level(level)
     t = flt.interactions(store, filters, dataset)
     e = _with_node(t, level, top)
-    e = e.mutate(source=e.node.lag().over(_window()))
+    e = e.mutate(source=e.node.lag().over(journey_window()))
     keep = e.source.notnull()
     if collapse_repeats:
         keep = keep & (e.source != e.node)
@@ -254,9 +246,9 @@ def step_sankey(store, steps: int = 5, level: str = "stage", collapse_repeats: b
     t = flt.interactions(store, filters, dataset)
     e = _with_node(t, level, top)
     if collapse_repeats:
-        e = e.mutate(_prev=e.node.lag().over(_window()))
+        e = e.mutate(_prev=e.node.lag().over(journey_window()))
         e = e.filter(e._prev.isnull() | (e._prev != e.node))
-    w = _window()
+    w = journey_window()
     e = e.mutate(step=ibis.row_number().over(w) + 1, target=e.node.lead().over(w))
     e = e.filter(e.step < steps)
     e = e.mutate(source=e.node, target=e.target.fill_null(END))
@@ -321,8 +313,8 @@ def loop_metrics_expr(store, by: str | None = None, churn_days: int | None = Non
                       filters: flt.Filters | None = None, dataset: str | None = None):
     """The Ibis expression behind :func:`loop_metrics` (for showing its SQL)."""
     t = flt.interactions(store, filters, dataset)
-    r = t.mutate(_r=_rank(t.stage))
-    r = r.mutate(_pr=r._r.lag().over(_window()))
+    r = t.mutate(_r=stage_rank(t.stage))
+    r = r.mutate(_pr=r._r.lag().over(journey_window()))
     use, evaluate = STAGE_RANK["use"], STAGE_RANK["evaluate"]
     per = r.group_by("customer_id").aggregate(
         loops=(_._r < _._pr).cast("int64").sum().fill_null(0),
@@ -374,7 +366,7 @@ def paths(store, top: int = 10, level: str = "stage", max_len: int = 8,
         raise ValueError("max_len must be at least 1")
     t = flt.interactions(store, filters, dataset)
     e = _with_node(t, level, top_touchpoints)
-    e = e.mutate(_new=(e.node != e.node.lag().over(_window())).fill_null(True))
+    e = e.mutate(_new=(e.node != e.node.lag().over(journey_window())).fill_null(True))
     # the k-th node of the collapsed sequence, pivoted into columns _n1.._n{max_len} (portable:
     # no ordered aggregate or array lambda, which Spark or DuckDB 2 lack through Ibis)
     one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
@@ -404,7 +396,7 @@ def channel_switching(store, filters: flt.Filters | None = None, dataset: str | 
     touchpoints (those with a channel, in time order) on different channels, the `top` largest."""
     t = flt.interactions(store, filters, dataset)
     c = t.filter(t.channel.notnull())
-    c = c.mutate(from_channel=c.channel.lag().over(_window()))
+    c = c.mutate(from_channel=c.channel.lag().over(journey_window()))
     h = c.filter(c.from_channel.notnull() & (c.from_channel != c.channel))
     h = h.group_by(["from_channel", "channel"]).aggregate(count=_.count(), customers=_.customer_id.nunique())
     h = h.rename(to_channel="channel").order_by([ibis.desc("count"), "from_channel", "to_channel"]).limit(int(top))
