@@ -105,7 +105,7 @@ def plotly_charts(at) -> dict:
 
 
 def shown(markdown: str) -> str:
-    """The text a reader sees of a Markdown body that escapes data (ui.core.md_escape): the
+    """The text a reader sees of a Markdown body that escapes data (ui.text.md_escape): the
     backslashes before punctuation removed."""
     import re
 

@@ -79,8 +79,8 @@ def test_the_hostile_dataset_is_hostile(hostile_db):
 
 def test_the_detector_sees_an_injection():
     """offenders() is not blind: a page that writes data into Markdown unescaped is caught, and
-    the same text escaped by ui.core.md_escape is not."""
-    from ui.core import md_escape
+    the same text escaped by ui.text.md_escape is not."""
+    from ui.text import md_escape
 
     def page(text):
         import streamlit as st

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from cx.filters import Filters
-from ui import core
+from ui import cache as core
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ import cx
 from cx import clv, glossary
 from cx import customer as cu
 from cx.charts import value as vc
-from ui.core import call, chart, figures, fmt_date, fmt_money, md_escape, page_frame, table
+from ui import call, chart, figures, fmt_date, fmt_money, md_escape, page_frame, table
 
-vc = figures(vc)  # figures memoised per input (ui.core.figure)
+vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
 page_frame("Customer view", "One customer's whole story: every touchpoint across channels, their purchases, "
            "incidents and answers, and what they are worth. Open it from any customer list, or search below.")

@@ -10,7 +10,7 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import SAMPLE_DIR, import_folder, open_source
-from ui.core import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
+from ui import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map." if on_duckdb() else

@@ -3,9 +3,9 @@ import streamlit as st
 
 from cx import charts, glossary, journey, profile, segments
 from cx.schema import STAGES
-from ui.core import call, chart, figures, page_frame, table
+from ui import call, chart, figures, page_frame, table
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
+charts = figures(charts)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
                "loop back, which paths they take, and how they feel along the way.")

@@ -2,9 +2,9 @@
 import streamlit as st
 
 from cx import charts, glossary, overview, profile
-from ui.core import call, chart, figures, fmt_date, md_escape, page_frame, page_link
+from ui import call, chart, figures, fmt_date, md_escape, page_frame, page_link
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
+charts = figures(charts)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Overview", "The health of your customer relationships at a glance: each card compares the "
                "last two full periods and links to its details.")

@@ -4,10 +4,10 @@ import streamlit as st
 
 from cx import charts, glossary, segments
 from cx.charts import segments as sch
-from ui.core import call, chart, current_dataset, figures, fmt_int, get_store, md_escape, page_frame, table
+from ui import call, chart, current_dataset, figures, fmt_int, get_store, md_escape, page_frame, table
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
-sch = figures(sch)  # figures memoised per input (ui.core.figure)
+charts = figures(charts)  # figures memoised per input (ui.cache.figure)
+sch = figures(sch)  # figures memoised per input (ui.cache.figure)
 
 help_text = glossary.help_text
 

@@ -4,8 +4,8 @@ import streamlit as st
 import cx
 from cx import sqlbox
 from cx.export import to_csv_bytes
-from ui.core import call, current_dataset, duckdb_only, get_store, md_escape, page_frame
-from ui.core import table as data_table
+from ui import call, current_dataset, duckdb_only, get_store, md_escape, page_frame
+from ui import table as data_table
 
 URL_MAX = 500  # a query shorter than this travels in the link (?sql=...), so a copied link re-runs it
 

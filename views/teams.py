@@ -4,19 +4,12 @@ import streamlit as st
 
 from cx import glossary, teams
 from cx.charts import lifecycle as charts
-from ui.core import call, chart, figures, md_escape, page_frame, table
+from ui import call, chart, clicked_points, figures, md_escape, page_frame, table
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
+charts = figures(charts)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Teams", "The people who deliver the experience: satisfaction (CSAT), effort (CES), first-contact "
                "resolution and incidents per department and per employee, and how consistent service is.")
-
-
-def _points(event) -> list[dict]:
-    try:
-        return list(event["selection"]["points"]) if event else []
-    except (KeyError, TypeError, AttributeError):
-        return []
 
 
 min_n = st.number_input("Minimum answers to rank an employee", 5, 200, teams.MIN_N, step=5, key="tm_min_n",
@@ -50,7 +43,7 @@ for i, (value, kind) in enumerate([("csat_mean", "feedback"), ("employee_sd", "f
     with cols[i % 2]:
         ev = chart(charts.department_bars(d, value), key=f"tm_{value}", on_select="rerun",
                    selection_mode="points")
-        pts = _points(ev)
+        pts = clicked_points(ev)
         if pts and st.session_state.get(f"tm_{value}_last") != repr(pts):  # a new click (once per click)
             st.session_state[f"tm_{value}_last"] = repr(pts)
             sel = {"department": pts[0].get("x"), "kind": kind}

@@ -4,9 +4,9 @@ import streamlit as st
 
 from cx import clv, glossary
 from cx.charts import value as vc
-from ui.core import call, chart, figures, fmt_money, md_escape, page_frame, table
+from ui import call, chart, figures, fmt_money, md_escape, page_frame, table
 
-vc = figures(vc)  # figures memoised per input (ui.core.figure)
+vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Value", "What customers have brought so far, what they are likely to bring next (BG/NBD × "
                "Gamma-Gamma, fitted on your data), how far to trust that forecast, and which valuable "
