@@ -39,7 +39,7 @@ def lookup(names, codes) -> pl.Series:
 
 def ts(x) -> pl.Series:
     """Datetimes (us) of times in seconds since the window start, rounded to the second."""
-    return pl.Series((START_US + np.round(np.asarray(x, dtype=float)).astype(np.int64) * 1_000_000)).cast(
+    return pl.Series(START_US + np.round(np.asarray(x, dtype=float)).astype(np.int64) * 1_000_000).cast(
         pl.Datetime("us"))
 
 

@@ -78,7 +78,7 @@ def draw_people(rng, n: int) -> People:
 
 def browse_session(rng, R: Rows, cust, start, stage0, ch0, stage1, ch1, n_rows, sess):
     """Rows of sessions: first row (stage0, ch0), the others (stage1, ch1); returns
-    (end time per session, touchpoint per row, session per row, position in the session)."""
+    (end time per session, touchpoint per row, position of the row in its session)."""
     owner, pos = expand(n_rows)
     st = np.where(pos == 0, stage0[owner], stage1[owner])
     ch = np.where(pos == 0, ch0[owner], ch1[owner])
@@ -88,7 +88,7 @@ def browse_session(rng, R: Rows, cust, start, stage0, ch0, stage1, ch1, n_rows, 
     R.add(cust[owner], t, tp, ch=ch, sess=sess[owner])
     end = np.zeros(cust.size)
     np.maximum.at(end, owner, t)
-    return end, tp, owner, pos
+    return end, tp, pos
 
 
 def pre_purchase(rng, R: Rows, people: People) -> Journey:
@@ -132,7 +132,7 @@ def pre_purchase(rng, R: Rows, people: People) -> Journey:
             st0 = new
             ch1, st1 = ch0, new
             nr = np.where(DIGITAL[ch0], 1 + rng.poisson(np.maximum(rows_mean[act] - 1, 0.1)), 1)
-        end, tp, owner, pos = browse_session(rng, R, act, start, st0, ch0, st1, ch1, nr, R.sessions(act.size))
+        end, tp, pos = browse_session(rng, R, act, start, st0, ch0, st1, ch1, nr, R.sessions(act.size))
         if k == 0:
             acq_tp[act] = tp[pos == 0]
         prev_end[act] = end
