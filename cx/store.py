@@ -119,6 +119,7 @@ class Store:
                 f"import running?). Details: {e}") from e
         self._con.sql("SET TimeZone = 'UTC'")
         self._local = threading.local()
+        self._sqlbox = None  # the SQL box's snapshots and worker processes (cx.sqlbox), made on first use
         self._write_lock = _write_lock_for(self.path)
         if not read_only:
             for ddl in _META_DDL:
@@ -153,6 +154,8 @@ class Store:
         return be
 
     def close(self) -> None:
+        if self._sqlbox is not None:  # its worker processes end with the store
+            self._sqlbox.close()
         try:
             self._con.close()
         except Exception:  # pragma: no cover
