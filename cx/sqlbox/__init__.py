@@ -36,7 +36,7 @@ import polars as pl
 from .errors import QueryError, QueryRejected, clean_message
 from .guard import ALLOWED_TABLE_FUNCTIONS, BLOCKED_FUNCTIONS, SQL_TEXT_FUNCTIONS, validate
 from .pool import Busy, Pool, Spec, Stopped, WorkerFailed
-from .snapshot import Snapshots
+from .snapshot import for_database
 
 __all__ = ["run", "query", "validate", "schema_browser", "examples", "QueryResult", "QueryRejected", "QueryError",
            "DEFAULT_MAX_ROWS", "DOWNLOAD_MAX_ROWS", "DEFAULT_TIMEOUT_S", "DEFAULT_MAX_MEMORY_MB", "DEFAULT_THREADS",
@@ -65,7 +65,7 @@ class _Box:
     """A store's snapshots and worker pool (made on its first query; closed with the store)."""
 
     def __init__(self, store):
-        self.snapshots = Snapshots(store.path)
+        self.snapshots = for_database(store.path)
         self.pool = Pool(self.snapshots.tmp, MAX_WORKERS)
 
     def close(self) -> None:

@@ -76,9 +76,13 @@ class Worker:
         self.spec = spec
         self.tmp = tempfile.mkdtemp(prefix=f"w{os.getpid()}-", dir=tmp_root)
         self.last_used = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-I", WORKER_PY], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, cwd=self.tmp, env=_env(self.tmp),
-                                     close_fds=True, start_new_session=True)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-I", WORKER_PY], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, cwd=self.tmp, env=_env(self.tmp),
+                                         close_fds=True, start_new_session=True)
+        except OSError as e:  # no more processes or memory
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise WorkerFailed(f"the SQL worker could not be started ({e.strerror})") from None
         self.pid = self.proc.pid
         try:
             cfg = {"attach": [list(a) for a in spec.attach], "use": spec.use, "meta_views": spec.meta_views,

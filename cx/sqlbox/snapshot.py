@@ -26,6 +26,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,11 +73,28 @@ def sweep_dead(folder: Path, prefix: str) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
+_SHARED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # realpath -> Snapshots
+_SHARED_LOCK = threading.Lock()
+
+
+def for_database(db_path: Path) -> "Snapshots":
+    """The snapshot directory of a database file, shared by every store on that file in this
+    process (so that no store removes a snapshot another one is about to use); a private one for
+    an in-memory database."""
+    if str(db_path) == ":memory:":
+        return Snapshots(db_path)
+    key = os.path.realpath(db_path)
+    with _SHARED_LOCK:
+        got = _SHARED.get(key)
+        if got is None:
+            got = _SHARED[key] = Snapshots(db_path)
+        return got
+
+
 class Snapshots:
-    """The snapshot directory of one store."""
+    """The snapshot directory of one database (use :func:`for_database`)."""
 
     def __init__(self, db_path: Path):
-        self.private = False
         root = None
         if str(db_path) != ":memory:":
             root = Path(str(db_path) + ".sqlbox")
@@ -87,10 +105,12 @@ class Snapshots:
                     root = None
             except OSError:
                 root = None
-        if root is None:
+        self._remove = None
+        if root is None:  # removed when the last store using it closes (or at exit)
             root = Path(tempfile.mkdtemp(prefix="cx_sqlbox_"))
             (root / "tmp").mkdir(mode=0o700)
-            self.private = True
+            self._remove = weakref.finalize(self, shutil.rmtree, str(root), True)
+        self.shared = str(db_path) != ":memory:"
         self.root = root
         self.tmp = root / "tmp"
         self._locks: dict[int, threading.Lock] = {}
@@ -202,8 +222,9 @@ class Snapshots:
                         shutil.rmtree(p, ignore_errors=True)
 
     def close(self) -> None:
-        if self.private:
-            shutil.rmtree(self.root, ignore_errors=True)
+        """An in-memory database's private directory goes with its store; a file's is shared."""
+        if self._remove is not None and not self.shared:
+            self._remove()
 
 
 def _row(con, ds_id: int):
