@@ -177,6 +177,25 @@ def test_a_runaway_query_is_killed_at_the_time_limit(box):
     assert box.query("SELECT count(*) FROM interactions", dataset="t").item() == 4
 
 
+def test_a_worker_that_grew_is_not_reused(box, monkeypatch):
+    """DuckDB and the allocator keep memory after a big query (100-200 MB here, varying), and the
+    budget is counted from the worker's start-up size: a worker that grew by more than a share of
+    its budget (a quarter; 5 % = 20 MB in this test, so that the growth surely passes it) is ended
+    rather than reused, and the next query gets the whole budget in a fresh worker."""
+    from cx.sqlbox import pool
+
+    monkeypatch.setattr(pool, "REUSE_GROWTH", 0.05)
+    sqlbox.run(box, "SELECT 1", dataset="t", max_memory_mb=400)
+    (small,) = idle_workers(box)  # a small query leaves its worker warm
+    big = sqlbox.run(box, "SELECT count(*) AS n FROM (SELECT DISTINCT range FROM range(12000000))", dataset="t",
+                     max_memory_mb=400, timeout_s=60)
+    assert big.frame.item() == 12_000_000
+    assert idle_workers(box) == [] and not alive(small)
+    rows = sqlbox.run(box, "SELECT range, 'row ' || range AS s FROM range(1000000)", dataset="t",
+                      max_memory_mb=400, timeout_s=60, max_rows=1_000_000)
+    assert rows.frame.height == 1_000_000 and rows.frame["s"][999_999] == "row 999999"
+
+
 def test_the_app_keeps_answering_while_bombs_run(box):
     """A runaway query (6 s) and memory bombs one after the other meanwhile; plain queries are
     answered all along, each well within a generous 5 s, and the app stays small."""

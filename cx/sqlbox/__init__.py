@@ -134,7 +134,8 @@ def _stopped(s: Stopped, timeout_s: float, max_memory_mb: float) -> QueryError:
     if s.reason == "memory":
         return QueryError(f"The query used more than {max_memory_mb:,.0f} MB of memory and was stopped." + _ADVICE)
     if s.reason == "result":
-        return QueryError(f"The result is larger than {_result_mb(max_memory_mb):,.0f} MB: ask for fewer rows or columns.")
+        return QueryError(f"The result is larger than {_result_mb(max_memory_mb):,.0f} MB: ask for fewer rows "
+                          f"or columns.")
     return QueryError("The query ended its worker process (it ran out of memory or crashed) and was stopped; "
                       "the app is not affected." + _ADVICE)
 

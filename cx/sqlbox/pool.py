@@ -6,7 +6,8 @@ watching the clock and the child's resident memory (``/proc/<pid>/statm``): past
 or the memory budget the child is killed (SIGKILL) and :class:`Stopped` says why. The app process
 itself only ever holds the result (at most ``max_rows`` rows, and at most ``max_result_mb``).
 
-A :class:`Pool` keeps a few warm workers per configuration (snapshots + limits): at most
+A :class:`Pool` keeps a few warm workers per configuration (snapshots + limits; a worker that
+grew by more than a quarter of its budget is not kept, see :meth:`Worker.lean`): at most
 ``max_workers`` processes in all, busy or idle. At the cap, a query waits for a worker to come
 back for at most its own time limit, then gets "busy"; an idle worker of another configuration is
 killed to make room rather than waited for. Idle workers whose snapshot files are gone (a newer
@@ -31,6 +32,7 @@ from .worker import HEADER_SIZE, frame_length, write_frame
 WORKER_PY = str(Path(__file__).with_name("worker.py"))
 STARTUP_TIMEOUT_S = 60.0
 POLL_S = 0.02
+REUSE_GROWTH = 0.25  # a worker that grew by more than this share of its budget is not reused
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,12 @@ class Worker:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def lean(self) -> bool:
+        """Still near its start-up size. After a big query DuckDB and the allocator keep memory,
+        and the next query's budget is counted from start-up: such a worker is not reused."""
+        now = rss_mb(self.pid)
+        return self.base_rss_mb is None or now is None or now - self.base_rss_mb <= self.spec.memory_mb * REUSE_GROWTH
 
     def _send(self, msg: dict) -> None:
         write_frame(self.proc.stdin, json.dumps(msg).encode())
@@ -223,7 +231,7 @@ class Pool:
 
     def release(self, w: Worker, healthy: bool) -> None:
         with self._cond:
-            keep = healthy and not self._closed and w.alive()
+            keep = healthy and not self._closed and w.alive() and w.lean()
             if keep:
                 self._idle.append(w)
             else:

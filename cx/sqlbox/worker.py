@@ -114,7 +114,12 @@ def lock_down(cfg: dict):
                  f"SET max_temp_directory_size = '{int(cfg['max_temp_mb'])}MB'",
                  "SET enable_external_access = false", "SET lock_configuration = true"):
         con.execute(stmt)
-    con.execute("SELECT count(*), sum(range) FROM range(100000)").fetchall()  # threads and arenas exist now
+    # warm up before measuring: DuckDB's threads and allocator arenas, pyarrow and its memory pool
+    con.execute("SELECT count(*), sum(range) FROM range(100000)").fetchall()
+    import pyarrow as pa
+    import pyarrow.ipc  # noqa: F401
+
+    _ipc(con.sql("SELECT 1 AS x, 'y' AS s").to_arrow_table())
     import resource
 
     sizes = _vm_mb()
@@ -128,6 +133,15 @@ def lock_down(cfg: dict):
 def first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return (lines[0] if lines else type(e).__name__)[:500]
+
+
+def _ipc(tbl) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, tbl.schema) as w:
+        w.write_table(tbl)
+    return sink.getvalue().to_pybytes()
 
 
 def run_query(con, req: dict) -> tuple[dict, bytes]:
@@ -163,10 +177,7 @@ def run_query(con, req: dict) -> tuple[dict, bytes]:
                 pass
         truncated = tbl.num_rows > max_rows
         tbl = tbl.slice(0, max_rows)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, tbl.schema) as w:
-            w.write_table(tbl)
-        return {"ok": True, "rows": tbl.num_rows, "truncated": truncated}, sink.getvalue().to_pybytes()
+        return {"ok": True, "rows": tbl.num_rows, "truncated": truncated}, _ipc(tbl)
     except (duckdb.OutOfMemoryException, MemoryError, pa.ArrowMemoryError) as e:
         return {"ok": False, "kind": "memory", "message": first_line(e)}, b""
     except Exception as e:  # noqa: BLE001 - every failure goes back to the parent as a message
