@@ -77,6 +77,7 @@ _BOX_LOCK = threading.Lock()
 
 
 def sandbox(store) -> _Box:
+    """The store's sandbox (snapshots and worker pool), made on first use."""
     box = getattr(store, "_sqlbox", None)
     if box is None:
         with _BOX_LOCK:

@@ -48,7 +48,7 @@ class Snapshot:
 
 def _key(row) -> str:
     ds_id, name, version, created, updated = row
-    h = hashlib.sha1(f"{name}\x00{created}\x00{updated}".encode()).hexdigest()[:10]
+    h = hashlib.sha256(f"{name}\x00{created}\x00{updated}".encode()).hexdigest()[:10]
     return f"ds_{int(ds_id)}_v{int(version)}_{h}"
 
 
