@@ -364,3 +364,17 @@ def test_an_in_memory_store_uses_a_private_directory(write):
     assert root.exists() and oct(root.stat().st_mode & 0o777) == "0o700"
     s.close()
     assert not root.exists()
+
+
+def test_the_spill_directory_is_the_only_writable_place_and_it_is_bounded(box, monkeypatch):
+    """DuckDB keeps its temp directory writable after enable_external_access = false. Only a statement
+    past the checks could write there (COPY and current_setting are refused), and no file can grow
+    beyond the spill cap (RLIMIT_FSIZE; 1 MB here)."""
+    monkeypatch.setattr(sqlbox, "MAX_TEMP_MB", 1)
+    guard_off(monkeypatch)
+    tmp = box.query("SELECT current_setting('temp_directory') AS t", dataset="t").item()
+    assert Path(tmp).parent == box._sqlbox.snapshots.tmp
+    with pytest.raises(cx.QueryError):
+        box.query(f"COPY (SELECT repeat('x', 1000) AS s FROM range(5000)) TO '{tmp}/big.csv'", dataset="t")
+    big = Path(tmp) / "big.csv"
+    assert not big.exists() or big.stat().st_size <= 2**20

@@ -21,7 +21,8 @@ threads and extension autoloading off; ATTACH each snapshot READ_ONLY; (for a wh
 scope) views ``cx_meta.<table>`` over the snapshots' metadata; USE the dataset; set the private
 temp directory and its size cap, ``enable_external_access = false`` and
 ``lock_configuration = true``; run a warm-up query; then cap the process's address space
-(RLIMIT_AS) at its size now + ``memory_mb`` + ``headroom_mb``. Every query runs in a READ ONLY
+(RLIMIT_AS) at its size now + ``memory_mb`` + ``headroom_mb``, and the size of any file it writes
+(RLIMIT_FSIZE: only its temp directory is writable) at the spill cap. Every query runs in a READ ONLY
 transaction. A thread exits the process when its parent is gone (no orphans).
 """
 from __future__ import annotations
@@ -127,6 +128,10 @@ def lock_down(cfg: dict):
         cap = int((sizes[1] + memory_mb + float(cfg["headroom_mb"])) * 2**20)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # DuckDB may write in its temp directory (spill files; and COPY there, should a statement ever
+    # get past the checks): no file bigger than the spill cap
+    fsize = int(cfg["max_temp_mb"]) * 2**20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     return con, sizes
 
 
