@@ -46,12 +46,13 @@ class Data:
     dataset: Dataset
     filters: Filters
     columns: dict  # kind -> tuple of column names, for the tables the dataset has
+    purchase_touchpoints: tuple = ()  # touchpoints that are purchases whatever their amount (cx.expr)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     @classmethod
     def open(cls, store, dataset: str | None = None, filters: Filters | None = None) -> "Data":
         ds = store.dataset(dataset)
-        return cls(store, ds, filters or Filters(), dict(store.describe(ds)))
+        return cls(store, ds, filters or Filters(), dict(store.describe(ds)), tuple(store.purchase_touchpoints(ds)))
 
     # -- what it is ------------------------------------------------------------------------------
     @property

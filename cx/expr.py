@@ -22,8 +22,14 @@ JOURNEY_ORDER = ("timestamp", "_seq")  # file order (_seq) breaks ties between e
 
 
 def is_purchase(d: "Data", t: ibis.Table) -> ibis.BooleanValue:
-    """A purchase (a transaction): a row with an amount > 0."""
-    return (t.amount > 0).fill_null(False)
+    """A purchase (a transaction): a row with an amount > 0, or a row of one of the dataset's
+    purchase touchpoints whatever its amount (a $0 order is an order; d.purchase_touchpoints, from
+    the purchase rules: cx.schema.purchase_touchpoints). Reaching the purchase *stage* (carts,
+    checkout steps) is not buying."""
+    paid = (t.amount > 0).fill_null(False)
+    if not d.purchase_touchpoints:
+        return paid
+    return paid | t.touchpoint.isin(list(d.purchase_touchpoints)).fill_null(False)
 
 
 def initiated(t: ibis.Table) -> ibis.BooleanValue:

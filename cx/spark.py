@@ -254,6 +254,17 @@ class SparkStore:
         """kind -> its columns (as the metrics see them), for each table the dataset has."""
         return {k: tuple(self.ibis_table(ds, k).columns) for k in _KINDS if self.has_table(k, ds.name)}
 
+    def purchase_rules(self, dataset: str | None = None) -> list[tuple[str, bool]]:
+        return list(schema.DEFAULT_PURCHASE_RULES)
+
+    def purchase_touchpoints(self, ds: Dataset) -> tuple[str, ...]:
+        """The touchpoints that are purchases by the default rules, once per version."""
+        key = ("purchase", ds.name, self._version)
+        if key not in self._exists:
+            names = self.ibis_table(ds, "interactions").select("touchpoint").distinct().to_polars()["touchpoint"]
+            self._exists[key] = tuple(schema.purchase_touchpoints(names.to_list()))
+        return self._exists[key]
+
     def data(self, dataset: str | None = None, filters=None):
         """The handle every metric takes (:class:`cx.data.Data`)."""
         from .data import Data

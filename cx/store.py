@@ -63,6 +63,9 @@ _META_DDL = [
         rows_read BIGINT, accepted BIGINT, rejected BIGINT, seconds DOUBLE, imported_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS cx_meta.stage_rules (
         dataset_id INTEGER, position INTEGER, keyword VARCHAR, stage VARCHAR)""",
+    # which touchpoints are purchases (schema.purchase_touchpoints): keyword, purchase or not
+    """CREATE TABLE IF NOT EXISTS cx_meta.purchase_rules (
+        dataset_id INTEGER, position INTEGER, keyword VARCHAR, purchase BOOLEAN)""",
     # saved segments (cx.segments): one row per (dataset, segment, member)
     """CREATE TABLE IF NOT EXISTS cx_meta.segments (
         dataset_id INTEGER, segment VARCHAR, customer_id VARCHAR, saved_at TIMESTAMP)""",
@@ -119,6 +122,7 @@ class Store:
                 f"import running?). Details: {e}") from e
         self._con.sql("SET TimeZone = 'UTC'")
         self._local = threading.local()
+        self._purchase_tps: dict[tuple[int, int], tuple[str, ...]] = {}  # (dataset id, version) -> names
         self._sqlbox = None  # the SQL box's snapshots and worker processes (cx.sqlbox), made on first use
         self._write_lock = _write_lock_for(self.path)
         if not read_only:
@@ -224,6 +228,7 @@ class Store:
                     params={"id": new_id, "p": list(range(len(schema.DEFAULT_STAGE_KEYWORDS))),
                             "k": [k for k, _ in schema.DEFAULT_STAGE_KEYWORDS],
                             "s": [s for _, s in schema.DEFAULT_STAGE_KEYWORDS]})
+            self._write_purchase_rules(con, new_id, schema.DEFAULT_PURCHASE_RULES)
         return Dataset(new_id, name, 0)
 
     def rename_dataset(self, old: str, new: str) -> None:
@@ -239,7 +244,7 @@ class Store:
         ds = self.dataset(name)
         with self.transaction() as con:
             con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
-            for t in ("datasets", "imports", "stage_rules", "segments", "cluster_names"):
+            for t in ("datasets", "imports", "stage_rules", "purchase_rules", "segments", "cluster_names"):
                 col = "id" if t == "datasets" else "dataset_id"
                 con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
 
@@ -329,6 +334,58 @@ class Store:
                 n = derive_stages_sql(con, ds.schema, rules, only_derived=True)
                 self._bump(con, ds.id)
         return n
+
+    # -- purchase touchpoints ------------------------------------------------------------
+    def purchase_rules(self, dataset: str | None = None) -> list[tuple[str, bool]]:
+        """The dataset's purchase rules: (keyword, True) makes a touchpoint a purchase, (keyword,
+        False) keeps it from being one (see schema.purchase_touchpoints). The defaults when none
+        were saved (a database from before the rules existed)."""
+        ds = self.dataset(dataset)
+        rows = self.con.sql("SELECT keyword, purchase FROM cx_meta.purchase_rules WHERE dataset_id = $id "
+                            "ORDER BY position", params={"id": ds.id}).fetchall()
+        if not rows:
+            return list(schema.DEFAULT_PURCHASE_RULES)
+        return [(k, bool(p)) for k, p in rows if k is not None]  # a lone NULL row: "no rules", saved
+
+    def set_purchase_rules(self, rules, dataset: str | None = None) -> list[str]:
+        """Replace the dataset's purchase rules; bumps its version (every figure that counts
+        purchases changes). Returns the touchpoints that are purchases now."""
+        clean = []
+        for kw, p in rules:
+            k = schema.normalise_name(kw)
+            if not k:
+                raise CXError("A purchase rule needs a keyword (a word of the touchpoint names).")
+            clean.append((k, bool(p)))
+        ds = self.dataset(dataset)
+        with self.transaction() as con:
+            con.sql("DELETE FROM cx_meta.purchase_rules WHERE dataset_id = $id", params={"id": ds.id})
+            self._write_purchase_rules(con, ds.id, clean)
+            self._bump(con, ds.id)
+        return list(self.purchase_touchpoints(self.dataset(ds.name)))
+
+    @staticmethod
+    def _write_purchase_rules(con, dataset_id: int, rules) -> None:
+        if not rules:  # saved as "no rules" (amounts alone decide), not "never set" (the defaults)
+            con.sql("INSERT INTO cx_meta.purchase_rules VALUES ($id, 0, NULL, NULL)", params={"id": dataset_id})
+        else:
+            con.sql("INSERT INTO cx_meta.purchase_rules SELECT $id, position, keyword, purchase FROM "
+                    "(SELECT unnest($p) AS position, unnest($k) AS keyword, unnest($b) AS purchase)",
+                    params={"id": dataset_id, "p": list(range(len(rules))), "k": [k for k, _ in rules],
+                            "b": [bool(p) for _, p in rules]})
+
+    def purchase_touchpoints(self, ds: Dataset) -> tuple[str, ...]:
+        """The touchpoints of a resolved dataset that are purchases by its rules, once per version
+        (its distinct touchpoints are read once and kept in this process)."""
+        key = (ds.id, ds.version)
+        got = self._purchase_tps.get(key)
+        if got is None:
+            if "interactions" not in self.describe(ds):
+                return ()
+            names = [r[0] for r in self.con.sql(f"SELECT DISTINCT touchpoint FROM {ds.schema}.interactions"
+                                                ).fetchall()]
+            got = tuple(schema.purchase_touchpoints(names, self.purchase_rules(ds.name)))
+            self._purchase_tps[key] = got
+        return got
 
     def _bump(self, con, dataset_id: int) -> None:
         con.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
