@@ -36,8 +36,8 @@ def exists(d: Data, customer_id: str, dataset: str | None = None) -> bool:
 def timeline(d: Data, customer_id: str, dataset: str | None = None) -> pl.DataFrame:
     """Every touchpoint of the customer in time order: timestamp, touchpoint, stage ("(no stage)"
     when unknown), channel ("(unknown)" when missing), direction, department, amount, sentiment,
-    incident, and kind: purchase (:func:`cx.expr.is_purchase`: amount > 0), refund (amount < 0), incident (incident = true),
-    else touchpoint."""
+    incident, and kind: purchase (:func:`cx.expr.is_purchase`: amount > 0), refund (amount < 0),
+    incident (incident = true), else touchpoint."""
     t = d.table("interactions")
     t = t.filter(t.customer_id == customer_id)
     cols = {c: t[c] for c in ("direction", "department", "amount", "sentiment", "incident", "value_given")
