@@ -19,6 +19,7 @@ from . import lifecycle, loyalty, profile
 from .data import Data, uses_data
 from .expr import initiated, period_start
 from .filters import Filters
+from .fmt import MISSING, money
 from .store import CXError
 from .terms import Term
 
@@ -200,15 +201,13 @@ def core_elements(card: pl.DataFrame) -> pl.DataFrame:
 
 
 def fmt(unit: str, v) -> str:
+    """A card's value in its unit (int, money, pct, ces, score); a dash when missing."""
     if v is None:
-        return "–"
+        return MISSING
     if unit == "int":
         return f"{v:,.0f}"
     if unit == "money":
-        for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(v) >= div:
-                return f"{v / div:,.1f}{suf}"
-        return f"{v:,.0f}"
+        return money(v)
     if unit == "pct":
         return f"{v:.0f}%"
     if unit == "ces":
