@@ -13,6 +13,7 @@ from ibis import _
 from .data import Data, uses_data
 from .expr import initiated, is_purchase, period_start, stage_rank
 from .filters import Filters
+from .terms import Term
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
 
@@ -105,3 +106,27 @@ def purchase_activity(d: Data, filters: Filters | None = None, dataset: str | No
     g = b.group_by("period").aggregate(buyers=_.count(), repeat_buyers=(_._first < _.period).cast("int64").sum())
     g = g.mutate(repeat_rate=g.repeat_buyers.cast("float64") / g.buyers)
     return g.order_by("period").to_polars()
+
+
+# ----------------------------------------------------------------------------- glossary
+_T = Term
+GLOSSARY: tuple[Term, ...] = (
+    _T("customers", "Customers", "Dataset",
+       "Distinct customer_id with at least one touchpoint (after the filters).", "cx.profile.kpis", "overview"),
+    _T("touchpoints", "Touchpoints", "Dataset", "Rows of interactions: every recorded touchpoint.",
+       "cx.profile.kpis", "overview"),
+    _T("purchases", "Purchases", "Dataset", "Touchpoints with amount > 0.", "cx.profile.kpis", "overview"),
+    _T("buying_share", "Buying customers", "Dataset",
+       "Customers with at least one purchase ÷ customers.", "cx.profile.kpis", "overview"),
+    _T("revenue", "Revenue", "Dataset", "Sum of amount over all touchpoints (refunds count negative).",
+       "cx.profile.kpis", "overview"),
+    _T("active_customers", "Active customers", "Dataset",
+       "Per day / week (from Monday) / month: customers with a touchpoint they initiated, i.e. not marked "
+       "outbound (receiving a newsletter is not activity). A first or last period the data covers only "
+       "partly is flagged `partial`.", "cx.profile.activity", "overview"),
+    _T("stage_reach", "Stage reach", "Dataset",
+       "Per stage, in journey order: customers with at least one touchpoint in it, and touchpoints.",
+       "cx.profile.by_stage", "overview"),
+    _T("channel_mix", "Channel mix", "Dataset", "Per channel: touchpoints, customers, share of touchpoints.",
+       "cx.profile.by_channel", "overview"),
+)

@@ -3,7 +3,7 @@ import polars as pl
 import streamlit as st
 
 from cx import glossary, teams
-from cx.charts import lifecycle as charts
+from cx.charts import teams as charts
 from ui import call, chart, clicked_points, figures, md_escape, page_frame, table
 
 charts = figures(charts)  # figures memoised per input (ui.cache.figure)
@@ -95,7 +95,7 @@ kind = k3.selectbox("Customers who", list(teams.KINDS), key="tm_drill_kind",
                     format_func={"feedback": "rated it (CSAT/CES)", "contacts": "contacted it",
                                  "unresolved": "contacted it again within 7 days",
                                  "incidents": "had an incident there"}.get)
-cust = call(teams.team_customers, dep, None if emp == "all" else emp, kind=kind, filters=f)
+cust = call(teams.team_members, dep, None if emp == "all" else emp, kind=kind, filters=f)
 st.metric("Customers", f"{cust.height:,}", help=glossary.help_text("team_customers"))
 table(cust, "tm_customers", title=f"Customers of {dep} ({kind})", file_name=f"{dep}_{kind}.csv", links=True,
       height=300)
