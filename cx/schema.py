@@ -181,7 +181,7 @@ DEFAULT_STAGE_KEYWORDS: tuple[tuple[str, str], ...] = (
 DEFAULT_PURCHASE_KEYWORDS: tuple[str, ...] = (
     "purchase", "purchased", "order", "ordered", "order_placed", "checkout_complete", "checkout_completed",
     "payment_done", "payment_completed", "payment_success", "subscription_renewed", "subscription_started",
-    "transaction", "sale", "buy", "bought")
+    "transaction", "bought")  # not "sale" (sales_call) nor "buy" (buy_button_click): too often not a purchase
 NOT_PURCHASE_KEYWORDS: tuple[str, ...] = (
     "cancel", "cancelled", "canceled", "cancellation", "return", "refund", "failed", "failure", "abandon",
     "abandoned", "page", "view", "status", "tracking", "track", "history", "question", "help", "inquiry",
