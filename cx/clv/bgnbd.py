@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import optimize, special
+from scipy import special
 
 from ..store import CXError
 from . import fitting
@@ -148,26 +148,9 @@ def fit_bgnbd(frequency, recency, T, weights=None) -> dict:
     data = _BGData(x, tx, T, w)
     start_points = [np.log([r0, r0 / max(mean_rate, 1e-6), a0, b0])
                     for r0, a0, b0 in ((1.0, 1.0, 3.0), (0.5, 0.8, 2.5), (2.0, 1.5, 10.0))]
-    if x.size > 4 * fitting.WARM_START_ROWS:
-        # many distinct rows: find the optimum on a random subset of rows (weights kept), then
-        # polish on all rows from there by Newton steps (a few evaluations instead of a full search)
-        pick = np.random.default_rng(0).choice(x.size, fitting.WARM_START_ROWS, replace=False)
-        sub = _BGData(x[pick], tx[pick], T[pick], w[pick])
-        warm = min((optimize.minimize(_bgnbd_negll_grad, s0, args=(sub,), jac=True, method="L-BFGS-B",
-                                      bounds=[(-9, 9)] * 4, options={"maxiter": 500}) for s0 in start_points[:1]),
-                   key=lambda r: r.fun)
-        polished = fitting.newton_polish(_bgnbd_negll_grad, warm.x, data, sub, [(-9, 9)] * 4)
-        start_points = [] if polished.success else [polished.x, *start_points]
-    else:
-        polished = None
-    best = polished
-    for start in start_points:
-        res = optimize.minimize(_bgnbd_negll_grad, start, args=(data,), jac=True, method="L-BFGS-B",
-                                bounds=[(-9, 9)] * 4, options={"maxiter": 500})
-        if best is None or res.fun < best.fun:
-            best = res
-        if res.success:
-            break
+    # many distinct rows: the optimum on a random subset of rows (weights kept), polished on all rows
+    best = fitting.minimize(_bgnbd_negll_grad, start_points, data,
+                            lambda pick: _BGData(x[pick], tx[pick], T[pick], w[pick]), x.size, [(-9, 9)] * 4, 500)
     r, alpha, a, b = np.exp(best.x)
     return {"r": float(r), "alpha": float(alpha), "a": float(a), "b": float(b),
             "loglik": float(-best.fun * n), "n": int(round(n)), "converged": bool(best.success)}

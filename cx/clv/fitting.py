@@ -1,11 +1,40 @@
-"""The optimiser step both model fits share: a fit found on a random subset of rows, polished on
-all rows by Newton steps (pure numpy/scipy)."""
+"""The maximum likelihood search both model fits share (pure numpy/scipy): L-BFGS-B on
+log-parameters from a few start points; with many distinct rows, a search on a random subset of
+them polished on all rows by Newton steps."""
 from __future__ import annotations
 
 import numpy as np
 from scipy import optimize
 
 WARM_START_ROWS = 50_000
+
+
+def minimize(fun, starts, data, subset, n_rows: int, bounds, maxiter: int) -> optimize.OptimizeResult:
+    """The optimum of `fun(logp, data)` (the negative mean log-likelihood and its gradient).
+    Up to 4 × WARM_START_ROWS rows: L-BFGS-B from each of `starts` in turn until one converges,
+    the best kept. Above: L-BFGS-B from starts[0] on WARM_START_ROWS rows drawn at random
+    (`subset(pick)` gives their data), then :func:`newton_polish` on all rows from there; only when
+    the polish does not converge does the search go on from its point, then from `starts`."""
+    polished = None
+    if n_rows > 4 * WARM_START_ROWS:
+        pick = np.random.default_rng(0).choice(n_rows, WARM_START_ROWS, replace=False)
+        sub = subset(pick)
+        warm = _lbfgsb(fun, starts[0], sub, bounds, maxiter)
+        polished = newton_polish(fun, warm.x, data, sub, bounds)
+        starts = [] if polished.success else [polished.x, *starts]
+    best = polished
+    for start in starts:
+        res = _lbfgsb(fun, start, data, bounds, maxiter)
+        if best is None or res.fun < best.fun:
+            best = res
+        if res.success:
+            break
+    return best
+
+
+def _lbfgsb(fun, x0, data, bounds, maxiter: int) -> optimize.OptimizeResult:
+    return optimize.minimize(fun, x0, args=(data,), jac=True, method="L-BFGS-B", bounds=bounds,
+                             options={"maxiter": maxiter})
 
 
 def newton_polish(fun, x0, data, sub, bounds, gtol: float = 1e-6, max_iter: int = 25):

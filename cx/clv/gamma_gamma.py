@@ -7,7 +7,7 @@ Pure numpy/scipy on arrays of (frequency, monetary_value): no data layer here.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from ..store import CXError
 from . import fitting
@@ -82,23 +82,8 @@ def fit_gamma_gamma(frequency, monetary_value, weights=None) -> dict:
     cv2 = max(var_m / mean_m ** 2, 0.05)
     q0 = 1 + max(2.0, 1 / cv2)
     starts = [np.log([p0, q0, mean_m * (q0 - 1) / p0]) for p0 in (2.0, 5.0, 1.0)]
-    if x.size > 4 * fitting.WARM_START_ROWS:  # as in fit_bgnbd: search on a subset, polish on all rows
-        pick = np.random.default_rng(0).choice(x.size, fitting.WARM_START_ROWS, replace=False)
-        sub = _gg_data(x[pick], m[pick], w[pick])
-        warm = optimize.minimize(_gg_negll_grad, starts[0], args=(sub,), jac=True,
-                                 method="L-BFGS-B", bounds=[(-9, 12)] * 3, options={"maxiter": 1000})
-        polished = fitting.newton_polish(_gg_negll_grad, warm.x, data, sub, [(-9, 12)] * 3)
-        starts = [] if polished.success else [polished.x, *starts]
-    else:
-        polished = None
-    best = polished
-    for s0 in starts:
-        res = optimize.minimize(_gg_negll_grad, s0, args=(data,), jac=True,
-                                method="L-BFGS-B", bounds=[(-9, 12)] * 3, options={"maxiter": 1000})
-        if best is None or res.fun < best.fun:
-            best = res
-        if res.success:
-            break
+    best = fitting.minimize(_gg_negll_grad, starts, data, lambda pick: _gg_data(x[pick], m[pick], w[pick]), x.size,
+                            [(-9, 12)] * 3, 1000)
     p, q, g = np.exp(best.x)
     n = float(w.sum())
     return {"p": float(p), "q": float(q), "gamma": float(g), "loglik": float(-best.fun * n), "n": int(round(n)),
