@@ -1,6 +1,6 @@
 """One glossary: every metric's definition, in one place. It feeds the hover help of the app's
-cards and charts, the Glossary page, and the README's metric section (`python -m cx glossary`
-prints it; a test checks that the README carries exactly that text).
+cards and charts, the Glossary page, and docs/metrics.md (`python -m cx glossary` prints it; a
+test checks that the docs carry exactly that text).
 
 Each definition says what the function computes (the function named in `api` is the one
 definition of the metric, used by every page, the CLI and the tests)."""
@@ -53,14 +53,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def source_file(api: str) -> str:
+    """The file (relative to the project) that holds the function named by `api`, e.g.
+    "cx.journey.funnel" -> "cx/journey/funnel.py": where a metric's one definition lives."""
+    import importlib
+    import inspect
+    from pathlib import Path
+
+    mod, _, name = api.rpartition(".")
+    fn = inspect.unwrap(getattr(importlib.import_module(mod), name))
+    path = Path(inspect.getsourcefile(fn)).resolve()
+    return path.relative_to(Path(__file__).resolve().parent.parent).as_posix()
+
+
 def markdown() -> str:
-    """The README's metric section: one table per area."""
+    """docs/metrics.md's definitions: one table per area, each metric with its function and the
+    file that holds it."""
     out = []
     for area in AREAS:
         terms = [t for t in TERMS if t.area == area]
         if not terms:
             continue
-        out += [f"### {area}", "", "| metric | definition | function |", "| --- | --- | --- |"]
-        out += [f"| {t.name} | {_cell(t.definition)} | `{t.api}` |" for t in terms]
+        out += [f"## {area}", "", "| metric | definition | function (file) |", "| --- | --- | --- |"]
+        out += [f"| {t.name} | {_cell(t.definition)} | `{t.api}` ({source_file(t.api)}) |" for t in terms]
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -282,7 +282,11 @@ class Store:
         return self.ibis.table(kind, database=ds.schema)
 
     def has_table(self, kind: str, dataset: str | None = None) -> bool:
-        return kind in self.describe(self.dataset(dataset))
+        """Whether the dataset's schema has a table of this name (a kind, or an area's own table
+        such as the themes the voice of the customer keeps)."""
+        ds = self.dataset(dataset)
+        return self.con.sql("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                            params={"s": ds.schema, "t": kind}).fetchall()[0][0] > 0
 
     def table(self, kind: str, dataset: str | None = None) -> "ibis.Table":
         """The Ibis table of one kind in a dataset (raises CXError when it was never imported)."""
