@@ -119,11 +119,16 @@ def features_ours(db: str) -> dict:
 
 
 def features_sql(db: str) -> dict:
-    """The same features in one plain DuckDB SQL query (channels looked up first, as ours does)."""
+    """The same features in one plain DuckDB SQL query (channels and the dataset's purchase
+    touchpoints looked up first, as ours does: a purchase is an amount > 0 or a purchase
+    touchpoint, cx.expr.is_purchase)."""
     s = cx.open(db, read_only=True)
     con = s.con
     t = time.perf_counter()
     ds = s.dataset("demo").schema
+    tps = s.purchase_touchpoints(s.dataset("demo"))
+    bought = "amount > 0" + (" OR touchpoint IN ({})".format(", ".join("'" + x.replace("'", "''") + "'" for x in tps))
+                             if tps else "")
     chans = [r[0] for r in con.sql(f"SELECT channel FROM {ds}.interactions WHERE channel IS NOT NULL "
                                    "GROUP BY channel ORDER BY count(*) DESC, channel LIMIT 10").fetchall()]
     mix = ", ".join(f"count(*) FILTER (WHERE channel = '{c}') / count(*) AS ch_{c}, "
@@ -137,7 +142,7 @@ def features_sql(db: str) -> dict:
                WHEN 'purchase' THEN 3 WHEN 'use' THEN 4 END AS rk FROM {ds}.interactions)),
     per AS (
       SELECT customer_id, min(timestamp) AS f, max(timestamp) AS l, count(*) AS touchpoints,
-        count(*) FILTER (WHERE amount > 0) AS purchases, coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS spend,
+        count(*) FILTER (WHERE {bought}) AS purchases, coalesce(sum(amount) FILTER (WHERE amount > 0), 0) AS spend,
         max(rk) AS furthest_stage, count(*) FILTER (WHERE rk < prk) AS loops,
         CASE WHEN count(direction) > 0 THEN count(*) FILTER (WHERE direction = 'inbound') / count(direction) END
           AS inbound_share,

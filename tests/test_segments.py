@@ -78,7 +78,9 @@ def test_packed_counts_fall_back_before_a_field_overflows(tiny, monkeypatch):
     """A packed field holds up to 2**PACK_BITS - 1. With 2-bit fields, customer a's 4 web
     touchpoints overflow into the next field: features() sees a customer with 4+ touchpoints and
     recomputes without packing, so its shares stay exact."""
-    monkeypatch.setattr(segments, "PACK_BITS", 2)
+    from cx.segments import behaviour  # where the constant lives (the package re-exports it)
+
+    monkeypatch.setattr(behaviour, "PACK_BITS", 2)
     chans = segments.channels(tiny, dataset="t")
     wrong = segments.features_expr(tiny, dataset="t", chans=chans).to_polars().row(0, named=True)
     assert wrong["ch_web"] != pytest.approx(4 / 7)  # the overflow the guard exists for
@@ -191,8 +193,8 @@ def test_persona_crosstab_and_members(demo):
     # declared persona = behaviour for ~80% (truth.json): each persona's largest cluster holds most of it
     top = ct.group_by("persona").agg(pl.col("share_of_persona").max())
     assert top["share_of_persona"].min() > 0.5
-    m = segments.members(res, "Researcher", int(ct.filter(pl.col("persona") == "Researcher")
-                                                 .sort("customers", descending=True)["cluster"][0]))
+    m = segments.group_members(res, "Researcher", int(ct.filter(pl.col("persona") == "Researcher")
+                                                       .sort("customers", descending=True)["cluster"][0]))
     assert m.height == ct.filter(pl.col("persona") == "Researcher")["customers"].max()
     assert set(m["persona"].to_list()) == {"Researcher"}
 

@@ -82,7 +82,7 @@ def cross_tab():
     cl = b.selectbox("Behaviour cluster within it", counts["cluster"].to_list(), key=f"sg_cluster_{persona}",
                      format_func=lambda c: f"{c}. {names.get(c, '')} "
                                            f"({counts.filter(pl.col('cluster') == c)['customers'][0]:,})")
-    group = segments.members(res, None if persona == "all personas" else persona, cl, names)
+    group = segments.group_members(res, None if persona == "all personas" else persona, cl, names)
     label = f"{persona} × {cl}. {names.get(cl, '')}"
     st.markdown(f"**{md_escape(label)}** · {group.height:,} customers")
     if not group.height:
