@@ -21,18 +21,18 @@ def outcomes(d: Data, customers: tuple[str, ...], filters: Filters | None = None
     NPS (cx.loyalty.score_summary) and CLV (cx.clv.customer_value), each computed by its own
     module with the global filters narrowed to these customers. A figure the data cannot give
     (no feedback, no purchases ...) is None, with a note saying why."""
-    f = d.filters.with_(customers=tuple(customers))
     out: dict = {"notes": []}
-    out["funnel"] = journey.funnel(d.with_filters(f), [(s,) for s in STAGES], field="stage")
+    group = d.with_filters(d.filters.with_(customers=tuple(customers)))
+    out["funnel"] = journey.funnel(group, [(s,) for s in STAGES], field="stage")
     out["nps"] = None
     try:
-        out["nps"] = loyalty.score_summary(d.store, "nps", filters=f, dataset=d.name)
+        out["nps"] = loyalty.score_summary(group, "nps")
     except CXError as e:
         out["notes"].append(f"NPS: {e}")
     out["clv"] = None
     try:
         # models fitted on everyone (the global filters), then the group's customers read out
-        vm = clv.customer_value(d.store, filters=d.filters, dataset=d.name)
+        vm = clv.customer_value(d)
         c = vm.customers.filter(pl.col(ID).is_in(list(customers)))
         out["clv"] = c.select(
             buyers=pl.len(), historical_value=pl.col("historical_value").sum(),
