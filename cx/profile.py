@@ -66,13 +66,17 @@ def activity(d: Data, filters: Filters | None = None, dataset: str | None = None
              period: str = "week") -> pl.DataFrame:
     """Per period (day, week from Monday, or month): active customers (customers with at least one
     touchpoint they initiated, i.e. not marked outbound: a newsletter received is not activity),
-    touchpoints (all), revenue, and whether the data covers only part of the period."""
+    touchpoints (all), revenue, revenue_sq (the sum over customers of the square of their revenue
+    in the period: the variance of the revenue total, cx.stats.total), and whether the data covers
+    only part of the period."""
     _check(period)
     t = d.interactions
     t = t.mutate(period=period_start(t.timestamp, period), _own=initiated(t))
-    g = (t.group_by("period")
-         .aggregate(active_customers=_.customer_id.nunique(where=_._own), touchpoints=_.count(),
-                    revenue=_.amount.sum().fill_null(0)))
+    per = t.group_by(["period", "customer_id"]).aggregate(_own=_._own.any(), _n=_.count(),
+                                                          _rev=_.amount.sum().fill_null(0))
+    g = (per.group_by("period")
+         .aggregate(active_customers=_._own.cast("int64").sum(), touchpoints=_._n.sum(),
+                    revenue=_._rev.sum(), revenue_sq=(_._rev * _._rev).sum()))
     # a period is partial when the data (after the filters) starts after its first day or ends
     # before its last day: its counts are not comparable with full periods
     span = t.aggregate(lo=t.timestamp.min(), hi=t.timestamp.max())

@@ -55,10 +55,14 @@ def test_by_channel_and_activity(tiny):
     w = profile.activity(tiny, None, "t", period="week")
     # week of 20 Jan: a returned something (active); b only received a newsletter (not active)
     # data from Mon 6 Jan 09:00 to Tue 21 Jan: the first week is complete, the last is partial
-    assert w.rows() == [(date(2025, 1, 6), 2, 4, 100.0, False), (date(2025, 1, 13), 2, 2, 60.0, False),
-                        (date(2025, 1, 20), 1, 2, -40.0, True)]
+    assert w.drop("revenue_sq").rows() == [(date(2025, 1, 6), 2, 4, 100.0, False),
+                                           (date(2025, 1, 13), 2, 2, 60.0, False),
+                                           (date(2025, 1, 20), 1, 2, -40.0, True)]
     m = profile.activity(tiny, None, "t", period="month")
-    assert m.rows() == [(date(2025, 1, 1), 3, 8, 120.0, True)]
+    assert m.drop("revenue_sq").rows() == [(date(2025, 1, 1), 3, 8, 120.0, True)]
+    # revenue_sq: per customer, their revenue in the period, squared, summed (the total's variance)
+    assert w["revenue_sq"].to_list() == [100.0 ** 2, 60.0 ** 2, 40.0 ** 2]
+    assert m["revenue_sq"].to_list() == [60.0 ** 2 + 60.0 ** 2]  # a: 100 - 40, c: 60
 
 
 def test_filter_url_round_trip():

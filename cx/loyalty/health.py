@@ -127,7 +127,8 @@ def relationship_summary(d: Data, answer_touchpoints: tuple | None = None, max_a
     contacts), median_answer_minutes (over all answered inbound contacts' customer medians),
     answered_share (answered / inbound contacts), gives, purchases, gives_per_purchase,
     identified_share (mean over customers), multichannel_share, and the mean of each component and
-    of health."""
+    of health (with health_n, the customers with a score, and health_sq, the mean of its square:
+    its interval, cx.stats.mean)."""
     t = d.interactions
     r = _relationship_expr(d, t, answer_touchpoints, max_answer_days)
     return r.aggregate(
@@ -138,7 +139,8 @@ def relationship_summary(d: Data, answer_touchpoints: tuple | None = None, max_a
         gives_per_purchase=_.gives.sum() / _.purchases.sum().nullif(0),
         identified_share=_.identified_share.mean(),
         multichannel_share=ibis.ifelse(_.multichannel, 1.0, 0.0).mean(),
-        **{k: _[k].mean() for k in HEALTH_WEIGHTS}, health=_.health.mean()).to_polars()
+        **{k: _[k].mean() for k in HEALTH_WEIGHTS}, health=_.health.mean(),
+        health_n=_.health.count(), health_sq=(_.health * _.health).mean()).to_polars()
 
 
 def _health_retention_expr(d: Data, days, lookback_days, answer_touchpoints, max_answer_days):

@@ -110,14 +110,15 @@ def score_summary(d: Data, metric: str = "nps", by: str | None = None, filters: 
 def score_trend(d: Data, metric: str = "nps", period: str = "month", filters: Filters | None = None,
                 dataset: str | None = None) -> pl.DataFrame:
     """Per period (week from Monday, month, quarter) of the answer time: the same columns as
-    `score_summary` with `period` (date) instead of group."""
+    `score_summary` with `period` (date) instead of group, and mean_score_sq (the mean of the
+    squared scores: with n and mean_score, what a test of a change needs)."""
     if period not in PERIODS:
         raise ValueError(f"period is one of {', '.join(PERIODS)}")
     f = _classified(answers(d, metric), metric)
     f = f.mutate(period=period_start(f.timestamp, period))
-    g = _finish_scores(f.group_by("period").aggregate(**_score_aggs(metric)))
+    g = _finish_scores(f.group_by("period").aggregate(**_score_aggs(metric), mean_score_sq=(_._s * _._s).mean()))
     return g.order_by("period").select("period", "n", "value", "share_good", "share_bad", "mean_score",
-                                       "low_n").to_polars()
+                                       "mean_score_sq", "low_n").to_polars()
 
 
 @uses_data
