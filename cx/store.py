@@ -326,12 +326,14 @@ class Store:
     # -- import --------------------------------------------------------------------------
     def import_file(self, path, kind: str | None = None, mapping: dict[str, str] | None = None,
                     dataset: str | None = None, mode: str = "replace", create: bool = True,
-                    timezone: str = "UTC", dry_run: bool = False, progress=None) -> "ImportReport":
+                    timezone: str = "UTC", dry_run: bool = False, progress=None, valid_from=None,
+                    valid_to=None, allow_duplicate: bool = False, sheet: str | None = None) -> "ImportReport":
         """Read, validate and import one file; see :func:`cx.ingest.import_file`."""
         from .ingest import import_file
 
         return import_file(self, path, kind=kind, mapping=mapping, dataset=dataset, mode=mode,
-                           create=create, timezone=timezone, dry_run=dry_run, progress=progress)
+                           create=create, timezone=timezone, dry_run=dry_run, progress=progress,
+                           valid_from=valid_from, valid_to=valid_to, allow_duplicate=allow_duplicate, sheet=sheet)
 
     # -- the SQL box -------------------------------------------------------------------------
     def query(self, sql: str, max_rows: int = 10_000, timeout_s: float = 10, dataset: str | None = None

@@ -20,11 +20,11 @@ delimiter, header), ``parse`` (SQL that parses values by the contract), ``valida
 """
 from .api import import_file, open_source
 from .folder import KIND_FILES, SAMPLE_DIR, ensure_demo, import_folder
-from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress
+from .report import ERROR_COLUMNS, MAX_ERRORS, DuplicateImport, ImportFailed, ImportReport, Progress
 from .source import Source
 from .stages import derive_stages_sql
-from .validate import Validation
+from .validate import EARLIEST, Validation, plausible_dates
 
-__all__ = ["ERROR_COLUMNS", "KIND_FILES", "MAX_ERRORS", "SAMPLE_DIR", "ImportFailed", "ImportReport", "Progress",
+__all__ = ["ERROR_COLUMNS", "KIND_FILES", "MAX_ERRORS", "SAMPLE_DIR", "DuplicateImport", "ImportFailed", "ImportReport", "Progress",
            "Source", "Validation", "derive_stages_sql", "ensure_demo", "import_file", "import_folder",
-           "open_source"]
+           "open_source", "plausible_dates", "EARLIEST"]

@@ -7,22 +7,31 @@ from typing import TYPE_CHECKING
 
 from ..store import Store, _now
 from .parse import _ident
-from .report import ImportFailed, ImportReport
+from .report import DuplicateImport, ImportFailed, ImportReport, plain_errors
 from .stages import _stage_vocab_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     from .source import Source
 
 
+DUPLICATE_HINT = " Pass allow_duplicate=True (command line: --allow-duplicate) to import it again."
+
+
 class Landing:
     """The landing half of a Validation (commit, and the swap or append inside the transaction)."""
 
-    def commit(self, dataset: str | None = None, mode: str = "replace", create: bool = True) -> ImportReport:
-        """Import the accepted rows of a checked file in one transaction: all of them, or nothing."""
+    allow_duplicate = False
+
+    def commit(self, dataset: str | None = None, mode: str = "replace", create: bool = True,
+               allow_duplicate: bool = False) -> ImportReport:
+        """Import the accepted rows of a checked file in one transaction: all of them, or nothing.
+        Appending a file whose bytes were already appended to this table is refused unless
+        allow_duplicate (see :meth:`duplicate_of`)."""
         if self.table is None:
             raise ImportFailed("Check the file (validate) before importing it.")
         t0 = time.time()
-        with _transaction(self.src) as cur:
+        self.allow_duplicate = allow_duplicate
+        with plain_errors(self.src.file_name), _transaction(self.src) as cur:
             ds = _target_dataset(self.src.store, cur, dataset, create)
             new = f"{ds.schema}.{self.kind}__new"
             cur.sql(f"DROP TABLE IF EXISTS {new}")
@@ -32,10 +41,35 @@ class Landing:
             self._finish(cur, ds, new, mode, index="__i")
         return self.report(dataset or "default", imported=True, seconds=self.seconds + time.time() - t0)
 
+    def duplicate_of(self, dataset: str | None, mode: str = "append", cur=None) -> str | None:
+        """Why appending this file to the dataset would count rows twice (the message), or None: the
+        same bytes (sha256) were imported into this table since it was last replaced."""
+        if mode != "append":
+            return None
+        cur = cur or self.src.cur
+        name = dataset or "default"
+        if not _has_hash_column(cur):
+            return None
+        prev = cur.sql(
+            "SELECT i.file_name, i.imported_at FROM cx_meta.imports i JOIN cx_meta.datasets d ON d.id = i.dataset_id "
+            "WHERE d.name = $n AND i.kind = $k AND i.sha256 = $h AND i.id >= coalesce((SELECT max(r.id) FROM "
+            "cx_meta.imports r WHERE r.dataset_id = d.id AND r.kind = $k AND r.mode = 'replace'), 0) "
+            "ORDER BY i.id DESC LIMIT 1", params={"n": name, "k": self.kind, "h": self.src.sha256}).fetchall()
+        if not prev:
+            return None
+        file_name, at = prev[0]
+        same = "" if file_name == self.src.file_name else f" (as {file_name})"
+        return (f"{self.src.file_name} was already imported{same} into the {self.kind} of dataset '{name}' on "
+                f"{at:%Y-%m-%d %H:%M} UTC: appending it again would count its rows twice.")
+
     def _finish(self, cur, ds, new: str, mode: str, index: str = "rowid") -> None:
         """Make `new` the dataset's table of this kind: internal columns, stages, swap or append."""
         if mode not in ("replace", "append"):
             raise ImportFailed("mode is 'replace' or 'append'.")
+        if not self.allow_duplicate:
+            dup = self.duplicate_of(ds.name, mode, cur)
+            if dup:
+                raise DuplicateImport(dup + DUPLICATE_HINT)
         if self.accepted == 0:
             raise ImportFailed(f"No row of {self.src.file_name} passed validation "
                                f"({self.rejected:,} rejected): nothing was imported.")
@@ -89,10 +123,13 @@ class Landing:
 
             score_feedback(cur, ds.schema)
         import_id = cur.sql("SELECT coalesce(max(id), 0) + 1 FROM cx_meta.imports").fetchall()[0][0]
-        cur.sql("INSERT INTO cx_meta.imports VALUES ($id, $ds, $k, $f, $m, $r, $a, $x, $s, $t)",
+        if not _has_hash_column(cur):  # a database from before content hashes were kept
+            cur.sql("ALTER TABLE cx_meta.imports ADD COLUMN IF NOT EXISTS sha256 VARCHAR")
+        cur.sql("INSERT INTO cx_meta.imports (id, dataset_id, kind, file_name, mode, rows_read, accepted, rejected, "
+                "seconds, imported_at, sha256) VALUES ($id, $ds, $k, $f, $m, $r, $a, $x, $s, $t, $h)",
                 params={"id": import_id, "ds": ds.id, "k": self.kind, "f": self.src.file_name, "m": mode,
                         "r": self.rows_read, "a": self.accepted, "x": self.rejected, "s": self.seconds,
-                        "t": _now()})
+                        "t": _now(), "h": self.src.sha256})
         cur.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
                 params={"t": _now(), "id": ds.id})
 
@@ -103,6 +140,11 @@ def _transaction(src: Source):
     with src.store.transaction(src.cur) as cur:
         yield cur
     src.progress(1.0, "Done")
+
+
+def _has_hash_column(cur) -> bool:
+    return cur.sql("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'cx_meta' AND table_name = 'imports' "
+                   "AND column_name = 'sha256'").fetchall()[0][0] > 0
 
 
 def _table_exists(cur, ds_schema: str, name: str) -> bool:

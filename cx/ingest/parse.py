@@ -62,22 +62,96 @@ def _number(t: str, decimal_comma: bool) -> str:
     slow = (f"list_transform([trim({t})], lambda v: CASE WHEN regexp_matches(v, '{money}') THEN "
             f"list_transform([regexp_replace(v, '[^0-9,.eE+\\-]', '', 'g')], lambda s: TRY_CAST({cleaned} AS DOUBLE))[1]"
             f" * (CASE WHEN v LIKE '(%)' THEN -1 ELSE 1 END) END)[1]")
-    if decimal_comma:
-        return f"(CASE WHEN {t} IS NULL THEN NULL ELSE {slow} END)"
+    if decimal_comma:  # NaN and Infinity are read as numbers (and then rejected) in every file
+        return (f"(CASE WHEN {t} IS NULL THEN NULL WHEN NOT isfinite(TRY_CAST({t} AS DOUBLE)) "
+                f"THEN TRY_CAST({t} AS DOUBLE) ELSE {slow} END)")
     return f"coalesce(TRY_CAST({t} AS DOUBLE), CASE WHEN {t} IS NOT NULL THEN {slow} END)"
 
 
-def _timestamp(t: str, day_first: bool, iso: str | None = None) -> str:
-    """t: a trimmed text column. ISO 8601 (any offset -> UTC; no offset -> the import's time zone)
-    first, then epoch seconds/milliseconds, then day- or month-first and named-month formats."""
+# Unicode white space (the White_Space property): trimmed from the edges of ids and metric names
+_EDGE_SPACE = r"^[\t-\r\x{85}\p{Z}]+|[\t-\r\x{85}\p{Z}]+$"
+# full-width ASCII forms U+FF01..U+FF5E -> U+0021..U+007E; zero-width characters (no counterpart: removed)
+_FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+# an ISO value whose time carries its own offset or zone name ('Z', '+02', '+02:00', 'Europe/Paris')
+_HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d{1,2}(:?\d\d)?|[A-Za-z][A-Za-z_]*(/[A-Za-z_+-]+)*)\s*$"
+
+
+def _customer_id(t: str) -> str:
+    """t: a text column (blank = NULL). Customer ids are one key across interactions, customers and
+    feedback, so invisible differences must not make two customers: NFC, full-width ASCII forms ->
+    ASCII, zero-width characters removed, Unicode white space trimmed at the edges. Plain ASCII ids
+    without edge white space (nearly all) take the fast path: two length functions and two bytes."""
+    slow = (f"NULLIF(regexp_replace(translate(nfc_normalize({t}), {_q(_FULLWIDTH + _ZERO_WIDTH)}, {_q(_ASCII)}), "
+            f"{_q(_EDGE_SPACE)}, '', 'g'), '')")
+    return (f"(CASE WHEN strlen({t}) = length({t}) AND ascii({t}) > 32 AND ascii(right({t}, 1)) > 32 "
+            f"THEN {t} ELSE {slow} END)")
+
+
+def _metric(t: str) -> str:
+    """Metric names are matched to their scales trimmed and in lower case ('NPS ' is nps)."""
+    return f"NULLIF(lower(regexp_replace({t}, {_q(_EDGE_SPACE)}, '', 'g')), '')"
+
+
+def _finite(x: str) -> str:
+    """A condition: the parsed number is NaN or infinite (the value is rejected, whatever the delimiter)."""
+    return f"NOT isfinite({x})"
+
+
+def _iso(x: str, typ: str = "TIMESTAMPTZ") -> str:
+    """ISO 8601 by DuckDB's cast, only for values that begin with a digit (after spaces): the words
+    the cast would also read ('epoch', 'infinity', '-infinity') are not dates."""
+    return (f"CASE WHEN ascii({x}) BETWEEN 48 AND 57 OR (ascii({x}) = 32 AND ascii(ltrim({x})) BETWEEN 48 AND 57) "
+            f"THEN TRY_CAST({x} AS {typ}) END")
+
+
+def _epoch(t: str, iso: str) -> str:
+    """Epoch seconds (9-10 digits) or milliseconds (12-13) where the ISO cast failed: an instant."""
+    return (f"CASE WHEN {iso} IS NULL AND {t} IS NOT NULL THEN CASE "
+            f"WHEN regexp_matches({t}, '^\\d{{9,10}}(\\.\\d+)?$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE)) "
+            f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) END END")
+
+
+def _wall_time(t: str, iso: str, epoch: str, day_first: bool) -> str:
+    """Day- or month-first and named-month formats, where neither ISO nor epoch read the value: a
+    local wall time (TIMESTAMP, no offset). A value without a digit is no date (strptime, too,
+    reads 'epoch' and 'infinity')."""
     slash = _TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY
-    fmts = _list(slash + _TS_FORMATS_TEXT)
-    iso = iso or f"TRY_CAST({t} AS TIMESTAMPTZ)"
-    return (f"(CASE WHEN {t} IS NULL THEN NULL "
-            f"WHEN {iso} IS NOT NULL THEN {iso} AT TIME ZONE 'UTC' "
-            f"WHEN regexp_matches({t}, '^\\d{{9,10}}(\\.\\d+)?$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE)) AT TIME ZONE 'UTC' "
-            f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) AT TIME ZONE 'UTC' "
-            f"ELSE CAST(try_strptime(trim({t}), {fmts}) AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END)")
+    return (f"CASE WHEN {iso} IS NULL AND {epoch} IS NULL AND regexp_matches({t}, '[0-9]') THEN "
+            f"try_strptime(trim({t}), {_list(slash + _TS_FORMATS_TEXT)}) END")
+
+
+def _instant(iso: str, epoch: str, wall: str) -> str:
+    """TIMESTAMPTZ: ISO (any offset; none: the session's time zone = the import's), epoch, or the
+    wall time in the import's time zone. Local times the clocks skip or repeat are resolved by
+    DuckDB here (skipped: moved forward by the gap; repeated: the later instant) and corrected to
+    the stated rule by the local-time layers."""
+    return f"coalesce({iso}, {epoch}, CAST({wall} AS TIMESTAMPTZ))"
+
+
+def _local_time_layers(i: int, t: str) -> list[list[str]]:
+    """Layers (SELECT *, ... over the previous one) that find the local times without an offset that
+    the import's time zone skips (clocks going forward: no such time) or repeats (clocks going back:
+    two instants), for timestamp column i: columns __gap{i} and __amb{i} (booleans), and __at{i}, the
+    instant by the stated rule: a skipped time moves forward by the gap (02:30 -> 03:30), a repeated
+    one is the earlier instant (summer time). In: __t{i}, __iso{i}, __loc{i} (the ISO value's wall
+    time), __wall{i}, __inst{i}. Only when the import's time zone is not UTC."""
+    n, inst, loc = f"__n{i}", f"__inst{i}", f"__lt{i}"
+    return [
+        # the wall time as written (NULL for epoch values) and the wall time of DuckDB's instant
+        [f"CASE WHEN __iso{i} IS NOT NULL THEN __loc{i} ELSE __wall{i} END AS {n}"],
+        [f"CASE WHEN {n} IS NOT NULL THEN CAST({inst} AS TIMESTAMP) END AS {loc}"],
+        # d: how much the offset fell in the 3 hours before the instant (clocks went back)
+        [f"CASE WHEN {n} = {loc} THEN CAST({inst} - INTERVAL 3 HOUR AS TIMESTAMP) + INTERVAL 3 HOUR - {loc} "
+         f"END AS __d{i}", f"{n} <> {loc} AS __gap0{i}"],
+        [f"__d{i} > INTERVAL '0 seconds' AND CAST({inst} - __d{i} AS TIMESTAMP) = {n} AS __amb0{i}"],
+        [f"CASE WHEN __amb0{i} OR __gap0{i} THEN __iso{i} IS NULL OR NOT regexp_matches({t}, {_q(_HAS_OFFSET)}) "
+         f"END AS __naive{i}"],
+        [f"coalesce(__amb0{i} AND __naive{i}, false) AS __amb{i}",
+         f"coalesce(__gap0{i} AND __naive{i}, false) AS __gap{i}"],
+        [f"CASE WHEN __amb{i} THEN {inst} - __d{i} ELSE {inst} END AS __at{i}"],
+    ]
 
 
 def _enum(t: str, synonyms: dict[str, tuple[str, ...]]) -> str:

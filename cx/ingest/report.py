@@ -1,9 +1,14 @@
 """The import report and its failure: what every part of the import hands back."""
 from __future__ import annotations
 
+import errno
+import gzip
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
+import duckdb
 import polars as pl
 
 from ..store import CXError
@@ -16,6 +21,38 @@ Progress = Callable[[float, str], None]
 
 class ImportFailed(CXError):
     """The file cannot be imported at all (empty, unreadable, no mapping ...)."""
+
+
+class DuplicateImport(ImportFailed):
+    """The file (the same bytes) was already appended to this table: pass allow_duplicate=True."""
+
+
+_DISK_FULL = ("The disk is full (no space left on device) while importing {name}: nothing was imported and "
+              "the dataset is as it was. Free some space and import it again.")
+
+
+@contextmanager
+def plain_errors(name: str):
+    """Raw errors of reading and writing become ImportFailed with a message (CXError passes as it
+    is): a truncated or damaged .gz, a full disk (OSError ENOSPC, DuckDB's IO error), an unreadable
+    file. Other exceptions (bugs) pass unchanged."""
+    try:
+        yield
+    except CXError:
+        raise
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise ImportFailed(f"{name} is a truncated or damaged gzip file ({e}): nothing was imported.") from e
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise ImportFailed(_DISK_FULL.format(name=name)) from e
+        raise ImportFailed(f"{name} could not be read or written: {e.strerror or e}.") from e
+    except duckdb.IOException as e:
+        msg = str(e)
+        if "No space left" in msg or "disk is full" in msg.lower() or "ENOSPC" in msg:
+            raise ImportFailed(_DISK_FULL.format(name=name)) from e
+        if "GZIP" in msg.upper() or "zlib" in msg.lower():
+            raise ImportFailed(f"{name} is a truncated or damaged gzip file: nothing was imported.") from e
+        raise ImportFailed(f"{name} could not be read or written: {msg.splitlines()[0]}") from e
 
 
 def _empty_errors() -> pl.DataFrame:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import hashlib
 import io
 import itertools
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +20,16 @@ import polars as pl
 
 from .. import schema
 from ..store import Store
-from .report import ERROR_COLUMNS, ImportFailed, Progress, _empty_errors
+from .report import ERROR_COLUMNS, ImportFailed, Progress, _empty_errors, plain_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from .validate import Validation
 
 builtins_open = open
 SNIFF_BYTES = 1 << 20
+# Python's csv module refuses fields over 128 KiB: the sniffed head (at most SNIFF_BYTES) may hold a
+# longer one (a long comment), which must not be a raw csv.Error
+csv.field_size_limit(max(csv.field_size_limit(), 2 * SNIFF_BYTES))
 _uid = itertools.count(1)
 
 
@@ -85,6 +90,37 @@ def _header_names(raw: list[str]) -> tuple[list[str], list[str]]:
     return names, warnings
 
 
+def _file_facts(path: Path) -> tuple[str, bool]:
+    """(sha256 of the file's bytes, whether any byte is NUL): one read, at disk speed."""
+    h, nul = hashlib.sha256(), False
+    with builtins_open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+            nul = nul or b"\x00" in chunk
+    return h.hexdigest(), nul
+
+
+class _Facts(threading.Thread):
+    """_file_facts in a helper thread, started when the file is opened (hashing releases the GIL)."""
+
+    def __init__(self, path: Path):
+        super().__init__(daemon=True)
+        self.path, self.result, self.error = path, None, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.result = _file_facts(self.path)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller on get()
+            self.error = e
+
+    def get(self) -> tuple[str, bool]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 def _transcode(path: Path, encoding: str, normalise_newlines: bool) -> Path:
     """Write a UTF-8 copy of the file (for other encodings or mixed line endings)."""
     fd, out = tempfile.mkstemp(prefix="cx_import_", suffix=".csv")
@@ -120,7 +156,7 @@ class Source:
     reads it as text columns ``c0..cN`` (nothing is read in full until a validation pass)."""
 
     def __init__(self, store: Store, path: str | os.PathLike, progress: Progress | None = None,
-                 file_name: str | None = None):
+                 file_name: str | None = None, sheet: str | None = None):
         self.store = store
         self.path = Path(path)
         self.file_name = file_name or self.path.name
@@ -128,7 +164,9 @@ class Source:
         self.warnings: list[str] = []
         self.encoding = "utf-8"
         self.delimiter = ","
+        self.newline: str | None = None  # "\\r": old Mac line endings (CR only)
         self.decimal_comma = False
+        self.sheet, self.sheets = sheet, []  # workbooks: the sheet read, and all of them
         self._tmp_files: list[Path] = []
         self._read_path = self.path
         self.reader_errors = _empty_errors()
@@ -138,12 +176,29 @@ class Source:
             raise ImportFailed(f"There is no file at {self.path}.")
         if self.path.stat().st_size == 0:
             raise ImportFailed(f"{self.file_name} is empty: it has no header and no rows.")
+        self._facts = _Facts(self.path)
         self.cur = store.cursor()
         try:
-            self._open()
+            with plain_errors(self.file_name):
+                self._open()
         except BaseException:
             self.close()  # no cursor, temporary table or UTF-8 copy is left behind by a file we refuse
             raise
+
+    @property
+    def sha256(self) -> str:
+        """The file's content hash (sha256 of its bytes): the same file imported twice is noticed."""
+        with plain_errors(self.file_name):
+            return self._facts.get()[0]
+
+    @property
+    def may_hold_nul(self) -> bool:
+        """False when no value can hold a NUL character: a plain CSV file without a zero byte. (A
+        compressed file or workbook may decompress to one: checked value by value.)"""
+        if self.format != "csv" or self.path.suffix == ".gz":
+            return True
+        with plain_errors(self.file_name):
+            return self._facts.get()[1]
 
     def _open(self) -> None:
         self.cur.sql("SET enable_progress_bar = true")  # for query_progress(); nothing is printed
@@ -181,6 +236,11 @@ class Source:
         text = head.decode(self.encoding, errors="replace")
         if not text.strip():
             raise ImportFailed(f"{self.file_name} holds no text: no header and no rows.")
+        if "\r" in text and "\n" not in text:  # old Mac line endings: the reader is told, no copy made
+            self.newline = "\\r"
+            text = text.replace("\r", "\n")
+            self.warnings.append("The file ends its lines with CR only (old Mac line endings); they were read "
+                                 "as line ends.")
         self._head_text = text
         sample = text if len(head) < SNIFF_BYTES else text[: text.rfind("\n") + 1] or text
         self.delimiter = _sniff_delimiter(sample)
@@ -215,9 +275,13 @@ class Source:
             opts = ("ignore_errors = false" if strict else
                     f"store_rejects = true, rejects_table = '{rejects}_rj', rejects_scan = '{rejects}_rs'"
                     if rejects else "ignore_errors = true")
+            nl = ", new_line = $nl" if self.newline else ""
+            params = {"path": str(self._read_path), "cols": cols, "delim": self.delimiter}
+            if self.newline:
+                params["nl"] = self.newline
             return (f"SELECT * FROM read_csv($path, auto_detect = false, columns = $cols, header = true, "
-                    f"delim = $delim, quote = '\"', escape = '\"', max_line_size = 134217728, {opts})",
-                    {"path": str(self._read_path), "cols": cols, "delim": self.delimiter})
+                    f"delim = $delim, quote = '\"', escape = '\"', max_line_size = 134217728{nl}, {opts})",
+                    params)
         if self.format == "parquet":
             sel = ", ".join(f"CAST(#{i + 1} AS VARCHAR) AS c{i}" for i in range(len(self.columns)))
             return f"SELECT {sel} FROM read_parquet($path)", {"path": str(self.path)}
@@ -274,9 +338,22 @@ class Source:
 
     def _load_excel(self) -> None:
         try:
-            df = pl.read_excel(self.path, engine="calamine", infer_schema_length=0)
+            import fastexcel
+
+            self.sheets = list(fastexcel.read_excel(self.path).sheet_names)
+            if self.sheet is not None and self.sheet not in self.sheets:
+                raise ImportFailed(f"{self.file_name} has no sheet named '{self.sheet}' (sheets: "
+                                   f"{', '.join(self.sheets)}).")
+            self.sheet = self.sheet or self.sheets[0]
+            df = pl.read_excel(self.path, engine="calamine", sheet_name=self.sheet, infer_schema_length=0)
+        except ImportFailed:
+            raise
         except Exception as e:  # noqa: BLE001 - any reader failure becomes a clear message
             raise ImportFailed(f"{self.file_name} could not be read as an Excel workbook: {e}") from e
+        if len(self.sheets) > 1:
+            others = ", ".join(f"'{n}'" for n in self.sheets if n != self.sheet)
+            self.warnings.append(f"The workbook has {len(self.sheets)} sheets; sheet '{self.sheet}' was read, not "
+                                 f"{others} (choose the sheet: sheet=... or the Data page's sheet picker).")
         self.columns, w = _header_names(df.columns)
         self.warnings += w
         df = df.rename(dict(zip(df.columns, [f"c{i}" for i in range(df.width)]))).with_columns(
@@ -297,20 +374,16 @@ class Source:
         return schema.suggest_mapping(self.columns, kind or self.detect_kind())
 
     def validate(self, kind: str | None = None, mapping: dict[str, str] | None = None,
-                 timezone: str = "UTC") -> "Validation":
-        """Read and check the whole file (into a temporary table); commit() imports it."""
+                 timezone: str = "UTC", valid_from=None, valid_to=None) -> "Validation":
+        """Read and check the whole file (into a temporary table); commit() imports it. Timestamps
+        outside valid_from..valid_to (default 1970-01-01 to a year after today) are rejected."""
         from .validate import Validation
 
-        v = Validation(self, kind or self.detect_kind(), mapping, timezone)
-        for strict in (True, False, False):
-            try:
-                v.run(strict=strict)
-                return v
-            except _NotStrict:
-                continue
-            except _Retry:
-                self._convert(newlines=True)
-        raise ImportFailed(f"{self.file_name} could not be read as CSV.")
+        with plain_errors(self.file_name):
+            v = Validation(self, kind or self.detect_kind(), mapping, timezone, valid_from, valid_to)
+            with_retries(self, lambda strict: v.run(strict=strict))
+        return v
+
 
     def _row_numbers(self, idx: pl.Series) -> pl.Series:
         """Record index among the records the reader accepted (1-based) -> spreadsheet row number."""
@@ -336,6 +409,19 @@ class Source:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def with_retries(src: Source, attempt):
+    """attempt(strict): the strict read first (the fast path); a malformed row sends us back for the
+    read that collects rejected rows; mixed line endings past the sample, for a normalised copy."""
+    for strict in (True, False, False):
+        try:
+            return attempt(strict)
+        except _NotStrict:
+            continue
+        except _Retry:
+            src._convert(newlines=True)
+    raise ImportFailed(f"{src.file_name} could not be read as CSV.")
 
 
 def _reader_problem(kind: str, msg: str | None, line: str | None) -> str:

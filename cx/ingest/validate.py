@@ -1,19 +1,52 @@
 """Validation: one pass over the file, every value parsed by the contract, every problem flagged."""
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import polars as pl
 
 from .. import schema
 from .land import Landing
-from .parse import (_DIRECTION_SYNONYMS, _STAGE_SYNONYMS, _bool, _day_first, _enum, _ident,
-                    _number, _q, _text, _timestamp)
+from .notes import Note, duplicate_rows, note_mask, note_warnings
+from .parse import (_DIRECTION_SYNONYMS, _STAGE_SYNONYMS, _bool, _customer_id, _day_first, _enum, _epoch,
+                    _finite, _ident, _instant, _iso, _local_time_layers, _metric, _number, _q, _text,
+                    _wall_time)
 from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress
 from .source import Source, _NotStrict, _Retry
+
+
+_UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UNIVERSAL", "ETC/UNIVERSAL", "ZULU", "ETC/ZULU"}
+EARLIEST = date(1970, 1, 1)  # the default plausible range: 1970-01-01 to one year after today
+
+
+def _as_date(v, name: str) -> date | datetime:
+    if isinstance(v, (date, datetime)):
+        return v
+    try:
+        return datetime.fromisoformat(str(v).strip()) if "T" in str(v) or ":" in str(v) else date.fromisoformat(str(v).strip())
+    except ValueError:
+        raise ImportFailed(f"{name} takes a date like 2020-01-31, not {v!r}.") from None
+
+
+def plausible_dates(valid_from=None, valid_to=None) -> tuple[date, date, datetime, datetime]:
+    """The range of plausible timestamps (a timestamp outside it is rejected with its row): by
+    default 1970-01-01 to one year after today (UTC). Dates are whole days (valid_to included).
+    Returns (from, to, lowest and highest timestamp accepted)."""
+    today = datetime.now(timezone.utc).date()
+    lo = _as_date(valid_from, "valid_from") if valid_from is not None else EARLIEST
+    hi = (_as_date(valid_to, "valid_to") if valid_to is not None
+          else today.replace(year=today.year + 1) if (today.month, today.day) != (2, 29) else today + timedelta(days=365))
+    ts_lo = lo if isinstance(lo, datetime) else datetime.combine(lo, datetime.min.time())
+    ts_hi = hi if isinstance(hi, datetime) else datetime.combine(hi, datetime.max.time())
+    ts_lo, ts_hi = (d.astimezone(timezone.utc).replace(tzinfo=None) if d.tzinfo else d for d in (ts_lo, ts_hi))
+    if ts_lo > ts_hi:
+        raise ImportFailed(f"The plausible dates are empty: valid_from {lo} is after valid_to {hi}.")
+    return lo, hi, ts_lo, ts_hi
 
 
 # ----------------------------------------------------------------------------- validation
@@ -21,13 +54,15 @@ class Validation(Landing):
     """One pass over the file: every value parsed by the contract into a table, with one helper
     column per possible problem (the raw value where it occurred, else NULL)."""
 
-    def __init__(self, src: Source, kind: str, mapping: dict[str, str] | None, timezone: str = "UTC"):
+    def __init__(self, src: Source, kind: str, mapping: dict[str, str] | None, timezone: str = "UTC",
+                 valid_from: date | datetime | str | None = None, valid_to: date | datetime | str | None = None):
         if kind not in schema.KINDS:
             raise ImportFailed(f"'{kind}' is not a table kind (kinds: {', '.join(schema.KINDS)}).")
         self.src, self.kind, self.spec = src, kind, schema.KINDS[kind]
         self.warnings = list(src.warnings)
         self.mapping = self._check_mapping(dict(mapping) if mapping else src.suggest_mapping(kind))
         self.timezone = self._check_timezone(timezone)
+        self.valid_from, self.valid_to, self._ts_lo, self._ts_hi = plausible_dates(valid_from, valid_to)
         self.table: str | None = None
         self.persistent = False
         self.seconds = 0.0
@@ -63,28 +98,65 @@ class Validation(Landing):
 
     # -- the SQL of the pass -------------------------------------------------------------
     def _select(self, strict: bool = False) -> tuple[str, dict]:
+        """The pass as layers of SELECT *, ... (each expression is evaluated once a row): raw text
+        columns c0..cN -> text __t{i} -> parsed contract columns -> __bad (problems bitmask), __raw
+        (the raw values of bad rows) and __note (notes bitmask)."""
+        from ..voc import MAX_SCORED_CHARS  # (voc loads Ibis: not at import time)
+
         src = self.src
+        self.warnings = list(src.warnings)  # a retried pass says its notes once
         rel, params = src.relation(rejects=None if strict else src.name, strict=strict)
-        texts, parsed, problems = [], [], []
+        nul = src.may_hold_nul
+        utc = self.timezone.upper() in _UTC_NAMES
+        texts, epochs, parsed, problems, notes = [], [], [], [], []
+        local: list[list[list[str]]] = []  # per timestamp column (other time zones than UTC): its layers
+        raw_cols = []
         for source, target in self.mapping.items():
             i, col = src.columns.index(source), self.spec.column(target)
-            t = f"__t{i}"
-            # Blank = missing. Text is kept as written, but the join key loses edge spaces; typed
-            # values are trimmed inside their (rarely taken) slow paths: casts ignore edge spaces.
-            c = f"c{i}"
-            raw = (f"CASE WHEN {c} LIKE ' %' OR {c} LIKE '% ' THEN trim({c}) ELSE {c} END"
-                   if target == "customer_id" else c)
-            texts.append(f"NULLIF({raw}, '') AS {t}")
-            if col.type == "text":
+            t, c = f"__t{i}", f"c{i}"
+            x = f"replace({c}, chr(0), '')" if nul else c  # NUL characters are removed (and noted)
+            raw_cols.append(c)
+            # Blank = missing. Text is kept as written; typed values are trimmed inside their (rarely
+            # taken) slow paths: casts ignore edge spaces.
+            texts.append(f"NULLIF({x}, '') AS {t}")
+            if target == "customer_id":
+                expr = _customer_id(t)
+                notes.append(Note(f"customer_id IS DISTINCT FROM {t}",
+                                  "{n} customer id{s} {were} normalised (white space at the edges, Unicode NFC, "
+                                  "full-width or zero-width characters), so the same customer is one id: {rows}."))
+            elif target == "metric":
+                expr = _metric(t)
+                notes.append(Note(f"metric IS DISTINCT FROM {t}",
+                                  "{n} metric name{s} {were} trimmed or put in lower case (so 'NPS ' is nps and its "
+                                  "scale is checked): {rows}."))
+            elif col.type == "text":
                 expr = t
             elif col.type == "timestamp":
-                texts[-1] += f", TRY_CAST(c{i} AS TIMESTAMPTZ) AS __iso{i}"
-                values = src.sample[f"c{i}"].drop_nulls().to_list() if src.sample.height else []
+                texts[-1] += f", {_iso(x)} AS __iso{i}" + ("" if utc else f", {_iso(x, 'TIMESTAMP')} AS __loc{i}")
+                values = src.sample[c].drop_nulls().to_list() if src.sample.height else []
                 day_first, note = _day_first(values)
                 if note:
                     self.warnings.append(f"'{source}' " + note.format("day first" if day_first else "month first")
                                          + ".")
-                expr = _timestamp(t, day_first, iso=f"__iso{i}")
+                epochs.append(f"{_epoch(t, f'__iso{i}')} AS __ep{i}")
+                parsed.append(f"{_wall_time(t, f'__iso{i}', f'__ep{i}', day_first)} AS __wall{i}")
+                inst = _instant(f"__iso{i}", f"__ep{i}", f"__wall{i}")
+                if utc:
+                    expr = f"{inst} AT TIME ZONE 'UTC'"
+                else:
+                    parsed.append(f"{inst} AS __inst{i}")
+                    local.append(_local_time_layers(i, t) + [[f"__at{i} AT TIME ZONE 'UTC' AS {target}"]])
+                    notes.append(Note(f"__amb{i}", f"{{n}} ambiguous local time{{s}} in '{source}' (occurring twice "
+                                      f"in {self.timezone}: the clocks went back) read as the earlier instant "
+                                      f"(summer time): {{rows}}."))
+                    notes.append(Note(f"__gap{i}", f"{{n}} non-existent local time{{s}} in '{source}' (skipped in "
+                                      f"{self.timezone}: the clocks went forward) moved forward by the gap "
+                                      f"(02:30 is read as 03:30): {{rows}}."))
+                    expr = None
+                problems.append((source, f"{target} NOT BETWEEN $ts_lo AND $ts_hi", t,
+                                 f"outside the plausible dates {self.valid_from:%Y-%m-%d} to "
+                                 f"{self.valid_to:%Y-%m-%d}"))
+                params.update(ts_lo=self._ts_lo, ts_hi=self._ts_hi)
             elif col.type in ("decimal", "float"):
                 expr = _number(t, src.decimal_comma)
             elif col.type == "bool":
@@ -95,22 +167,32 @@ class Validation(Landing):
                 expr = _enum(t, _DIRECTION_SYNONYMS)
             else:  # pragma: no cover
                 raise AssertionError(col.type)
-            parsed.append(f"{expr} AS {target}")
+            if expr is not None:
+                parsed.append(f"{expr} AS {target}")
             if col.required:
-                problems.append((source, f"{t} IS NULL", "''", f"missing {target}"))
+                missing = f"{target} IS NULL" if col.type == "text" else f"{t} IS NULL"
+                problems.append((source, missing, f"coalesce({t}, '')", f"missing {target}"))
             if col.type != "text":
                 what = {"timestamp": "a date/time", "decimal": "a number", "float": "a number",
                         "bool": "true/false", "stage": f"a stage ({', '.join(schema.STAGES)})",
                         "direction": "inbound or outbound"}[col.type]
                 problems.append((source, f"{t} IS NOT NULL AND {target} IS NULL", t, f"cannot read as {what}"))
+            if col.type in ("decimal", "float"):
+                problems.append((source, _finite(target), t, "not a finite number"))
             if target == "sentiment":
-                problems.append((source, f"{target} NOT BETWEEN -1 AND 1", t, "sentiment outside -1..1"))
+                problems.append((source, f"isfinite({target}) AND {target} NOT BETWEEN -1 AND 1", t,
+                                 "sentiment outside -1..1"))
+            if target == "comment":
+                notes.append(Note(f"strlen(comment) > {MAX_SCORED_CHARS} AND length(comment) > {MAX_SCORED_CHARS}",
+                                  f"{{n}} comment{{s}} longer than {MAX_SCORED_CHARS:,} characters: the sentiment "
+                                  f"is read from the first {MAX_SCORED_CHARS:,} (the whole comment is kept): "
+                                  f"{{rows}}."))
         if self.kind == "feedback" and "score" in self.mapping.values():
             s_src = next(s for s, t in self.mapping.items() if t == "score")
             t = f"__t{src.columns.index(s_src)}"
             for m, (lo, hi, _) in schema.METRIC_SCALES.items():
-                problems.append((s_src, f"lower(metric) = {_q(m)} AND score NOT BETWEEN {lo} AND {hi}", t,
-                                 f"outside the {m} scale {lo}–{hi}"))
+                problems.append((s_src, f"metric = {_q(m)} AND isfinite(score) AND score NOT BETWEEN {lo} AND {hi}",
+                                 t, f"outside the {m} scale {lo}–{hi}"))
         self._extra = []
         extra_sel = []
         if self.spec.keep_extra:
@@ -125,34 +207,41 @@ class Validation(Landing):
                     norm = f"{norm}_{i + 1}"
                 taken.add(norm)
                 self._extra.append(norm)
-                extra_sel.append(f"{_text(f'c{i}')} AS {_ident(norm)}")  # normalised: [a-z0-9_] only
+                raw_cols.append(f"c{i}")
+                x = f"replace(c{i}, chr(0), '')" if nul else f"c{i}"
+                extra_sel.append(f"{_text(x)} AS {_ident(norm)}")  # normalised: [a-z0-9_] only
         else:
             dropped = [c for c in src.columns if c not in self.mapping]
             if dropped:
                 self.warnings.append(f"Not imported (not in the {self.kind} contract): {', '.join(dropped)}.")
+        if nul:
+            texts.append(f"({' OR '.join(f'contains({c}, chr(0))' for c in raw_cols) or 'false'}) AS __nul")
+            notes.insert(0, Note("__nul", "NUL characters (\\0) were removed from the values of {n} row{s}: {rows}."))
         if self.kind == "customers":  # a later row of a customer_id is a duplicate
             cid = next(s for s, t in self.mapping.items() if t == "customer_id")
             problems.append((cid, "__dup > 1", "customer_id", "duplicate customer_id (the first row with it is kept)"))
-        self.problems = problems
-        # Two helper columns, whatever the number of checks: __bad, a bitmask of the problems of the
-        # row (0 = accepted), and __raw, the raw values of the checked columns on bad rows only.
-        self.helpers = ["__bad", "__raw"] + (["__i"] if self.kind == "customers" else [])
+        self.problems, self.notes = problems, notes
+        # Three helper columns, whatever the number of checks: __bad, a bitmask of the problems of
+        # the row (0 = accepted), __raw, the raw values of the checked columns on bad rows only, and
+        # __note, a bitmask of the notes.
+        self.helpers = ["__bad", "__raw", "__note"] + (["__i"] if self.kind == "customers" else [])
         mapped = set(self.mapping.values())
         out = [(c if c in mapped else f"NULL::{schema.SQL_TYPES[self.spec.column(c).type]}") + f" AS {c}"
                for c in self.spec.column_names]
         mask = " + ".join(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)"
                           for j, (_, cond, _, _) in enumerate(problems)) or "0"
         raws = ", ".join(f"CAST({raw} AS VARCHAR)" for _, _, raw, _ in problems)
-        inner = f"SELECT {', '.join(texts + extra_sel) or '*'} FROM ({rel})"
-        mid = f"SELECT *, {', '.join(parsed)} FROM ({inner})"
-        if self.kind == "customers":  # small tables: an explicit file-order index for the window
-            inner = f"SELECT row_number() OVER () AS __i, {', '.join(texts + extra_sel)} FROM ({rel})"
-            mid = (f"SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY __i) AS __dup FROM "
-                   f"(SELECT *, {', '.join(parsed)} FROM ({inner}))")
-        flagged = f"SELECT *, ({mask})::BIGINT AS __bad FROM ({mid})"
+        number = "row_number() OVER () AS __i, " if self.kind == "customers" else ""  # the window's file order
+        sql = f"SELECT {number}{', '.join(texts + extra_sel) or '*'} FROM ({rel})"
+        for layer in [epochs, parsed, *(sum(ls, []) for ls in itertools.zip_longest(*local, fillvalue=[]))]:
+            if layer:
+                sql = f"SELECT *, {', '.join(layer)} FROM ({sql})"
+        if self.kind == "customers":
+            sql = f"SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY __i) AS __dup FROM ({sql})"
+        flagged = f"SELECT *, ({mask})::BIGINT AS __bad, ({note_mask(notes)})::BIGINT AS __note FROM ({sql})"
         keep = ", __i" if self.kind == "customers" else ""
         sql = (f"SELECT {', '.join(out + [_ident(e) for e in self._extra])}, __bad, "
-               f"CASE WHEN __bad <> 0 THEN [{raws}] END AS __raw{keep} FROM ({flagged})")
+               f"CASE WHEN __bad <> 0 THEN [{raws}] END AS __raw, __note{keep} FROM ({flagged})")
         return sql, params
 
     def run(self, into: str | None = None, strict: bool = False) -> None:
@@ -195,6 +284,12 @@ class Validation(Landing):
         self.accepted = int(total) - int(nbad)
         self.rejected = int(nbad) + src.reader_rejected
         self.errors, self.error_count = self._errors(int(nbad))
+        self.warnings += note_warnings(cur, self.table, self._index, self._rid0, self.notes, src._row_numbers)
+        if self.kind != "customers" and self.accepted:  # customers: a repeated id is rejected already
+            dup = duplicate_rows(cur, self.table, list(self.mapping.values()) + self._extra)
+            if dup:
+                self.warnings.append(f"{dup:,} row{'s' if dup != 1 else ''} repeat{'' if dup != 1 else 's'} an earlier "
+                                     f"row exactly (every imported column equal); imported.")
         if self.kind == "interactions":
             self._stage_warnings()
         self.seconds = time.time() - t0
