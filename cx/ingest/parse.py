@@ -74,8 +74,6 @@ _EDGE_SPACE = r"^[\t-\r\x{85}\p{Z}]+|[\t-\r\x{85}\p{Z}]+$"
 _FULLWIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F))
 _ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
-# an ISO value whose time carries its own offset or zone name ('Z', '+02', '+02:00', 'Europe/Paris')
-_HAS_OFFSET = r"\d:\d\d(:\d\d(\.\d*)?)?\s*([zZ]|[+-]\d{1,2}(:?\d\d)?|[A-Za-z][A-Za-z_]*(/[A-Za-z_+-]+)*)\s*$"
 
 
 def _customer_id(t: str) -> str:
@@ -106,6 +104,14 @@ def _iso(x: str, typ: str = "TIMESTAMPTZ") -> str:
             f"THEN TRY_CAST({x} AS {typ}) END")
 
 
+def _local_iso(x: str) -> str:
+    """The wall time of an ISO value that carries no offset or zone name (no '+', no '-' after the
+    date, ends with a digit: not 'Z', '+02:00', '-05', ' CET', ' Europe/Paris'), else NULL: only
+    such a value can fall where the clocks skip or repeat. Cheap tests first, one cast."""
+    return (f"CASE WHEN ascii(right(rtrim({x}), 1)) BETWEEN 48 AND 57 AND NOT contains({x}, '+') AND NOT "
+            f"contains(substr(ltrim({x}), 11), '-') THEN {_iso(x, 'TIMESTAMP')} END")
+
+
 def _epoch(t: str, iso: str) -> str:
     """Epoch seconds (9-10 digits) or milliseconds (12-13) where the ISO cast failed: an instant."""
     return (f"CASE WHEN {iso} IS NULL AND {t} IS NOT NULL THEN CASE "
@@ -130,26 +136,24 @@ def _instant(iso: str, epoch: str, wall: str) -> str:
     return f"coalesce({iso}, {epoch}, CAST({wall} AS TIMESTAMPTZ))"
 
 
-def _local_time_layers(i: int, t: str) -> list[list[str]]:
+def _local_time_layers(i: int) -> list[list[str]]:
     """Layers (SELECT *, ... over the previous one) that find the local times without an offset that
     the import's time zone skips (clocks going forward: no such time) or repeats (clocks going back:
     two instants), for timestamp column i: columns __gap{i} and __amb{i} (booleans), and __at{i}, the
     instant by the stated rule: a skipped time moves forward by the gap (02:30 -> 03:30), a repeated
-    one is the earlier instant (summer time). In: __t{i}, __iso{i}, __loc{i} (the ISO value's wall
-    time), __wall{i}, __inst{i}. Only when the import's time zone is not UTC."""
+    one is the earlier instant (summer time). In: __iso{i}, __loc{i} (the wall time of an ISO value
+    without an offset), __ep{i}, __wall{i}. Only when the import's time zone is not UTC."""
     n, inst, loc = f"__n{i}", f"__inst{i}", f"__lt{i}"
     return [
-        # the wall time as written (NULL for epoch values) and the wall time of DuckDB's instant
-        [f"CASE WHEN __iso{i} IS NOT NULL THEN __loc{i} ELSE __wall{i} END AS {n}"],
+        # DuckDB's instant; the wall time as written (NULL for epoch values); the wall time of the instant
+        [f"{_instant(f'__iso{i}', f'__ep{i}', f'__wall{i}')} AS {inst}",
+         f"CASE WHEN __iso{i} IS NOT NULL THEN __loc{i} ELSE __wall{i} END AS {n}"],
         [f"CASE WHEN {n} IS NOT NULL THEN CAST({inst} AS TIMESTAMP) END AS {loc}"],
         # d: how much the offset fell in the 3 hours before the instant (clocks went back)
         [f"CASE WHEN {n} = {loc} THEN CAST({inst} - INTERVAL 3 HOUR AS TIMESTAMP) + INTERVAL 3 HOUR - {loc} "
          f"END AS __d{i}", f"{n} <> {loc} AS __gap0{i}"],
-        [f"__d{i} > INTERVAL '0 seconds' AND CAST({inst} - __d{i} AS TIMESTAMP) = {n} AS __amb0{i}"],
-        [f"CASE WHEN __amb0{i} OR __gap0{i} THEN __iso{i} IS NULL OR NOT regexp_matches({t}, {_q(_HAS_OFFSET)}) "
-         f"END AS __naive{i}"],
-        [f"coalesce(__amb0{i} AND __naive{i}, false) AS __amb{i}",
-         f"coalesce(__gap0{i} AND __naive{i}, false) AS __gap{i}"],
+        [f"coalesce(__d{i} > INTERVAL '0 seconds' AND CAST({inst} - __d{i} AS TIMESTAMP) = {n}, false) AS __amb{i}",
+         f"coalesce(__gap0{i}, false) AS __gap{i}"],
         [f"CASE WHEN __amb{i} THEN {inst} - __d{i} ELSE {inst} END AS __at{i}"],
     ]
 

@@ -14,7 +14,7 @@ from .. import schema
 from .land import Landing
 from .notes import Note, duplicate_rows, note_mask, note_warnings
 from .parse import (_DIRECTION_SYNONYMS, _STAGE_SYNONYMS, _bool, _customer_id, _day_first, _enum, _epoch,
-                    _finite, _ident, _instant, _iso, _local_time_layers, _metric, _number, _q, _text,
+                    _finite, _ident, _instant, _iso, _local_iso, _local_time_layers, _metric, _number, _q, _text,
                     _wall_time)
 from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress
 from .source import Source, _NotStrict, _Retry
@@ -132,20 +132,19 @@ class Validation(Landing):
             elif col.type == "text":
                 expr = t
             elif col.type == "timestamp":
-                texts[-1] += f", {_iso(x)} AS __iso{i}" + ("" if utc else f", {_iso(x, 'TIMESTAMP')} AS __loc{i}")
+                texts[-1] += f", {_iso(x)} AS __iso{i}" + ("" if utc else f", {_local_iso(x)} AS __loc{i}")
                 values = src.sample[c].drop_nulls().to_list() if src.sample.height else []
                 day_first, note = _day_first(values)
                 if note:
                     self.warnings.append(f"'{source}' " + note.format("day first" if day_first else "month first")
                                          + ".")
                 epochs.append(f"{_epoch(t, f'__iso{i}')} AS __ep{i}")
-                parsed.append(f"{_wall_time(t, f'__iso{i}', f'__ep{i}', day_first)} AS __wall{i}")
-                inst = _instant(f"__iso{i}", f"__ep{i}", f"__wall{i}")
-                if utc:
-                    expr = f"{inst} AT TIME ZONE 'UTC'"
+                wall = _wall_time(t, f"__iso{i}", f"__ep{i}", day_first)
+                if utc:  # (each expression once in a layer: a repeated one would run on every row)
+                    expr = f"{_instant(f'__iso{i}', f'__ep{i}', wall)} AT TIME ZONE 'UTC'"
                 else:
-                    parsed.append(f"{inst} AS __inst{i}")
-                    local.append(_local_time_layers(i, t) + [[f"__at{i} AT TIME ZONE 'UTC' AS {target}"]])
+                    parsed.append(f"{wall} AS __wall{i}")
+                    local.append(_local_time_layers(i) + [[f"__at{i} AT TIME ZONE 'UTC' AS {target}"]])
                     notes.append(Note(f"__amb{i}", f"{{n}} ambiguous local time{{s}} in '{source}' (occurring twice "
                                       f"in {self.timezone}: the clocks went back) read as the earlier instant "
                                       f"(summer time): {{rows}}."))
@@ -286,7 +285,7 @@ class Validation(Landing):
         self.errors, self.error_count = self._errors(int(nbad))
         self.warnings += note_warnings(cur, self.table, self._index, self._rid0, self.notes, src._row_numbers)
         if self.kind != "customers" and self.accepted:  # customers: a repeated id is rejected already
-            dup = duplicate_rows(cur, self.table, list(self.mapping.values()) + self._extra)
+            dup = duplicate_rows(cur, self.table, list(self.mapping.values()) + self._extra, list(self.spec.key_columns))
             if dup:
                 self.warnings.append(f"{dup:,} row{'s' if dup != 1 else ''} repeat{'' if dup != 1 else 's'} an earlier "
                                      f"row exactly (every imported column equal); imported.")
