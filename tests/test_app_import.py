@@ -3,6 +3,7 @@ workbook's sheet is chosen, and appending a file already imported asks for confi
 import gzip
 
 from tests.test_app import _key, metric, new_app, tiny_db  # noqa: F401 (tiny_db: a fixture)
+from tests.test_ingest_safety import two_sheet_workbook
 
 VISITS = ("customer_id,timestamp,touchpoint,channel\nu1,2025-02-01 10:00,homepage,web\n"
           "u2,2025-02-02 11:00,pricing_page,web\n").encode()
@@ -57,17 +58,7 @@ def test_appending_a_file_again_asks_for_confirmation(tiny_db):
 
 
 def test_a_workbook_sheet_is_chosen_on_the_page(tiny_db, tmp_path):
-    import xlsxwriter
-
-    p = tmp_path / "book.xlsx"
-    wb = xlsxwriter.Workbook(p)
-    a, b = wb.add_worksheet("Events"), wb.add_worksheet("Orders")
-    a.write_row(0, 0, ["customer_id", "timestamp", "touchpoint"])
-    a.write_row(1, 0, ["a", "2025-01-01", "homepage"])
-    b.write_row(0, 0, ["customer_id", "timestamp", "touchpoint", "amount"])
-    b.write_row(1, 0, ["b", "2025-01-02", "order_placed", 5])
-    b.write_row(2, 0, ["c", "2025-01-03", "order_placed", 6])
-    wb.close()
+    p = two_sheet_workbook(tmp_path / "book.xlsx")
     at = _data_page()
     at.file_uploader[0].set_value(("book.xlsx", p.read_bytes(), "application/vnd.ms-excel")).run()
     assert not at.exception, at.exception

@@ -197,10 +197,10 @@ def test_cr_only_line_endings_are_read(store, write):
     assert any("CR only" in w for w in rep.warnings)
 
 
-def test_a_workbook_lists_its_sheets_and_reads_the_one_chosen(store, tmp_path):
+def two_sheet_workbook(p):
+    """Events (1 row) and Orders (2 rows, with an amount column)."""
     import xlsxwriter
 
-    p = tmp_path / "book.xlsx"
     wb = xlsxwriter.Workbook(p)
     a, b = wb.add_worksheet("Events"), wb.add_worksheet("Orders")
     a.write_row(0, 0, ["customer_id", "timestamp", "touchpoint"])
@@ -209,6 +209,11 @@ def test_a_workbook_lists_its_sheets_and_reads_the_one_chosen(store, tmp_path):
     b.write_row(1, 0, ["b", "2025-01-02", "order_placed", 5])
     b.write_row(2, 0, ["c", "2025-01-03", "order_placed", 6])
     wb.close()
+    return p
+
+
+def test_a_workbook_lists_its_sheets_and_reads_the_one_chosen(store, tmp_path):
+    p = two_sheet_workbook(tmp_path / "book.xlsx")
     rep = imp(store, p)
     assert rep.accepted == 1 and rows_of(store)["customer_id"].to_list() == ["a"]
     assert "The workbook has 2 sheets; sheet 'Events' was read, not 'Orders'" in " ".join(rep.warnings)

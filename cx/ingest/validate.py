@@ -20,6 +20,10 @@ from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progr
 from .source import Source, _NotStrict, _Retry
 
 
+def _no_nul(c: str) -> str:
+    return f"CASE WHEN contains({c}, chr(0)) THEN replace({c}, chr(0), '') ELSE {c} END"
+
+
 _UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UNIVERSAL", "ETC/UNIVERSAL", "ZULU", "ETC/ZULU"}
 EARLIEST = date(1970, 1, 1)  # the default plausible range: 1970-01-01 to one year after today
 
@@ -114,7 +118,7 @@ class Validation(Landing):
         for source, target in self.mapping.items():
             i, col = src.columns.index(source), self.spec.column(target)
             t, c = f"__t{i}", f"c{i}"
-            x = f"replace({c}, chr(0), '')" if nul else c  # NUL characters are removed (and noted)
+            x = _no_nul(c) if nul else c  # NUL characters are removed (and noted)
             raw_cols.append(c)
             # Blank = missing. Text is kept as written; typed values are trimmed inside their (rarely
             # taken) slow paths: casts ignore edge spaces.
@@ -207,7 +211,7 @@ class Validation(Landing):
                 taken.add(norm)
                 self._extra.append(norm)
                 raw_cols.append(f"c{i}")
-                x = f"replace(c{i}, chr(0), '')" if nul else f"c{i}"
+                x = _no_nul(f"c{i}") if nul else f"c{i}"
                 extra_sel.append(f"{_text(x)} AS {_ident(norm)}")  # normalised: [a-z0-9_] only
         else:
             dropped = [c for c in src.columns if c not in self.mapping]
