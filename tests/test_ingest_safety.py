@@ -182,7 +182,7 @@ def test_a_full_disk_is_a_message_and_leaves_the_data(store, write, monkeypatch)
     def no_space(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ingest.source.tempfile, "mkstemp", no_space)  # the UTF-8 copy of a cp1252 file
+    monkeypatch.setattr(ingest.sniff.tempfile, "mkstemp", no_space)  # the UTF-8 copy of a cp1252 file
     with pytest.raises(cx.ImportFailed, match="The disk is full"):
         store.import_file(write("l.csv", (HEAD + "c1,2025-01-01,café,web,\n").encode("cp1252")), dataset="t")
 

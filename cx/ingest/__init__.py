@@ -13,10 +13,11 @@ Row numbers are the ones a spreadsheet shows: the header is row 1, the first dat
 ``rows_read == accepted + rejected`` and every rejected row has at least one line in ``errors``.
 Import is DuckDB-native by design (DESIGN.md §1); metrics are not written here.
 
-Modules: ``report`` (ImportReport, ImportFailed), ``source`` (the file: format, encoding,
-delimiter, header), ``parse`` (SQL that parses values by the contract), ``validate`` (the pass),
-``land`` (the transaction that swaps or appends), ``stages`` (touchpoint -> stage rules), ``api``
-(one call), ``folder`` (folders and the demo dataset).
+Modules: ``report`` (ImportReport, ImportFailed, raw errors as messages), ``sniff`` and
+``source`` (the file: format, encoding, delimiter, line endings, header, sheets, content hash),
+``parse`` (SQL that parses values by the contract), ``validate`` (the pass), ``notes`` (what the
+import changed, counted), ``land`` (the transaction that swaps or appends, duplicate files),
+``stages`` (touchpoint -> stage rules), ``api`` (one call), ``folder`` (folders and the demo).
 """
 from .api import import_file, open_source
 from .folder import KIND_FILES, SAMPLE_DIR, ensure_demo, import_folder
