@@ -106,7 +106,7 @@ def test_dst_ambiguous_and_non_existent_local_times_follow_the_stated_rule(store
         "2 ambiguous local times in 'timestamp' (occurring twice in Europe/Paris: the clocks went back) read as "
         "the earlier instant (summer time): rows 2, 6.",
         "1 non-existent local time in 'timestamp' (skipped in Europe/Paris: the clocks went forward) moved "
-        "forward by the gap (02:30 is read as 03:30): row 3."]
+        "forward by the gap (a one-hour gap reads 02:30 as 03:30): row 3."]
     rep = imp(store, write("dst.csv", DST), dataset="u")  # in UTC nothing is ambiguous
     assert not [w for w in rep.warnings if "local time" in w]
 

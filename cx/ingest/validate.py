@@ -154,7 +154,7 @@ class Validation(Landing):
                                       f"(summer time): {{rows}}."))
                     notes.append(Note(f"__gap{i}", f"{{n}} non-existent local time{{s}} in '{source}' (skipped in "
                                       f"{self.timezone}: the clocks went forward) moved forward by the gap "
-                                      f"(02:30 is read as 03:30): {{rows}}."))
+                                      f"(a one-hour gap reads 02:30 as 03:30): {{rows}}."))
                     expr = None
                 problems.append((source, f"{target} NOT BETWEEN $ts_lo AND $ts_hi", t,
                                  f"outside the plausible dates {self.valid_from:%Y-%m-%d} to "
