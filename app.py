@@ -3,8 +3,11 @@ import logging
 
 import streamlit as st
 
-from ui.core import (begin_view, get_store, navigation_pages, new_run, presentation_style, presenting, run_safely,
-                     share_and_export, sidebar)
+from ui.cache import new_run
+from ui.frame import begin_view, navigation_pages, presentation_style, presenting, run_safely, share_and_export
+from ui.sidebar import sidebar
+from ui.store import get_store
+from ui.text import md_escape
 
 logging.basicConfig(level=logging.INFO)
 st.set_page_config(page_title="CX Loop", page_icon="🔁", layout="wide")
@@ -47,7 +50,7 @@ try:
     st.session_state["filters"] = sidebar()
 except Exception as e:  # noqa: BLE001 - never a traceback, even when the database cannot open
     logging.getLogger("cxloop").exception("sidebar failed")
-    st.error(f"The database could not be opened: {e}")
+    st.error(f"The database could not be opened: {md_escape(e)}")
     st.stop()
 begin_view(page.title)
 if presenting():

@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow  # noqa: F401
 
 import cx
-from cx.journey import flows
+from cx import journey
 
 DATASET = "bench"
 DB_NAME = "flows.duckdb"  # beside the sample's CSVs (other benches use their own file names)
@@ -65,7 +65,7 @@ def _summary_loops(df: pl.DataFrame) -> dict:
 
 def cx_transitions(db: str) -> dict:
     store = cx.open(db, read_only=True)
-    df = flows.transitions(store, dataset=DATASET)
+    df = journey.transitions(store, dataset=DATASET)
     store.close()
     return _summary_transitions(df)
 
@@ -103,7 +103,7 @@ def sql_transitions(db: str) -> dict:
 
 def cx_loop_metrics(db: str) -> dict:
     store = cx.open(db, read_only=True)
-    df = flows.loop_metrics(store, dataset=DATASET)
+    df = journey.loop_metrics(store, dataset=DATASET)
     store.close()
     return _summary_loops(df)
 

@@ -8,11 +8,13 @@ from . import _ibis_fixes
 
 _ibis_fixes.apply()  # before any metric compiles (see the module)
 
+from .api import Store, connect, open  # noqa: A004, E402
+from .data import Data  # noqa: E402
 from .filters import Filters  # noqa: E402
 from .ingest import ImportFailed, ImportReport  # noqa: E402
 from .sqlbox import QueryError, QueryRejected  # noqa: E402
-from .store import CXError, DatabaseBusy, DatasetNotFound, Store, connect, default_db_path, open  # noqa: A004, E402
+from .store import CXError, DatabaseBusy, DatasetNotFound, default_db_path  # noqa: E402
 
-__all__ = ["open", "connect", "Store", "Filters", "ImportReport", "CXError", "ImportFailed", "DatasetNotFound",
+__all__ = ["open", "connect", "Store", "Data", "Filters", "ImportReport", "CXError", "ImportFailed", "DatasetNotFound",
            "DatabaseBusy", "default_db_path", "QueryRejected", "QueryError"]
 __version__ = "0.1.0"

@@ -25,10 +25,29 @@ def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
+def safe_name(name: str) -> str:
+    """A column name a spreadsheet will not run: a leading =, +, -, @, tab or carriage return
+    gets a single quote in front (a query's alias `=HYPERLINK(...)` is a header too)."""
+    return "'" + name if name.startswith(_DANGEROUS) else name
+
+
 def neutralise(df: pl.DataFrame) -> pl.DataFrame:
-    """Prefix text cells that a spreadsheet would read as a formula (starting with =, +, -, @, tab
-    or carriage return) with a single quote. Categorical and nested columns are made text first."""
+    """Prefix text cells and column names that a spreadsheet would read as a formula (starting
+    with =, +, -, @, tab or carriage return) with a single quote. Categorical and nested columns
+    are made text first."""
     df = _csv_ready(df)
+    names = [safe_name(c) for c in df.columns]
+    if names != df.columns:
+        taken: set[str] = set()
+        unique = []
+        for n in names:  # "=a" -> "'=a" may meet a column already called "'=a"
+            new, i = n, 1
+            while new in taken:
+                i += 1
+                new = f"{n} ({i})"
+            taken.add(new)
+            unique.append(new)
+        df = df.rename(dict(zip(df.columns, unique)))
     exprs = []
     for name, dtype in df.schema.items():
         if dtype == pl.Utf8:

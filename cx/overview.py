@@ -2,8 +2,9 @@
 elements of a CX program, and what changed since the previous period, in words.
 
 Nothing here defines a metric: every number comes from the one function that defines it
-(profile, lifecycle, loyalty, clv, teams) and is compared between the last two *full* periods
-(a period the data covers only partly is never compared with a full one).
+(profile, lifecycle, loyalty, clv), called with the same data handle (:mod:`cx.data`), and is
+compared between the last two *full* periods (a period the data covers only partly is never
+compared with a full one).
 """
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ import ibis
 import polars as pl
 from ibis import _
 
-from . import filters as flt
 from . import lifecycle, loyalty, profile
+from .data import Data, uses_data
+from .expr import initiated, period_start
+from .filters import Filters
+from .fmt import MISSING, money
 from .store import CXError
+from .terms import Term
 
 PERIODS = ("week", "month")
 SPARK = 12  # periods in a sparkline
@@ -59,9 +64,17 @@ def _check(period: str) -> None:
         raise CXError(f"The overview compares weeks or months, not '{period}'.")
 
 
-def _full_periods(store, period, filters, dataset) -> pl.DataFrame:
+def _on(d: Data, fn, *args, **kw):
+    """`fn(d, ...)`: another area's metric on the same handle. (While an area still takes the older
+    form, store with filters= and dataset=, it gets that instead.)"""
+    if getattr(fn, "uses_data", False):
+        return fn(d, *args, **kw)
+    return fn(d.store, *args, filters=d.filters, dataset=d.name, **kw)
+
+
+def _full_periods(d: Data, period) -> pl.DataFrame:
     """Activity per period with the partial periods dropped (the ones compared)."""
-    a = profile.activity(store, filters, dataset, period=period)
+    a = profile.activity(d, period=period)
     return a.filter(~pl.col("partial"))
 
 
@@ -70,7 +83,8 @@ def _series(df: pl.DataFrame, col: str, periods: list[date]) -> list[float | Non
     return [None if m.get(p) is None else float(m[p]) for p in periods]
 
 
-def period_series(store, period: str = "month", filters: flt.Filters | None = None,
+@uses_data
+def period_series(d: Data, period: str = "month", filters: Filters | None = None,
                   dataset: str | None = None) -> pl.DataFrame:
     """One row per full period (the last `SPARK`): period and each card's value that period
     (null when the data has none): active_customers and revenue (profile.activity), nps / csat /
@@ -78,19 +92,19 @@ def period_series(store, period: str = "month", filters: flt.Filters | None = No
     lifecycle.lifecycle (the share of last period's active customers active again), repeat_rate
     (profile.purchase_activity)."""
     _check(period)
-    full = _full_periods(store, period, filters, dataset)
+    full = _full_periods(d, period)
     periods = full["period"].to_list()[-SPARK:]
     cols = {"active_customers": _series(full, "active_customers", periods),
             "revenue": _series(full, "revenue", periods)}
-    if store.has_table("feedback", dataset):
+    if d.has("feedback"):
         for m in ("nps", "csat", "ces"):
-            tr = loyalty.score_trend(store, m, period=period, filters=filters, dataset=dataset)
+            tr = _on(d, loyalty.score_trend, m, period=period)
             cols[m] = _series(tr, "value", periods)
-    lc = lifecycle.lifecycle(store, period, filters=filters, dataset=dataset)
+    lc = lifecycle.lifecycle(d, period)
     lc = lc.with_columns(retention=pl.when(pl.col("returning") + pl.col("dormant") > 0)
                          .then(100.0 * pl.col("returning") / (pl.col("returning") + pl.col("dormant"))))
     cols["retention"] = _series(lc, "retention", periods)
-    pa = profile.purchase_activity(store, filters, dataset, period=period)
+    pa = profile.purchase_activity(d, period=period)
     cols["repeat_rate"] = _series(pa.with_columns(pl.col("repeat_rate") * 100), "repeat_rate", periods)
     return pl.DataFrame({"period": periods, **cols}, schema_overrides={k: pl.Float64 for k in cols})
 
@@ -109,7 +123,8 @@ def _status(key: str, value, previous) -> str:
     return "improving" if up == (CARD_BY_KEY[key].better == "up") else "declining"
 
 
-def scorecard(store, period: str = "month", filters: flt.Filters | None = None,
+@uses_data
+def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
               dataset: str | None = None, with_model: bool = True) -> pl.DataFrame:
     """One row per KPI card: key, label, unit, value (the last full period; for avg_clv and health
     the whole filtered history), previous (the full period before), delta, status (improving /
@@ -117,7 +132,7 @@ def scorecard(store, period: str = "month", filters: flt.Filters | None = None,
     periods), period (the one shown), needs (what data is missing, or null), page (drill-down).
     avg_clv = mean predicted CLV over buyers (clv.customer_value, 12 months, 10%/year);
     health = mean relationship-health score (loyalty.relationship_summary)."""
-    s = period_series(store, period, filters, dataset)
+    s = period_series(d, period)
     last = s["period"][-1] if s.height else None
     short = None if s.height else f"a full {period} of data (the data covers only part of one)"
     rows = []
@@ -137,10 +152,10 @@ def scorecard(store, period: str = "month", filters: flt.Filters | None = None,
                 if c.key == "avg_clv":
                     from . import clv
 
-                    df = clv.customer_value(store, filters=filters, dataset=dataset).customers
+                    df = _on(d, clv.customer_value).customers
                     value = float(df["predicted_clv"].mean()) if df.height else None
                 else:
-                    h = loyalty.relationship_summary(store, filters=filters, dataset=dataset)
+                    h = _on(d, loyalty.relationship_summary)
                     value = float(h["health"][0]) if h.height and h["health"][0] is not None else None
             except CXError:
                 value = None
@@ -186,15 +201,13 @@ def core_elements(card: pl.DataFrame) -> pl.DataFrame:
 
 
 def fmt(unit: str, v) -> str:
+    """A card's value in its unit (int, money, pct, ces, score); a dash when missing."""
     if v is None:
-        return "–"
+        return MISSING
     if unit == "int":
         return f"{v:,.0f}"
     if unit == "money":
-        for div, suf in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(v) >= div:
-                return f"{v / div:,.1f}{suf}"
-        return f"{v:,.0f}"
+        return money(v)
     if unit == "pct":
         return f"{v:.0f}%"
     if unit == "ces":
@@ -227,28 +240,27 @@ def _no_movers() -> pl.DataFrame:
                                 "value": pl.Float64, "change": pl.Float64, "sentence": pl.Utf8})
 
 
-def movers(store, period: str = "month", filters: flt.Filters | None = None, dataset: str | None = None,
+@uses_data
+def movers(d: Data, period: str = "month", filters: Filters | None = None, dataset: str | None = None,
            top: int = 5) -> pl.DataFrame:
     """What changed between the last two full periods: for active customers and revenue per
     channel and per persona (customers table), the groups with the largest absolute change; one
     row each: metric, dimension, group, previous, value, change, sentence; largest first (at most
     `top`). Active customers as in profile.activity (not outbound)."""
     _check(period)
-    full = _full_periods(store, period, filters, dataset)
+    full = _full_periods(d, period)
     if full.height < 2:
         return _no_movers()
     prev, cur = full["period"][-2], full["period"][-1]
-    t = flt.interactions(store, filters, dataset)
-    unit = profile.PERIODS[period]
-    t = t.mutate(period=t.timestamp.truncate(unit).cast("date"),
-                 _own=t.direction.isnull() | (t.direction != "outbound"))
+    t = d.interactions
+    t = t.mutate(period=period_start(t.timestamp, period), _own=initiated(t))
     t = t.filter(t.period.isin([prev, cur]))
     parts = []
     for dim in DIMENSIONS:
         if dim == "persona":
-            if not store.has_table("customers", dataset) or "persona" not in store.table_columns("customers", dataset):
+            if not d.has("customers", "persona"):
                 continue
-            c = store.table("customers", dataset).select(_cid="customer_id", _g="persona")
+            c = d.table("customers").select(_cid="customer_id", _g="persona")
             tt = t.left_join(c, t.customer_id == c._cid)
         else:
             tt = t.mutate(_g=t[dim])
@@ -288,3 +300,29 @@ def movers(store, period: str = "month", filters: flt.Filters | None = None, dat
 
     return out.drop("_rel").with_columns(pl.Series("sentence", [sentence(r) for r in out.iter_rows(named=True)],
                                                    dtype=pl.Utf8))
+
+
+# ----------------------------------------------------------------------------- glossary
+_T = Term
+GLOSSARY: tuple[Term, ...] = (
+    _T("repeat_rate", "Repeat-purchase rate", "Overview",
+       "Per period: buyers whose first purchase (in the filtered data) was in an earlier period ÷ customers "
+       "who bought in the period.", "cx.profile.purchase_activity", "overview"),
+    _T("retention", "Retention", "Overview",
+       "Per period: the share of the previous period's active customers who are active again = returning ÷ "
+       "(returning + dormant) of the life-cycle states.", "cx.overview.period_series", "lifecycle"),
+    _T("scorecard", "KPI cards", "Overview",
+       "Each card compares the last two full periods (weeks or months; a period the data covers only partly "
+       "is never compared) and draws the last 12 as a sparkline. Status: improving or declining when the "
+       "change is at least 2% of the previous value (or 2 NPS points, 1 CSAT or retention point, 0.05 CES), "
+       "steady otherwise. Average CLV and relationship health cover the whole filtered history.",
+       "cx.overview.scorecard", "overview"),
+    _T("core_elements", "Four core elements", "Overview",
+       "Engagement (active customers, revenue), success (CSAT, CES), life cycle (retention, active "
+       "customers) and loyalty (NPS, repeat-purchase rate, retention): declining if any of its metrics "
+       "declines, improving if one improves and none declines, steady otherwise.",
+       "cx.overview.core_elements", "overview"),
+    _T("movers", "What changed", "Overview",
+       "Active customers and revenue per channel and per persona in the last two full periods: the groups "
+       "with the largest change relative to the total, in words.", "cx.overview.movers", "overview"),
+)

@@ -1,7 +1,8 @@
 """What is in a dataset: volumes, revenue, stage and channel mix, activity over time.
 
 Each function is one Ibis expression over the filtered interactions (run by DuckDB, portable to
-the other Ibis backends) and returns a small polars frame.
+the other Ibis backends) and returns a small polars frame. Each takes a data handle first
+(:mod:`cx.data`; a store with filters= and dataset= works too).
 """
 from __future__ import annotations
 
@@ -9,91 +10,123 @@ import ibis
 import polars as pl
 from ibis import _
 
-from . import filters as flt
-from .schema import STAGES
+from .data import Data, uses_data
+from .expr import initiated, is_purchase, period_start, stage_rank
+from .filters import Filters
+from .terms import Term
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
 
 
-def kpis(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def kpis(d: Data, filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """One row: customers, touchpoints, purchases (rows with a positive amount), purchasers,
     revenue (sum of amount, refunds included), first and last timestamp."""
-    t = flt.interactions(store, filters, dataset)
-    is_purchase = t.amount > 0
+    t = d.interactions
+    bought = is_purchase(d, t)
     return t.aggregate(
         customers=t.customer_id.nunique(),
         touchpoints=t.count(),
-        purchases=is_purchase.sum(),
-        purchasers=t.customer_id.nunique(where=is_purchase),
+        purchases=bought.sum(),
+        purchasers=t.customer_id.nunique(where=bought),
         revenue=t.amount.sum().fill_null(0),
         first=t.timestamp.min(),
         last=t.timestamp.max(),
     ).to_polars()
 
 
-def by_stage(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def by_stage(d: Data, filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """Touchpoints and distinct customers per stage, in journey order (unmapped last)."""
-    t = flt.interactions(store, filters, dataset)
+    t = d.interactions
     stage = t.stage.fill_null("(no stage)")
-    order = ibis.cases(*[(stage == s, i) for i, s in enumerate(STAGES)], else_=len(STAGES))
-    return (t.mutate(stage=stage, _o=order)
+    return (t.mutate(stage=stage, _o=stage_rank(stage).fill_null(5))
             .group_by(["stage", "_o"])
             .aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
             .order_by("_o").drop("_o").to_polars())
 
 
-def by_channel(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def by_channel(d: Data, filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """Touchpoints, customers and share of touchpoints per channel, largest first."""
-    t = flt.interactions(store, filters, dataset)
+    t = d.interactions
     t = t.mutate(channel=t.channel.fill_null("(unknown)"))
     g = t.group_by("channel").aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
     return (g.mutate(share=g.touchpoints / g.touchpoints.sum().over())
             .order_by([ibis.desc("touchpoints"), "channel"]).to_polars())
 
 
-def activity(store, filters: flt.Filters | None = None, dataset: str | None = None,
+def _check(period: str) -> None:
+    if period not in PERIODS:
+        raise ValueError(f"period is one of {', '.join(PERIODS)}")
+
+
+@uses_data
+def activity(d: Data, filters: Filters | None = None, dataset: str | None = None,
              period: str = "week") -> pl.DataFrame:
     """Per period (day, week from Monday, or month): active customers (customers with at least one
     touchpoint they initiated, i.e. not marked outbound: a newsletter received is not activity),
     touchpoints (all), revenue, and whether the data covers only part of the period."""
-    if period not in PERIODS:
-        raise ValueError(f"period is one of {', '.join(PERIODS)}")
-    t = flt.interactions(store, filters, dataset)
-    unit = PERIODS[period]
-    t = t.mutate(period=t.timestamp.truncate(unit).cast("date"),
-                 _own=t.direction.isnull() | (t.direction != "outbound"))
+    _check(period)
+    t = d.interactions
+    t = t.mutate(period=period_start(t.timestamp, period), _own=initiated(t))
     g = (t.group_by("period")
          .aggregate(active_customers=_.customer_id.nunique(where=_._own), touchpoints=_.count(),
                     revenue=_.amount.sum().fill_null(0)))
     # a period is partial when the data (after the filters) starts after its first day or ends
     # before its last day: its counts are not comparable with full periods
     span = t.aggregate(lo=t.timestamp.min(), hi=t.timestamp.max())
-    step = {"D": ibis.interval(days=1), "W": ibis.interval(weeks=1), "M": ibis.interval(months=1)}[unit]
+    step = {"day": ibis.interval(days=1), "week": ibis.interval(weeks=1), "month": ibis.interval(months=1)}[period]
     g = g.cross_join(span)
     g = g.mutate(partial=(g.lo.cast("date") > g.period) | ((g.hi.cast("date") + ibis.interval(days=1)) < g.period + step))
     return g.drop("lo", "hi").order_by("period").to_polars()
 
 
-def touchpoints(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def touchpoints(d: Data, filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """Each touchpoint with its stage and volume, largest first (for step pickers and maps)."""
-    t = flt.interactions(store, filters, dataset)
+    t = d.interactions
     return (t.group_by(["touchpoint", "stage"]).aggregate(touchpoints=_.count(), customers=_.customer_id.nunique())
             .order_by([ibis.desc("touchpoints"), "touchpoint"]).to_polars())
 
 
-def purchase_activity(store, filters: flt.Filters | None = None, dataset: str | None = None,
+@uses_data
+def purchase_activity(d: Data, filters: Filters | None = None, dataset: str | None = None,
                       period: str = "month") -> pl.DataFrame:
     """Per period: buyers (customers with a purchase, amount > 0, in the period), repeat_buyers
     (buyers whose first purchase in the filtered data was in an earlier period) and repeat_rate =
     repeat_buyers ÷ buyers (the repeat-purchase rate)."""
-    if period not in PERIODS:
-        raise ValueError(f"period is one of {', '.join(PERIODS)}")
-    t = flt.interactions(store, filters, dataset)
-    p = t.filter(t.amount > 0)
-    p = p.mutate(period=p.timestamp.truncate(PERIODS[period]).cast("date"))
+    _check(period)
+    t = d.interactions
+    p = t.filter(is_purchase(d, t))
+    p = p.mutate(period=period_start(p.timestamp, period))
     first = p.group_by("customer_id").aggregate(_first=_.period.min())
     b = p.select("customer_id", "period").distinct()
     b = b.join(first, "customer_id")
     g = b.group_by("period").aggregate(buyers=_.count(), repeat_buyers=(_._first < _.period).cast("int64").sum())
     g = g.mutate(repeat_rate=g.repeat_buyers.cast("float64") / g.buyers)
     return g.order_by("period").to_polars()
+
+
+# ----------------------------------------------------------------------------- glossary
+_T = Term
+GLOSSARY: tuple[Term, ...] = (
+    _T("customers", "Customers", "Dataset",
+       "Distinct customer_id with at least one touchpoint (after the filters).", "cx.profile.kpis", "overview"),
+    _T("touchpoints", "Touchpoints", "Dataset", "Rows of interactions: every recorded touchpoint.",
+       "cx.profile.kpis", "overview"),
+    _T("purchases", "Purchases", "Dataset", "Touchpoints with amount > 0.", "cx.profile.kpis", "overview"),
+    _T("buying_share", "Buying customers", "Dataset",
+       "Customers with at least one purchase ÷ customers.", "cx.profile.kpis", "overview"),
+    _T("revenue", "Revenue", "Dataset", "Sum of amount over all touchpoints (refunds count negative).",
+       "cx.profile.kpis", "overview"),
+    _T("active_customers", "Active customers", "Dataset",
+       "Per day / week (from Monday) / month: customers with a touchpoint they initiated, i.e. not marked "
+       "outbound (receiving a newsletter is not activity). A first or last period the data covers only "
+       "partly is flagged `partial`.", "cx.profile.activity", "overview"),
+    _T("stage_reach", "Stage reach", "Dataset",
+       "Per stage, in journey order: customers with at least one touchpoint in it, and touchpoints.",
+       "cx.profile.by_stage", "overview"),
+    _T("channel_mix", "Channel mix", "Dataset", "Per channel: touchpoints, customers, share of touchpoints.",
+       "cx.profile.by_channel", "overview"),
+)

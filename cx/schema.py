@@ -174,6 +174,38 @@ DEFAULT_STAGE_KEYWORDS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Purchase touchpoints: a row is a purchase (a transaction) when its amount is > 0, or when its
+# touchpoint is a purchase touchpoint, whatever its amount (a $0 order is an order). A touchpoint is
+# one when a purchase keyword is a whole word (or phrase) of its name and no "not a purchase"
+# keyword is. Editable per dataset beside the stage rules (cx_meta.purchase_rules).
+DEFAULT_PURCHASE_KEYWORDS: tuple[str, ...] = (
+    "purchase", "purchased", "order", "ordered", "order_placed", "checkout_complete", "checkout_completed",
+    "payment_done", "payment_completed", "payment_success", "subscription_renewed", "subscription_started",
+    "transaction", "bought")  # not "sale" (sales_call) nor "buy" (buy_button_click): too often not a purchase
+NOT_PURCHASE_KEYWORDS: tuple[str, ...] = (
+    "cancel", "cancelled", "canceled", "cancellation", "return", "refund", "failed", "failure", "abandon",
+    "abandoned", "page", "view", "status", "tracking", "track", "history", "question", "help", "inquiry",
+    "request", "reminder", "email", "cart")
+DEFAULT_PURCHASE_RULES: tuple[tuple[str, bool], ...] = (
+    tuple((k, True) for k in DEFAULT_PURCHASE_KEYWORDS) + tuple((k, False) for k in NOT_PURCHASE_KEYWORDS))
+
+
+def purchase_touchpoints(touchpoints, rules=DEFAULT_PURCHASE_RULES) -> list[str]:
+    """The touchpoints (names as given) that the rules (keyword, is_purchase) make purchase
+    touchpoints: one purchase keyword matches a whole word or phrase of the name, and no
+    "not a purchase" keyword does. Sorted."""
+    yes = [re.compile(keyword_regex(k)) for k, p in rules if p and normalise_name(k)]
+    no = [re.compile(keyword_regex(k)) for k, p in rules if not p and normalise_name(k)]
+    out = set()
+    for tp in touchpoints:
+        if tp is None:
+            continue
+        n = normalise_name(tp)
+        if any(r.search(n) for r in yes) and not any(r.search(n) for r in no):
+            out.add(tp)
+    return sorted(out)
+
+
 def normalise_name(name: str) -> str:
     """'Customer ID ' -> 'customer_id'; used to match headers against synonyms."""
     s = re.sub(r"[^0-9a-zA-Z]+", "_", str(name).strip()).strip("_").lower()

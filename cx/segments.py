@@ -27,7 +27,7 @@ import polars as pl
 from ibis import _
 
 from . import filters as flt
-from .journey.flows import _rank, _window
+from .expr import journey_window, stage_rank
 from .store import CXError
 
 # feature -> (label when high, label when low, log1p before standardising)
@@ -98,8 +98,8 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
     # the wide rows was most of the query's time). Only the loop rows (stage below the previous
     # one) are then counted per customer, a few million rows instead of every touchpoint; they
     # join back per customer, and customers without one get 0.
-    r = t.select(ID, "timestamp", "_seq", _r=_rank(t.stage))
-    r = r.mutate(_pr=r._r.lag().over(_window()))
+    r = t.select(ID, "timestamp", "_seq", _r=stage_rank(t.stage))
+    r = r.mutate(_pr=r._r.lag().over(journey_window()))
     r = r.filter(r._r < r._pr)
     lp = r.group_by(_lid=r[ID]).aggregate(loops=_.count())
 
@@ -135,7 +135,7 @@ def features_expr(store, filters: flt.Filters | None = None, dataset: str | None
         incidents=count(_.incident.fill_null(False)),
         mean_sentiment=_.sentiment.mean(),
         service_contacts=count(inbound & (_.stage == "use") & _.department.notnull()),
-        furthest_stage=_rank(_.stage).max(),
+        furthest_stage=stage_rank(_.stage).max(),
         **mix,
         **in_mix,
     )
@@ -755,48 +755,8 @@ def _module(out, module: str, fn: str, what: str):
     return mod
 
 
-# -- saved segments -------------------------------------------------------------------------------------
-
-def _meta(store, name: str) -> ibis.Table:
-    return store.meta_table(name)
-
-
-def members_table(store, segment: str, dataset: str | None = None) -> ibis.Table:
-    """Ibis table (customer_id) of a saved segment's members (empty when there is no such segment)."""
-    ds = store.dataset(dataset)
-    m = _meta(store, "segments")
-    return m.filter((m.dataset_id == ds.id) & (m.segment == segment)).select("customer_id")
-
-
-def membership(store, dataset: str | None = None) -> ibis.Table:
-    """Ibis table (customer_id, segment) of every saved segment of the dataset: the breakdown
-    'segment' for other modules (left-join it on customer_id; a customer in several saved segments
-    has one row per segment, one in none has no row)."""
-    ds = store.dataset(dataset)
-    m = _meta(store, "segments")
-    return m.filter(m.dataset_id == ds.id).select("customer_id", "segment")
-
-
-def assignments(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
-    """customer_id, segment: one row per customer in at least one saved segment (of those passing
-    the filters); a customer in several has their names joined with " & " in name order. (The
-    breakdown 'segment' of cx.clv.value_by reads this.)"""
-    m = membership(store, dataset)
-    if filters is not None and not filters.is_empty():
-        m = m.semi_join(flt.interactions(store, filters, dataset).select("customer_id").distinct(), "customer_id")
-    g = m.group_by("customer_id").aggregate(segment=_.segment.collect().sort().join(" & "))
-    return g.order_by("customer_id").to_polars()
-
-
-def saved(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
-    """segment, customers: the dataset's saved segments (for the sidebar and the page)."""
-    m = membership(store, dataset)
-    return m.group_by("segment").aggregate(customers=_.count()).order_by("segment").to_polars()
-
-
-def save(store, name: str, customer_ids, dataset: str | None = None) -> int:
-    """Save (or replace) the named segment; it becomes a global filter and a breakdown."""
-    return store.save_segment(name, customer_ids, dataset)
+# -- saved segments: cx.saved_segments (re-exported: the pages and notebooks call them from here) -----
+from .saved_segments import assignments, members_table, membership, save, saved  # noqa: E402,F401
 
 
 # -- glossary (cx.glossary reads it: hover help, the Glossary page, the README) -------------------

@@ -242,9 +242,34 @@ class SparkStore:
         ds = self.dataset(dataset)
         if not self.has_table(kind, ds.name):
             raise CXError(f"The dataset '{ds.name}' has no {kind} table on Spark.")
+        return self.ibis_table(ds, kind)
+
+    def ibis_table(self, ds: Dataset, kind: str) -> "ibis.Table":
+        """The table of one kind of a resolved dataset, conformed to the contract (see cx.data)."""
         _, database, views = self._sources[ds.name]
         t = self._ibis.table(views[kind]) if database is None else self._ibis.table(kind, database=database)
         return _conform(t, kind)
+
+    def describe(self, ds: Dataset) -> dict[str, tuple[str, ...]]:
+        """kind -> its columns (as the metrics see them), for each table the dataset has."""
+        return {k: tuple(self.ibis_table(ds, k).columns) for k in _KINDS if self.has_table(k, ds.name)}
+
+    def purchase_rules(self, dataset: str | None = None) -> list[tuple[str, bool]]:
+        return list(schema.DEFAULT_PURCHASE_RULES)
+
+    def purchase_touchpoints(self, ds: Dataset) -> tuple[str, ...]:
+        """The touchpoints that are purchases by the default rules, once per version."""
+        key = ("purchase", ds.name, self._version)
+        if key not in self._exists:
+            names = self.ibis_table(ds, "interactions").select("touchpoint").distinct().to_polars()["touchpoint"]
+            self._exists[key] = tuple(schema.purchase_touchpoints(names.to_list()))
+        return self._exists[key]
+
+    def data(self, dataset: str | None = None, filters=None):
+        """The handle every metric takes (:class:`cx.data.Data`)."""
+        from .data import Data
+
+        return Data.open(self, dataset, filters)
 
     def table_columns(self, kind: str, dataset: str | None = None) -> list[str]:
         return list(self.table(kind, dataset).columns)
@@ -399,33 +424,31 @@ def parity_operations() -> dict:
     """name -> fn(store) for every headless metric of the parity suite, with the parameters the
     app's pages use on the demo data (stage funnel, the loop and path views, cohorts, scores,
     drivers, forgiveness, relationship, features, CLV summary)."""
-    from . import clv, lifecycle, loyalty, segments
+    from . import clv, journey, lifecycle, loyalty, segments
     from .filters import Filters
-    from .journey import flows
-    from . import journey as fun
 
     stages = ["discover", "consider", "evaluate", "purchase"]
     from datetime import date
 
     some = Filters(start=date(2025, 1, 1), channels=("web", "mobile_app", "email"), persona=("Researcher", "Loyal Regular"))
     return {
-        "funnel": lambda s: fun.funnel(s, stages, field="stage"),
-        "funnel, 30d window": lambda s: fun.funnel(s, stages, field="stage", window="30d"),
-        "funnel, by entry channel": lambda s: fun.funnel(s, stages, field="stage", window="30d",
-                                                            breakdown="channel"),
-        "funnel, by persona, sessions": lambda s: fun.funnel(s, [["product_page", "search"], "add_to_cart",
-                                                                    "checkout"], unit="session",
-                                                                breakdown="persona"),
-        "funnel, filtered": lambda s: fun.funnel(s, stages, field="stage", filters=some),
-        "funnel trend": lambda s: fun.funnel_trend(s, stages, field="stage", window="30d", period="month"),
-        "funnel drop-offs": lambda s: fun.funnel_dropoffs(s, stages, 2, field="stage", window="30d"),
-        "transitions (stages)": lambda s: flows.transitions(s, level="stage"),
-        "transitions (touchpoints)": lambda s: flows.transitions(s, level="touchpoint", top=12),
-        "step sankey": lambda s: flows.step_sankey(s, steps=5),
-        "loop metrics": lambda s: flows.loop_metrics(s),
-        "loop metrics by persona": lambda s: flows.loop_metrics(s, by="persona"),
-        "paths": lambda s: flows.paths(s, top=10),
-        "journey map": lambda s: flows.journey_map(s),
+        "funnel": lambda s: journey.funnel(s, stages, field="stage"),
+        "funnel, 30d window": lambda s: journey.funnel(s, stages, field="stage", window="30d"),
+        "funnel, by entry channel": lambda s: journey.funnel(s, stages, field="stage", window="30d",
+                                                                breakdown="channel"),
+        "funnel, by persona, sessions": lambda s: journey.funnel(s, [["product_page", "search"], "add_to_cart",
+                                                                        "checkout"], unit="session",
+                                                                    breakdown="persona"),
+        "funnel, filtered": lambda s: journey.funnel(s, stages, field="stage", filters=some),
+        "funnel trend": lambda s: journey.funnel_trend(s, stages, field="stage", window="30d", period="month"),
+        "funnel drop-offs": lambda s: journey.dropoff_members(s, stages, 2, field="stage", window="30d"),
+        "transitions (stages)": lambda s: journey.transitions(s, level="stage"),
+        "transitions (touchpoints)": lambda s: journey.transitions(s, level="touchpoint", top=12),
+        "step sankey": lambda s: journey.step_sankey(s, steps=5),
+        "loop metrics": lambda s: journey.loop_metrics(s),
+        "loop metrics by persona": lambda s: journey.loop_metrics(s, by="persona"),
+        "paths": lambda s: journey.paths(s, top=10),
+        "journey map": lambda s: journey.journey_map(s),
         "retention cohorts": lambda s: lifecycle.retention(s, period="month"),
         "retention, filtered": lambda s: lifecycle.retention(s, period="month", filters=some),
         "retention by purchase": lambda s: lifecycle.retention(s, period="month", cohort_by="purchase",

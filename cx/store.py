@@ -19,10 +19,10 @@ import duckdb
 import polars as pl
 
 from . import schema
+from .stages import derive_stages_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis
-    from .ingest import ImportReport
 
 DEFAULT_DATASET = "demo"
 
@@ -63,6 +63,9 @@ _META_DDL = [
         rows_read BIGINT, accepted BIGINT, rejected BIGINT, seconds DOUBLE, imported_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS cx_meta.stage_rules (
         dataset_id INTEGER, position INTEGER, keyword VARCHAR, stage VARCHAR)""",
+    # which touchpoints are purchases (schema.purchase_touchpoints): keyword, purchase or not
+    """CREATE TABLE IF NOT EXISTS cx_meta.purchase_rules (
+        dataset_id INTEGER, position INTEGER, keyword VARCHAR, purchase BOOLEAN)""",
     # saved segments (cx.segments): one row per (dataset, segment, member)
     """CREATE TABLE IF NOT EXISTS cx_meta.segments (
         dataset_id INTEGER, segment VARCHAR, customer_id VARCHAR, saved_at TIMESTAMP)""",
@@ -99,7 +102,11 @@ class Dataset:
 
 
 class Store:
-    """A CX Loop database file. Thread-safe: every thread works on its own cursor."""
+    """A CX Loop database file. Thread-safe: every thread works on its own cursor.
+
+    This is the storage layer: datasets, versions, tables, stage rules and the app's own state.
+    ``cx.open()`` returns :class:`cx.api.Store`, this class with the conveniences that live above
+    it (import_file, query, data)."""
 
     backend_name = "duckdb"
 
@@ -115,6 +122,8 @@ class Store:
                 f"import running?). Details: {e}") from e
         self._con.sql("SET TimeZone = 'UTC'")
         self._local = threading.local()
+        self._purchase_tps: dict[tuple[int, int], tuple[str, ...]] = {}  # (dataset id, version) -> names
+        self._sqlbox = None  # the SQL box's snapshots and worker processes (cx.sqlbox), made on first use
         self._write_lock = _write_lock_for(self.path)
         if not read_only:
             for ddl in _META_DDL:
@@ -149,6 +158,8 @@ class Store:
         return be
 
     def close(self) -> None:
+        if self._sqlbox is not None:  # its worker processes end with the store
+            self._sqlbox.close()
         try:
             self._con.close()
         except Exception:  # pragma: no cover
@@ -217,6 +228,7 @@ class Store:
                     params={"id": new_id, "p": list(range(len(schema.DEFAULT_STAGE_KEYWORDS))),
                             "k": [k for k, _ in schema.DEFAULT_STAGE_KEYWORDS],
                             "s": [s for _, s in schema.DEFAULT_STAGE_KEYWORDS]})
+            self._write_purchase_rules(con, new_id, schema.DEFAULT_PURCHASE_RULES)
         return Dataset(new_id, name, 0)
 
     def rename_dataset(self, old: str, new: str) -> None:
@@ -232,7 +244,7 @@ class Store:
         ds = self.dataset(name)
         with self.transaction() as con:
             con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
-            for t in ("datasets", "imports", "stage_rules", "segments", "cluster_names"):
+            for t in ("datasets", "imports", "stage_rules", "purchase_rules", "segments", "cluster_names"):
                 col = "id" if t == "datasets" else "dataset_id"
                 con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
 
@@ -257,26 +269,32 @@ class Store:
                     cur.close()
 
     # -- tables --------------------------------------------------------------------------
+    def describe(self, ds: Dataset) -> dict[str, tuple[str, ...]]:
+        """kind -> its columns (in order), for each table the dataset has: one lookup."""
+        rows = self.con.sql(
+            "SELECT table_name, list(column_name ORDER BY column_index) FROM duckdb_columns() "
+            "WHERE schema_name = $s AND table_name IN ('interactions', 'customers', 'feedback') "
+            "GROUP BY table_name", params={"s": ds.schema}).fetchall()
+        return {k: tuple(c) for k, c in rows}
+
+    def ibis_table(self, ds: Dataset, kind: str) -> "ibis.Table":
+        """The Ibis table of one kind of a resolved dataset (no existence check: see cx.data)."""
+        return self.ibis.table(kind, database=ds.schema)
+
     def has_table(self, kind: str, dataset: str | None = None) -> bool:
-        ds = self.dataset(dataset)
-        return self.con.sql(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
-            params={"s": ds.schema, "t": kind}).fetchall()[0][0] > 0
+        return kind in self.describe(self.dataset(dataset))
 
     def table(self, kind: str, dataset: str | None = None) -> "ibis.Table":
         """The Ibis table of one kind in a dataset (raises CXError when it was never imported)."""
         if kind not in schema.KINDS:
             raise ValueError(f"unknown table kind {kind!r}")
         ds = self.dataset(dataset)
-        if not self.has_table(kind, ds.name):
+        if kind not in self.describe(ds):
             raise CXError(f"The dataset '{ds.name}' has no {kind} table yet: import one on the Data page.")
-        return self.ibis.table(kind, database=ds.schema)
+        return self.ibis_table(ds, kind)
 
     def table_columns(self, kind: str, dataset: str | None = None) -> list[str]:
-        ds = self.dataset(dataset)
-        return [r[0] for r in self.con.sql(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
-            "ORDER BY column_index", params={"s": ds.schema, "t": kind}).fetchall()]
+        return list(self.describe(self.dataset(dataset)).get(kind, ()))
 
     # -- stage map -----------------------------------------------------------------------
     def stage_rules(self, dataset: str | None = None) -> list[tuple[str, str]]:
@@ -313,38 +331,65 @@ class Store:
                                 "k": [schema.normalise_name(k) for k, _ in rules], "s": [s for _, s in rules]})
             n = 0
             if self.has_table("interactions", ds.name):
-                from .ingest import derive_stages_sql
-
                 n = derive_stages_sql(con, ds.schema, rules, only_derived=True)
                 self._bump(con, ds.id)
         return n
 
+    # -- purchase touchpoints ------------------------------------------------------------
+    def purchase_rules(self, dataset: str | None = None) -> list[tuple[str, bool]]:
+        """The dataset's purchase rules: (keyword, True) makes a touchpoint a purchase, (keyword,
+        False) keeps it from being one (see schema.purchase_touchpoints). The defaults when none
+        were saved (a database from before the rules existed)."""
+        ds = self.dataset(dataset)
+        rows = self.con.sql("SELECT keyword, purchase FROM cx_meta.purchase_rules WHERE dataset_id = $id "
+                            "ORDER BY position", params={"id": ds.id}).fetchall()
+        if not rows:
+            return list(schema.DEFAULT_PURCHASE_RULES)
+        return [(k, bool(p)) for k, p in rows if k is not None]  # a lone NULL row: "no rules", saved
+
+    def set_purchase_rules(self, rules, dataset: str | None = None) -> list[str]:
+        """Replace the dataset's purchase rules; bumps its version (every figure that counts
+        purchases changes). Returns the touchpoints that are purchases now."""
+        clean = []
+        for kw, p in rules:
+            k = schema.normalise_name(kw)
+            if not k:
+                raise CXError("A purchase rule needs a keyword (a word of the touchpoint names).")
+            clean.append((k, bool(p)))
+        ds = self.dataset(dataset)
+        with self.transaction() as con:
+            con.sql("DELETE FROM cx_meta.purchase_rules WHERE dataset_id = $id", params={"id": ds.id})
+            self._write_purchase_rules(con, ds.id, clean)
+            self._bump(con, ds.id)
+        return list(self.purchase_touchpoints(self.dataset(ds.name)))
+
+    @staticmethod
+    def _write_purchase_rules(con, dataset_id: int, rules) -> None:
+        if not rules:  # saved as "no rules" (amounts alone decide), not "never set" (the defaults)
+            con.sql("INSERT INTO cx_meta.purchase_rules VALUES ($id, 0, NULL, NULL)", params={"id": dataset_id})
+        else:
+            con.sql("INSERT INTO cx_meta.purchase_rules SELECT $id, position, keyword, purchase FROM "
+                    "(SELECT unnest($p) AS position, unnest($k) AS keyword, unnest($b) AS purchase)",
+                    params={"id": dataset_id, "p": list(range(len(rules))), "k": [k for k, _ in rules],
+                            "b": [bool(p) for _, p in rules]})
+
+    def purchase_touchpoints(self, ds: Dataset) -> tuple[str, ...]:
+        """The touchpoints of a resolved dataset that are purchases by its rules, once per version
+        (its distinct touchpoints are read once and kept in this process)."""
+        key = (ds.id, ds.version)
+        got = self._purchase_tps.get(key)
+        if got is None:
+            if "interactions" not in self.describe(ds):
+                return ()
+            names = [r[0] for r in self.con.sql(f"SELECT DISTINCT touchpoint FROM {ds.schema}.interactions"
+                                                ).fetchall()]
+            got = tuple(schema.purchase_touchpoints(names, self.purchase_rules(ds.name)))
+            self._purchase_tps[key] = got
+        return got
+
     def _bump(self, con, dataset_id: int) -> None:
         con.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
                 params={"t": _now(), "id": dataset_id})
-
-    # -- import --------------------------------------------------------------------------
-    def import_file(self, path, kind: str | None = None, mapping: dict[str, str] | None = None,
-                    dataset: str | None = None, mode: str = "replace", create: bool = True,
-                    timezone: str = "UTC", dry_run: bool = False, progress=None, valid_from=None,
-                    valid_to=None, allow_duplicate: bool = False, sheet: str | None = None) -> "ImportReport":
-        """Read, validate and import one file; see :func:`cx.ingest.import_file`."""
-        from .ingest import import_file
-
-        return import_file(self, path, kind=kind, mapping=mapping, dataset=dataset, mode=mode,
-                           create=create, timezone=timezone, dry_run=dry_run, progress=progress,
-                           valid_from=valid_from, valid_to=valid_to, allow_duplicate=allow_duplicate, sheet=sheet)
-
-    # -- the SQL box -------------------------------------------------------------------------
-    def query(self, sql: str, max_rows: int = 10_000, timeout_s: float = 10, dataset: str | None = None
-              ) -> pl.DataFrame:
-        """One read-only SELECT/WITH/EXPLAIN statement, guarded (see :mod:`cx.sqlbox`): the first
-        `max_rows` rows as a polars frame. Unqualified table names are the tables of `dataset`.
-        Raises cx.QueryRejected (not allowed: the message says why) or cx.QueryError (failed,
-        timed out after `timeout_s`, or used too much memory)."""
-        from .sqlbox import query
-
-        return query(self, sql, max_rows=max_rows, timeout_s=timeout_s, dataset=dataset)
 
     def imports(self, dataset: str | None = None) -> pl.DataFrame:
         ds = self.dataset(dataset)
@@ -410,26 +455,3 @@ def check_segment(name: str, customer_ids) -> tuple[str, list[str]]:
     if not ids:
         raise CXError("A segment needs at least one customer.")
     return name, ids
-
-
-def open(path: str | os.PathLike | None = None, read_only: bool = False) -> Store:  # noqa: A001
-    """Open (or create) a CX Loop database; ``cx.open()`` uses the default location."""
-    return Store(path, read_only=read_only)
-
-
-def connect(url: str | None = None):
-    """The store the app and notebooks use, by backend URL (default: ``$CX_BACKEND``, else DuckDB):
-    ``duckdb`` or ``duckdb:///path/to/file.duckdb`` (a :class:`Store`; no path: ``$CX_DB`` or the
-    default file), ``pyspark://[master]`` or ``sc://host:port`` (a read-only
-    :class:`cx.spark.SparkStore` over the tables listed in ``$CX_SPARK_DATASETS``)."""
-    url = (url if url is not None else os.environ.get("CX_BACKEND", "")).strip()
-    if url in ("", "duckdb", "duckdb://"):
-        return Store(None)
-    if url.startswith("duckdb://"):
-        return Store(url[len("duckdb://"):])
-    if url.startswith(("pyspark://", "sc://")):
-        from .spark import connect as spark_connect
-
-        return spark_connect(url)
-    raise CXError(f"Unknown backend {url!r}: use duckdb, duckdb:///path, pyspark://[master] or sc://host:port.")
-

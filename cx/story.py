@@ -3,6 +3,9 @@ app's own metric functions and a sentence written from its numbers (nothing hard
 
     steps = story.titles()                  # the outline
     s = story.step(store, 3, dataset="demo") # Step(title, sentence, figure | dot, page)
+
+Each step calls the metric functions with one data handle (:mod:`cx.data`) and draws with the
+area's chart module (:mod:`cx.charts`).
 """
 from __future__ import annotations
 
@@ -11,8 +14,12 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 
-from . import charts, journey
-from . import filters as flt
+from . import clv, journey, loyalty, voc
+from .charts import journey as jc
+from .charts import loyalty as loyalty_charts
+from .charts import voc as voc_charts
+from .data import Data, uses_data
+from .filters import Filters
 from .store import CXError
 
 TITLES = ("The loop", "Where customers drop", "Who loops", "How they feel", "What they say",
@@ -37,9 +44,17 @@ def _pct(x) -> str:
     return "–" if x is None else f"{x:.0%}"
 
 
-def _loop(store, f, ds) -> Step:
-    tr = journey.transitions(store, level="stage", collapse_repeats=True, filters=f, dataset=ds)
-    lm = journey.loop_metrics(store, filters=f, dataset=ds).row(0, named=True)
+def _on(d: Data, fn, *args, **kw):
+    """`fn(d, ...)`: another area's metric on the same handle. (While an area still takes the older
+    form, store with filters= and dataset=, it gets that instead.)"""
+    if getattr(fn, "uses_data", False):
+        return fn(d, *args, **kw)
+    return fn(d.store, *args, filters=d.filters, dataset=d.name, **kw)
+
+
+def _loop(d: Data) -> Step:
+    tr = journey.transitions(d, level="stage", collapse_repeats=True)
+    lm = journey.loop_metrics(d).row(0, named=True)
     back = tr.filter(pl.col("is_back_edge")).sort("count", descending=True)
     top = back.row(0, named=True) if back.height else None
     s = (f"Customers do not walk a straight line: {_pct(lm['loop_rate'])} of them went back to an earlier stage at "
@@ -50,35 +65,34 @@ def _loop(store, f, ds) -> Step:
     return Step(1, TITLES[0], s, dot=journey.transition_dot(tr, weight="probability"), page="journey")
 
 
-def _drop(store, f, ds) -> Step:
+def _drop(d: Data) -> Step:
     steps = ["discover", "consider", "evaluate", "purchase"]
-    df = journey.funnel(store, steps, field="stage", window="30d", filters=f, dataset=ds)
+    df = journey.funnel(d, steps, field="stage", window="30d")
     c = df["count"].to_list()
     conv = df["conversion_from_previous"].to_list()
     worst = min(range(1, len(c)), key=lambda i: conv[i] if conv[i] is not None else 1.0)
     s = (f"Of {c[0]:,} customers who discovered us, {c[-1]:,} ({_pct(c[-1] / c[0] if c[0] else None)}) bought "
          f"within 30 days of that first visit, in order. The biggest loss is between {steps[worst - 1]} and "
          f"{steps[worst]}: only {_pct(conv[worst])} go on.")
-    return Step(2, TITLES[1], s, figure=charts.funnel_chart(df, title="Discover to purchase within 30 days"),
+    return Step(2, TITLES[1], s, figure=jc.funnel_chart(df, title="Discover to purchase within 30 days"),
                 page="journey")
 
 
-def _who(store, f, ds) -> Step:
-    by = "persona" if store.has_table("customers", ds) and "persona" in store.table_columns("customers", ds) \
-        else "channel"
-    lm = journey.loop_metrics(store, by=by, filters=f, dataset=ds)
+def _who(d: Data) -> Step:
+    by = "persona" if d.has("customers", "persona") else "channel"
+    lm = journey.loop_metrics(d, by=by)
     lm = lm.filter(pl.col(by) != "(unknown)") if by in lm.columns else lm
     hi, lo = lm.row(0, named=True), lm.row(lm.height - 1, named=True)
     s = (f"Loops differ by {by}: {hi[by]} customers loop most ({_pct(hi['loop_rate'])} return to an earlier "
          f"stage), {lo[by]} least ({_pct(lo['loop_rate'])}). Design the way back for the first, the way in "
          f"for the second.")
-    fig = charts.hbars(lm.sort("loop_rate"), by, "loop_rate", f"Loop rate by {by}", fmt="%")
+    fig = jc.hbars(lm.sort("loop_rate"), by, "loop_rate", f"Loop rate by {by}", fmt="%")
     return Step(3, TITLES[2], s, figure=fig, page="segments")
 
 
-def _feel(store, f, ds) -> Step:
-    curve = journey.emotion_curve(store, filters=f, dataset=ds)
-    jm = journey.journey_map(store, filters=f, dataset=ds)
+def _feel(d: Data) -> Step:
+    curve = journey.emotion_curve(d)
+    jm = journey.journey_map(d)
     cells = jm.filter(pl.col("mean_sentiment").is_not_null() & (pl.col("touchpoints") >= 30)) \
         if "touchpoints" in jm.columns else jm.filter(pl.col("mean_sentiment").is_not_null())
     if not curve.height or not cells.height:
@@ -87,14 +101,11 @@ def _feel(store, f, ds) -> Step:
     worst = cells.sort("mean_sentiment").row(0, named=True)
     s = (f"Feelings dip at {low['stage']} (mean sentiment {low['mean_sentiment']:+.2f}); the worst moment of "
          f"the whole journey is {worst['touchpoint']} ({worst['mean_sentiment']:+.2f}).")
-    return Step(4, TITLES[3], s, figure=charts.emotion_curve(curve), page="journey")
+    return Step(4, TITLES[3], s, figure=jc.emotion_curve(curve), page="journey")
 
 
-def _say(store, f, ds) -> Step:
-    from . import voc
-    from .charts import voc as voc_charts
-
-    th = voc.theme_summary(store, filters=f, dataset=ds).filter(pl.col("theme") >= 0)
+def _say(d: Data) -> Step:
+    th = _on(d, voc.theme_summary).filter(pl.col("theme") >= 0)
     if not th.height:
         raise CXError("This step needs comments in the feedback table.")
     neg = th.sort("mean_sentiment").row(0, named=True)
@@ -102,41 +113,32 @@ def _say(store, f, ds) -> Step:
     s = (f"Across {int(th['comments'].sum()):,} comments, the most talked-about theme is “{big['label']}” "
          f"({_pct(big['share'])} of comments); the most negative is “{neg['label']}” (mean sentiment "
          f"{neg['mean_sentiment']:+.2f}).")
-    fig_fn = getattr(voc_charts, "theme_bars", None)
-    fig = fig_fn(th) if fig_fn else charts.hbars(th.sort("comments"), "label", "comments", "Themes in comments")
-    return Step(5, TITLES[4], s, figure=fig, page="voc")
+    return Step(5, TITLES[4], s, figure=voc_charts.theme_bars(th), page="voc")
 
 
-def _drivers(store, f, ds) -> Step:
-    from . import loyalty
-    from .charts import loyalty as loyalty_charts
-
-    kd = loyalty.key_drivers(store, outcome="nps", filters=f, dataset=ds)
-    d = kd["drivers"]
-    if not d.height:
+def _drivers(d: Data) -> Step:
+    kd = _on(d, loyalty.key_drivers, outcome="nps")
+    dr = kd["drivers"]
+    if not dr.height:
         raise CXError("This step needs CSAT answers per touchpoint and NPS answers from the same customers.")
-    fix = d.filter(pl.col("quadrant") == "Fix first").sort("importance", descending=True)
-    first = fix.row(0, named=True) if fix.height else d.row(0, named=True)
+    fix = dr.filter(pl.col("quadrant") == "Fix first").sort("importance", descending=True)
+    first = fix.row(0, named=True) if fix.height else dr.row(0, named=True)
     s = (f"Of all the touchpoint experiences, {first['touchpoint']} moves recommendation most while scoring "
          f"lowest: it carries {_pct(first['importance_share'])} of the explained NPS and its satisfaction is "
          f"{first['performance']:.2f} of 5. Fix it first.")
-    fig_fn = getattr(loyalty_charts, "driver_quadrant", None) or getattr(loyalty_charts, "quadrant", None)
-    fig = fig_fn(d) if fig_fn else charts.hbars(d.sort("importance"), "touchpoint", "importance", "Key drivers")
-    return Step(6, TITLES[5], s, figure=fig, page="loyalty")
+    return Step(6, TITLES[5], s, figure=loyalty_charts.driver_quadrant(dr), page="loyalty")
 
 
-def _worth(store, f, ds) -> Step:
-    from . import clv
-
-    conc = clv.concentration(store, filters=f, dataset=ds)
-    by = "persona" if store.has_table("customers", ds) else "purchase_channel"
-    vb = clv.value_by(store, by, filters=f, dataset=ds)
+def _worth(d: Data) -> Step:
+    conc = _on(d, clv.concentration)
+    by = "persona" if d.has("customers") else "purchase_channel"
+    vb = _on(d, clv.value_by, by)
     top10 = conc.filter(pl.col("customers_share") >= 0.1).row(0, named=True)["value_share"]
     best = vb.row(0, named=True)
     s = (f"The top 10% of customers hold {_pct(top10)} of the value expected over the next 12 months. "
          f"{best['group']} customers are worth the most in total ({_pct(best['share_of_clv'])} of predicted "
          f"value).")
-    fig = charts.hbars(vb.sort("predicted_clv"), "group", "predicted_clv",
+    fig = jc.hbars(vb.sort("predicted_clv"), "group", "predicted_clv",
                        f"Predicted 12-month value by {by}")
     return Step(7, TITLES[6], s, figure=fig, page="value")
 
@@ -144,11 +146,12 @@ def _worth(store, f, ds) -> Step:
 _STEPS = (_loop, _drop, _who, _feel, _say, _drivers, _worth)
 
 
-def step(store, number: int, filters: flt.Filters | None = None, dataset: str | None = None) -> Step:
+@uses_data
+def step(d: Data, number: int, filters: Filters | None = None, dataset: str | None = None) -> Step:
     """Step `number` (1..7) of the story. A step whose data is missing says what it needs."""
     if not 1 <= number <= len(_STEPS):
         raise CXError(f"The story has steps 1 to {len(_STEPS)}.")
     try:
-        return _STEPS[number - 1](store, filters, dataset)
+        return _STEPS[number - 1](d)
     except CXError as e:
         return Step(number, TITLES[number - 1], f"(Not available for this dataset: {e})")

@@ -37,8 +37,11 @@ import ibis
 import polars as pl
 from ibis import _
 
-from . import filters as flt
+from .data import Data, uses_data
+from .expr import journey_window
+from .filters import Filters
 from .store import CXError
+from .terms import Term
 
 METRICS = ("csat", "ces")
 SCALE = {"csat": (1, 5), "ces": (1, 7)}
@@ -48,24 +51,25 @@ FLAG_RATIO = 1.5
 KINDS = ("feedback", "contacts", "unresolved", "incidents")
 
 
-def _need_columns(store, dataset, cols=("department",)) -> None:
-    have = set(store.table_columns("interactions", dataset))
+def _need_columns(d: Data, cols=("department",)) -> None:
+    have = set(d.cols("interactions"))
     missing = [c for c in cols if c not in have]
     if missing:
-        raise CXError(f"The Teams view needs a `{'`, `'.join(missing)}` column in the interactions "
+        raise CXError(f"The Teams view needs a {' and a '.join(missing)} column in the interactions "
                       "(which department / employee handled each touchpoint).")
 
 
-def linked_feedback_expr(store, filters: flt.Filters | None = None, dataset: str | None = None,
+@uses_data
+def linked_feedback_expr(d: Data, filters: Filters | None = None, dataset: str | None = None,
                          metrics: tuple[str, ...] = METRICS):
     """CSAT/CES answers with the department and employee of the interaction they rate (see the module
     docstring): customer_id, timestamp, metric, score, touchpoint, department, employee_id, linked."""
-    if not store.has_table("feedback", dataset):
+    if not d.has("feedback"):
         raise CXError("CSAT and CES per team need a feedback table (metric csat/ces, with the touchpoint "
                       "rated): import one on the Data page.")
-    fb = flt.feedback(store, filters, dataset)
+    fb = d.feedback
     fb = fb.filter(fb.metric.isin(list(metrics)) & fb.score.notnull())
-    i = store.table("interactions", dataset)
+    i = d.table("interactions")
     cols = set(i.columns)
     i = i.select(_c=i.customer_id, _tp=i.touchpoint, _its=i.timestamp, _iseq=i._seq,
                  department=i.department if "department" in cols else ibis.null("string"),
@@ -78,39 +82,40 @@ def linked_feedback_expr(store, filters: flt.Filters | None = None, dataset: str
                     linked=j._its.notnull())
 
 
-def link_summary(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def link_summary(d: Data, filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """Per metric (csat, ces): answers, linked (to an interaction), with_department, with_employee."""
-    j = linked_feedback_expr(store, filters, dataset)
+    j = linked_feedback_expr(d)
     return (j.group_by("metric").aggregate(answers=_.count(), linked=_.linked.sum(),
                                            with_department=_.department.count(),
                                            with_employee=_.employee_id.count())
             .order_by("metric").to_polars())
 
 
-def _contacts(store, filters, dataset):
+def _contacts(d: Data):
     """Interactions with is_contact and resolved (see the module docstring)."""
-    t = flt.interactions(store, filters, dataset)
+    t = d.interactions
     c = t.filter((t.direction == "inbound") & t.department.notnull())
-    w = ibis.window(group_by=[c.customer_id, c.department], order_by=[c.timestamp, c._seq])
-    c = c.mutate(_next=c.timestamp.lead().over(w))
+    c = c.mutate(_next=c.timestamp.lead().over(journey_window(("customer_id", "department"))))
     return c.mutate(resolved=c._next.isnull() | (c._next > c.timestamp + ibis.interval(days=RESOLUTION_DAYS)))
 
 
-def stats_expr(store, filters: flt.Filters | None = None, dataset: str | None = None):
+@uses_data
+def stats_expr(d: Data, filters: Filters | None = None, dataset: str | None = None):
     """One Ibis expression: per (department, employee_id) pair (employee_id null for rows without
     one), the sufficient statistics every team number is computed from:
     touchpoints, incidents, incident_known (rows where incident is not null), contacts, resolved,
     csat_n, csat_sum, csat_sumsq, csat_top2_n (answers 4-5), ces_n, ces_sum, ces_easy_n (answers 5-7).
     An employee who works in two departments has one row per department."""
-    _need_columns(store, dataset, ("department", "employee_id"))
+    _need_columns(d, ("department", "employee_id"))
     keys = ["department", "employee_id"]
-    t = flt.interactions(store, filters, dataset)
+    t = d.interactions
     t = t.filter(t.department.notnull())
     ops = t.group_by(keys).aggregate(touchpoints=_.count(), incidents=(_.incident == True).sum(),  # noqa: E712
                                      incident_known=_.incident.count())
-    c = _contacts(store, filters, dataset)
+    c = _contacts(d)
     res = c.group_by(keys).aggregate(contacts=_.count(), resolved=_.resolved.sum())
-    j = linked_feedback_expr(store, filters, dataset)
+    j = linked_feedback_expr(d)
     j = j.filter(j.department.notnull())
     is_c, is_e = j.metric == "csat", j.metric == "ces"
     sc = j.score.cast("float64")
@@ -215,19 +220,20 @@ def _flag(d: pl.DataFrame) -> pl.DataFrame:
                           consistency_assessed=pl.col("department").is_in(ok["department"].to_list()))
 
 
-def report(store, min_n: int = MIN_N, filters: flt.Filters | None = None, dataset: str | None = None) -> dict:
+@uses_data
+def report(d: Data, min_n: int = MIN_N, filters: Filters | None = None, dataset: str | None = None) -> dict:
     """Everything the Teams page shows, from one query (:func:`stats_expr`): {"departments": frame,
     "employees": frame, "consistency": dict} as returned by :func:`departments`, :func:`employees`
     and :func:`consistency`."""
     if min_n < 1:
         raise CXError("The minimum sample per employee is at least 1 answer.")
-    raw = stats_expr(store, filters, dataset).to_polars()
+    raw = stats_expr(d).to_polars()
     dep = _rates(raw.group_by("department").agg(*[pl.col(c).sum() for c in _SUMS],
                                                  employees=pl.col("employee_id").drop_nulls().n_unique()))
     dep = dep.select(DEPARTMENT_COLUMNS).sort("department")
     emp = _rates(raw.filter(pl.col("employee_id").is_not_null())).select(EMPLOYEE_COLUMNS)
-    e, d = _eb(emp, dep, min_n)
-    dep = _flag(dep.join(d, on="department", how="left").with_columns(pl.col("ranked_employees").fill_null(0)))
+    e, spread = _eb(emp, dep, min_n)
+    dep = _flag(dep.join(spread, on="department", how="left").with_columns(pl.col("ranked_employees").fill_null(0)))
     e = e.with_columns(ranked=pl.col("csat_n") >= min_n)
     r = (e.filter(pl.col("ranked")).sort(["csat_shrunk", "csat_ci_low", "employee_id"],
                                          descending=[True, True, False], nulls_last=True)
@@ -247,37 +253,41 @@ def report(store, min_n: int = MIN_N, filters: flt.Filters | None = None, datase
     return {"departments": dep, "employees": e, "consistency": cons}
 
 
-def departments(store, min_n: int = MIN_N, filters: flt.Filters | None = None,
+@uses_data
+def departments(d: Data, min_n: int = MIN_N, filters: Filters | None = None,
                 dataset: str | None = None) -> pl.DataFrame:
     """Per department: touchpoints, incidents, incident_rate, contacts, resolved, resolution_rate,
     csat_n, csat_mean, csat_var, csat_top2, ces_n, ces_mean, ces_easy, employees, sigma (within-
     employee sd of answers), employee_sd (τ: between-employee sd of CSAT, noise removed),
     employee_sd_raw (sd of the means of employees with n ≥ min_n), ranked_employees,
     inconsistent (the flagged department), consistency_assessed. Definitions: module docstring."""
-    return report(store, min_n, filters, dataset)["departments"]
+    return report(d, min_n)["departments"]
 
 
-def consistency(store, min_n: int = MIN_N, filters: flt.Filters | None = None,
+@uses_data
+def consistency(d: Data, min_n: int = MIN_N, filters: Filters | None = None,
                 dataset: str | None = None) -> dict:
     """Summary: departments (with CSAT answers), csat_sd_across_departments (sd of department mean
     CSAT), ces_sd_across_departments, inconsistent (the flagged department or None), its
     employee_sd and the median employee_sd of the others."""
-    return report(store, min_n, filters, dataset)["consistency"]
+    return report(d, min_n)["consistency"]
 
 
-def employees(store, min_n: int = MIN_N, department: str | None = None, filters: flt.Filters | None = None,
+@uses_data
+def employees(d: Data, min_n: int = MIN_N, department: str | None = None, filters: Filters | None = None,
               dataset: str | None = None) -> pl.DataFrame:
     """Per employee and department: employee_id, department, csat_n, csat_mean, csat_var, csat_top2,
     ces_n, ces_mean, ces_easy (their linked answers), touchpoints, incidents, incident_rate, contacts,
     resolved, resolution_rate, csat_ci_low/high (95% t-interval), csat_shrunk (empirical-Bayes
     mean), ranked (csat_n ≥ min_n), rank (1 = best shrunk mean among all ranked employees, null when
     not ranked). Sorted by rank, then the unranked by shrunk mean."""
-    e = report(store, min_n, filters, dataset)["employees"]
+    e = report(d, min_n)["employees"]
     return e if department is None else e.filter(pl.col("department") == department)
 
 
-def team_customers(store, department: str | None = None, employee_id: str | None = None, kind: str = "feedback",
-                   filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def team_members(d: Data, department: str | None = None, employee_id: str | None = None, kind: str = "feedback",
+                 filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """The customers behind a department's (or an employee's) bar. kind: "feedback" (customers whose
     linked CSAT/CES answers rate it: answers, csat_mean, ces_mean), "contacts" (inbound contacts:
     contacts, unresolved), "unresolved" (customers with at least one contact followed by another
@@ -297,55 +307,65 @@ def team_customers(store, department: str | None = None, employee_id: str | None
         return t.filter(p)
 
     if kind == "feedback":
-        j = pick(linked_feedback_expr(store, filters, dataset))
+        j = pick(linked_feedback_expr(d))
         s = j.score.cast("float64")
         out = j.group_by("customer_id").aggregate(answers=_.count(), csat_mean=s.mean(where=j.metric == "csat"),
                                                   ces_mean=s.mean(where=j.metric == "ces"), last=_.timestamp.max())
     elif kind in ("contacts", "unresolved"):
-        c = pick(_contacts(store, filters, dataset))
+        c = pick(_contacts(d))
         out = c.group_by("customer_id").aggregate(contacts=_.count(), unresolved=(~_.resolved).sum(),
                                                   last=_.timestamp.max())
         if kind == "unresolved":
             out = out.filter(out.unresolved > 0)
     else:
-        t = pick(flt.interactions(store, filters, dataset))
+        t = pick(d.interactions)
         t = t.filter(t.incident == True)  # noqa: E712
         out = t.group_by("customer_id").aggregate(incidents=_.count(), last=_.timestamp.max())
     return out.order_by("customer_id").to_polars()
 
 
 # ----------------------------------------------------------------------------- glossary
-GLOSSARY = (
-    {"key": "linked_feedback", "name": "Answers linked to a team", "api": "cx.teams.link_summary", "page": "teams",
-     "definition": "A CSAT or CES answer is linked to the interaction it rates: same customer and touchpoint, the "
-                   "latest at or before the answer (ties: later file order); that interaction's department and "
-                   "employee are the answer's. Share linked = linked answers ÷ answers."},
-    {"key": "team_csat", "name": "CSAT by department / employee", "api": "cx.teams.report", "page": "teams",
-     "definition": "Mean of the linked CSAT answers (1–5) with a 95% t-interval, and the top-2-box share "
-                   "(answers 4 or 5)."},
-    {"key": "team_ces", "name": "CES by department / employee", "api": "cx.teams.report", "page": "teams",
-     "definition": "Mean of the linked CES answers (1–7, 7 = easy), and the share easy (answers 5–7)."},
-    {"key": "resolution_rate", "name": "First-contact resolution", "api": "cx.teams.report", "page": "teams",
-     "definition": "Contacts = inbound touchpoints handled by a department. Resolution rate = share of contacts "
-                   "not followed by another contact of the same customer with the same department within 7 days "
-                   "(strictly after it)."},
-    {"key": "incident_rate", "name": "Incident rate", "api": "cx.teams.report", "page": "teams",
-     "definition": "Share of the department's (employee's) touchpoints with incident = true."},
-    {"key": "employee_shrunk_mean", "name": "Employee shrunk CSAT", "api": "cx.teams.report", "page": "teams",
-     "definition": "Empirical Bayes (normal–normal): department mean m + B·(employee mean − m), B = τ² ÷ (τ² + σ²/n), "
-                   "σ² the pooled within-employee variance, τ² the between-employee variance (method of moments). "
-                   "Employees with at least min_n answers (default 20) are ranked by it."},
-    {"key": "employee_sd", "name": "Spread between employees", "api": "cx.teams.report", "page": "teams",
-     "definition": "Per department, τ: the standard deviation of its employees' mean CSAT with the sampling noise "
-                   "removed (departments with at least 3 employees with answers)."},
-    {"key": "consistency_flag", "name": "Inconsistent department", "api": "cx.teams.consistency", "page": "teams",
-     "definition": "The department whose between-employee sd τ is the largest and at least 1.5 × the median τ of the "
-                   "other departments (departments with at least 3 ranked employees take part)."},
-    {"key": "csat_spread", "name": "CSAT spread across departments", "api": "cx.teams.consistency", "page": "teams",
-     "definition": "Standard deviation of the departments' mean CSAT (1–5): how much the experience depends on "
-                   "which department serves the customer."},
-    {"key": "team_customers", "name": "Customers behind a team number", "api": "cx.teams.team_customers",
-     "page": "teams",
-     "definition": "The customers of a department (or employee) who rated it, contacted it, contacted it again "
-                   "within 7 days, or had an incident there."},
+_T = Term
+GLOSSARY: tuple[Term, ...] = (
+    _T("linked_feedback", "Answers linked to a team", "Teams",
+       "A CSAT or CES answer is linked to the interaction it rates: same customer and touchpoint, the "
+       "latest at or before the answer (ties: later file order); that interaction's department and "
+       "employee are the answer's. Share linked = linked answers ÷ answers.",
+       "cx.teams.link_summary", "teams"),
+    _T("team_csat", "CSAT by department / employee", "Teams",
+       "Mean of the linked CSAT answers (1–5) with a 95% t-interval, and the top-2-box share "
+       "(answers 4 or 5).",
+       "cx.teams.report", "teams"),
+    _T("team_ces", "CES by department / employee", "Teams",
+       "Mean of the linked CES answers (1–7, 7 = easy), and the share easy (answers 5–7).",
+       "cx.teams.report", "teams"),
+    _T("resolution_rate", "First-contact resolution", "Teams",
+       "Contacts = inbound touchpoints handled by a department. Resolution rate = share of contacts "
+       "not followed by another contact of the same customer with the same department within 7 days "
+       "(strictly after it).",
+       "cx.teams.report", "teams"),
+    _T("incident_rate", "Incident rate", "Teams",
+       "Share of the department's (employee's) touchpoints with incident = true.",
+       "cx.teams.report", "teams"),
+    _T("employee_shrunk_mean", "Employee shrunk CSAT", "Teams",
+       "Empirical Bayes (normal–normal): department mean m + B·(employee mean − m), B = τ² ÷ (τ² + σ²/n), "
+       "σ² the pooled within-employee variance, τ² the between-employee variance (method of moments). "
+       "Employees with at least min_n answers (default 20) are ranked by it.",
+       "cx.teams.report", "teams"),
+    _T("employee_sd", "Spread between employees", "Teams",
+       "Per department, τ: the standard deviation of its employees' mean CSAT with the sampling noise "
+       "removed (departments with at least 3 employees with answers).",
+       "cx.teams.report", "teams"),
+    _T("consistency_flag", "Inconsistent department", "Teams",
+       "The department whose between-employee sd τ is the largest and at least 1.5 × the median τ of the "
+       "other departments (departments with at least 3 ranked employees take part).",
+       "cx.teams.consistency", "teams"),
+    _T("csat_spread", "CSAT spread across departments", "Teams",
+       "Standard deviation of the departments' mean CSAT (1–5): how much the experience depends on "
+       "which department serves the customer.",
+       "cx.teams.consistency", "teams"),
+    _T("team_customers", "Customers behind a team number", "Teams",
+       "The customers of a department (or employee) who rated it, contacted it, contacted it again "
+       "within 7 days, or had an incident there.",
+       "cx.teams.team_members", "teams"),
 )

@@ -102,3 +102,11 @@ def plotly_charts(at) -> dict:
         spec = json.loads(c.proto.spec)
         out[((spec.get("layout") or {}).get("title") or {}).get("text")] = spec
     return out
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees of a Markdown body that escapes data (ui.text.md_escape): the
+    backslashes before punctuation removed."""
+    import re
+
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|<>~:$])", r"\1", markdown)

@@ -262,7 +262,7 @@ def test_navigation_pages_are_built_once_and_links_point_at_registered_pages(app
     """The st.Page objects are built by the process's first run and copied per run (st.navigation
     marks its page runnable on the object); the overview's "Details" links are given those pages
     (no file-system lookup per link) and land on the cards' own pages."""
-    from ui import core
+    from ui import frame as core
 
     at = new_app().run()
     assert not at.exception, at.exception

@@ -9,6 +9,11 @@ VISITS = ("customer_id,timestamp,touchpoint,channel\nu1,2025-02-01 10:00,homepag
           "u2,2025-02-02 11:00,pricing_page,web\n").encode()
 
 
+def _plain(text: str) -> str:
+    """A message as the page shows it, without the Markdown escapes (md_escape)."""
+    return text.replace("\\", "")
+
+
 def _data_page():
     at = new_app().run()
     at.switch_page("views/data.py").run()
@@ -28,7 +33,7 @@ def test_a_truncated_archive_is_a_message_not_a_traceback(tiny_db):
     data = gzip.compress(VISITS * 20)
     at.file_uploader[0].set_value(("v.csv.gz", data[: len(data) // 2], "application/gzip")).run()
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == ["v.csv.gz is a truncated or damaged gzip file (Compressed file ended "
+    assert [_plain(e.value) for e in at.error] == ["v.csv.gz is a truncated or damaged gzip file (Compressed file ended "
                                            "before the end-of-stream marker was reached): nothing was imported."]
 
 
@@ -37,17 +42,17 @@ def test_appending_a_file_again_asks_for_confirmation(tiny_db):
     _upload_and_check(at, "visits.csv", VISITS)
     at.text_input(key="import_newname").set_value("visits").run()
     at.button(key="do_import").click().run()
-    assert any("2 accepted" in s.value for s in at.success)
+    assert any("2 accepted" in _plain(s.value) for s in at.success)
     _upload_and_check(at, "visits.csv", VISITS)  # the same bytes again
     at.selectbox(key="import_target").set_value("visits").run()
     at.radio(key="import_mode").set_value("append").run()
     assert not at.exception, at.exception
-    warning = " ".join(w.value for w in at.warning)
+    warning = _plain(" ".join(w.value for w in at.warning))
     assert "visits.csv was already imported into the interactions of dataset 'visits'" in warning
     assert [b.label for b in at.button if b.key and b.key.startswith("do_import")] == ["Import it again anyway"]
     at.button(key="do_import_again").click().run()
     assert not at.exception, at.exception
-    assert any("2 accepted" in s.value for s in at.success)
+    assert any("2 accepted" in _plain(s.value) for s in at.success)
     import cx
 
     s = cx.open(tiny_db)
@@ -70,4 +75,4 @@ def test_a_workbook_sheet_is_chosen_on_the_page(tiny_db, tmp_path):
     at.button(key="check").click().run()
     assert not at.exception, at.exception
     assert (metric(at, "Rows read"), metric(at, "Accepted")) == ("2", "2")
-    assert any("sheet 'Orders' was read, not 'Events'" in i.value for i in at.info)
+    assert any("sheet 'Orders' was read, not 'Events'" in _plain(i.value) for i in at.info)

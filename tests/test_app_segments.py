@@ -3,7 +3,7 @@ filters every page from the sidebar."""
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, plotly_charts
+from tests.conftest import ROOT, plotly_charts, shown
 
 APP = str(ROOT / "app.py")
 
@@ -78,7 +78,7 @@ def test_segments_page(app_db):
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric} != before
     assert at.query_params["segment"] in ("Core researchers", ["Core researchers"])
-    assert any("segment: Core researchers" in c.value for c in at.sidebar.caption)
+    assert any("segment: Core researchers" in shown(c.value) for c in at.sidebar.caption)
     # ... and this page too: only the segment's customers are clustered
     at.switch_page("views/segments.py").run()
     # AppTest keeps the URL across pages: the tab opened last is still in it and wins over session state

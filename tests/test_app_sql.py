@@ -3,7 +3,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cx
-from tests.conftest import ROOT, copy_demo
+from tests.conftest import ROOT, copy_demo, shown
 
 APP = str(ROOT / "app.py")
 
@@ -72,7 +72,7 @@ def test_sql_page_caps_rows_and_refuses_attacks(demo_app):
     run_sql(at, "DELETE FROM interactions")
     assert at.error and "Not allowed" in at.error[0].value and "DELETE" in at.error[0].value
     run_sql(at, "SELECT * FROM read_csv('/etc/passwd')")
-    assert at.error and "read_csv" in at.error[0].value
+    assert at.error and "read_csv" in shown(at.error[0].value)
     run_sql(at, "SELECT 1; DROP TABLE interactions")
     assert at.error and "Exactly one statement" in at.error[0].value
     run_sql(at, "SELECT count(*) AS n FROM interactions")
@@ -147,3 +147,18 @@ def test_sql_query_travels_in_the_link(demo_app):
     assert frame_with(at2, "link")["link"].tolist() == ["shared"]
     run_sql(at2, "SELECT 1 AS x -- " + "y" * 600)  # a long query stays out of the URL
     assert "sql" not in at2.query_params
+
+
+def test_sql_page_refuses_sql_in_strings_and_survives_a_memory_bomb(demo_app):
+    """Issue 19 from the page: the json_serialize_plan file read is refused without echoing the file,
+    and a memory bomb ends its worker with a message while the page keeps working."""
+    at = sql_page()
+    assert any("Only this dataset can be read here" in c.value for c in at.caption)
+    run_sql(at, "SELECT json_serialize_plan('SELECT zzz FROM read_csv(''/etc/passwd'', header=true, "
+                "delim=''\\x01'', quote='''', escape='''', skip=0)')")
+    assert at.error and "Not allowed" in at.error[0].value and "json_serialize_plan" in shown(at.error[0].value)
+    assert "root:" not in shown(at.error[0].value)
+    run_sql(at, "SELECT len(range(2000000000)) AS n")
+    assert at.warning and "MB of memory and was stopped" in shown(at.warning[0].value)
+    run_sql(at, "SELECT count(*) AS n FROM interactions")
+    assert not at.error and not at.warning and frame_with(at, "n")["n"][0] > 50_000

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from cx import CXError, Filters
-from cx.journey import flows as F
+from cx import journey as F
 
 EVENTS = """customer_id,timestamp,touchpoint,stage,channel,amount,sentiment
 a,2025-01-01T09:00:00Z,social_ad,discover,social,,0.5

@@ -9,7 +9,7 @@ import pytest
 
 import cx
 from cx import CXError, Filters
-from cx.journey.funnel import funnel, funnel_dropoffs, funnel_trend, parse_window, step_names
+from cx.journey.funnel import funnel, dropoff_members, funnel_trend, parse_window, step_names
 
 T0 = datetime(2025, 1, 6, 9, 0, 0)  # a Monday
 
@@ -93,11 +93,11 @@ def test_a_later_entry_that_gets_further_wins_and_its_times_are_used(load):
     # the trend counts a unit in the week of its winning entry
     tr = funnel_trend(s, steps, window="7d", period="week", dataset="t")
     assert tr.rows() == [(date(2025, 1, 6), 1, 0, 0.0), (date(2025, 1, 20), 1, 1, 1.0)]
-    drop = funnel_dropoffs(s, steps, 2, window="7d", dataset="t")
+    drop = dropoff_members(s, steps, 2, window="7d", dataset="t")
     assert drop.rows() == [("g", T0, T0 + timedelta(hours=2))]
-    assert funnel_dropoffs(s, steps, 1, window="7d", dataset="t").height == 0
+    assert dropoff_members(s, steps, 1, window="7d", dataset="t").height == 0
     with pytest.raises(CXError):
-        funnel_dropoffs(s, steps, 3, window="7d", dataset="t")
+        dropoff_members(s, steps, 3, window="7d", dataset="t")
 
 
 def test_any_of_step(load):
@@ -130,10 +130,10 @@ def test_sessions(load):
     steps = ["ad", "product", "order"]
     assert counts(funnel(s, steps, unit="session", dataset="t")) == [3, 2, 1]
     assert counts(funnel(s, steps, unit="customer", dataset="t")) == [2, 1, 1]
-    drop = funnel_dropoffs(s, steps, 2, unit="session", dataset="t")
+    drop = dropoff_members(s, steps, 2, unit="session", dataset="t")
     assert drop.columns == ["customer_id", "session_id", "entry_time", "last_step_time"]
     assert drop.rows() == [("k", "S1", T0, T0 + timedelta(minutes=5))]
-    assert funnel_dropoffs(s, steps, 1, unit="session", dataset="t").select("customer_id", "session_id").rows() \
+    assert dropoff_members(s, steps, 1, unit="session", dataset="t").select("customer_id", "session_id").rows() \
         == [("m", "S1")]
 
 
@@ -312,7 +312,7 @@ def test_demo_stage_funnel(demo):
     assert by.group_by("step").agg(pl.col("count").sum()).sort("step")["count"].to_list() == w
     tr = funnel_trend(demo, steps, field="stage", window="30d", period="month", dataset="demo")
     assert tr["entries"].sum() == w[0] and tr["completed"].sum() == w[3]
-    assert funnel_dropoffs(demo, steps, 2, field="stage", window="30d", dataset="demo").height == w[1] - w[2]
+    assert dropoff_members(demo, steps, 2, field="stage", window="30d", dataset="demo").height == w[1] - w[2]
 
 
 def test_report_reads_one_evaluation_and_gives_the_same_numbers(demo):

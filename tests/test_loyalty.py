@@ -235,7 +235,7 @@ def test_forgiveness_exact(tiny):
     assert rows(df, "group", "customers", "still_active", "share", "baseline", "baseline_customers") == [
         ("< 6 months", 1, 0, 0.0, 0.0, 1), ("6–24 months", 1, 1, 1.0, None, 0), ("> 24 months", 1, 1, 1.0, None, 0),
         ("no incident", 1, 1, 1.0, None, None)]
-    c = L.forgiveness_customers(tiny, dataset="t")
+    c = L.forgiveness_table(tiny, dataset="t")
     assert rows(c.sort("customer_id"), "customer_id", "band", "still_active") == [
         ("a", "6–24 months", True), ("b", "< 6 months", False), ("c", "> 24 months", True)]
     assert c.filter(pl.col("customer_id") == "b")["tenure_days"][0] == pytest.approx(62 + 9 / 24)

@@ -37,3 +37,17 @@ def test_templates_import_cleanly(store, write):
         rep = store.import_file(write(f"{kind}.csv", schema.template_csv(kind)), kind=kind, dataset="tpl")
         assert (rep.kind, rep.accepted, rep.rejected) == (kind, 1, 0)
         assert rep.mapping == {c: c for c in schema.KINDS[kind].column_names}
+
+
+def test_purchase_touchpoints_by_keyword():
+    """A purchase touchpoint is one whose name holds a purchase word and no "not a purchase" word:
+    orders and purchases are, carts, checkout steps, refunds and cancellations are not."""
+    from cx.schema import purchase_touchpoints
+
+    names = ["order_placed", "partner_order", "store_purchase", "purchase", "checkout_complete", "Payment Done",
+             "subscription_renewed", "cart_add", "checkout", "payment_details", "refund_issued",
+             "order_cancelled", "order_page", "return_request", "support_call", None]
+    assert purchase_touchpoints(names) == ["Payment Done", "checkout_complete", "order_placed", "partner_order",
+                                           "purchase", "store_purchase", "subscription_renewed"]
+    assert purchase_touchpoints(["sign_up", "trial_start"], [("sign_up", True)]) == ["sign_up"]
+    assert purchase_touchpoints(["order_placed"], [("order", True), ("placed", False)]) == []

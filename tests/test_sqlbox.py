@@ -356,3 +356,42 @@ def test_every_view_download_goes_through_the_export_function():
                     or re.search(r",\s*data\s*,", call)), f"{page.name}: a download without cx.export: {call[:120]}"
         assert "write_csv(" not in src and ".to_csv(" not in src, f"{page.name} writes CSV by itself"
         assert "unsafe_allow_html" not in src, f"{page.name} renders HTML"
+
+
+# -- issue 19: SQL hidden in strings, settings through constant folding, deep expressions -------------
+PLAN_READ = ("SELECT json_serialize_plan('SELECT zzz FROM read_csv(''{path}'', header=true, delim=''\\x01'', "
+             "quote='''', escape='''', skip={skip})')")
+
+
+def test_functions_taking_sql_text_are_refused(box, staging):
+    """json_serialize_plan binds the SQL in its argument: its binder error listed a file's lines as
+    candidate columns (`Candidate bindings: "root:x:0:0:..."`), globs listed directories, and with
+    optimize := true blocked settings leaked through constant folding."""
+    for path in ("/etc/passwd", staging):
+        for skip in (0, 1):
+            msg = rejected(box, PLAN_READ.format(path=path, skip=skip), "json_serialize_plan.*SQL given as text")
+            assert SECRET not in msg and "root:x:0:0" not in msg
+    rejected(box, "SELECT json_serialize_plan('SELECT zzz FROM glob(''/etc/*'')')", "json_serialize_plan")
+    rejected(box, "SELECT json_serialize_plan('SELECT current_setting(''memory_limit'')', optimize := true)",
+             "json_serialize_plan")
+    rejected(box, "SELECT json_serialize_sql('SELECT 1')", "json_serialize_sql")
+    rejected(box, "SELECT json_deserialize_sql(json_serialize_sql('SELECT 1'))", "json_deserialize_sql")
+    rejected(box, "SELECT * FROM json_execute_serialized_sql('{}')", "json_execute_serialized_sql")
+    rejected(box, "SELECT 1 AS x WHERE json_serialize_plan('SELECT 1') IS NULL", "json_serialize_plan")
+    rejected(box, "SELECT * FROM query('SELECT * FROM read_text(''/etc/passwd'')')", "query")
+    rejected(box, f"SELECT * FROM query_table('{staging}')", "query_table")
+
+
+def test_settings_and_set_inside_strings_are_refused(box):
+    rejected(box, "SELECT current_setting('enable_external_access')", "current_setting")
+    rejected(box, "SELECT * FROM query('SET enable_external_access = true')", "query")
+    rejected(box, "SELECT json_serialize_plan('SET threads = 1')", "json_serialize_plan")
+    rejected(box, "SELECT write_log('x')", "write_log")
+
+
+def test_a_very_deep_expression_is_a_clear_rejection(box):
+    msg = rejected(box, "SELECT " + "+".join(["1"] * 900), "nested too deeply")
+    assert "RecursionError" not in msg
+    assert box.query("SELECT " + "+".join(["1"] * 200) + " AS n").item() == 200  # deep, but checkable
+    with pytest.raises(cx.QueryRejected, match="could not be parsed.*depth"):  # DuckDB's own depth limit
+        box.query("SELECT " + "+".join(["1"] * 2000))

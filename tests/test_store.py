@@ -50,10 +50,12 @@ def test_threads_each_get_their_own_cursor(store, write):
 
     store.import_file(write("e.csv", "customer_id,timestamp,touchpoint\nc1,2025-01-01,homepage\n"), dataset="t")
     seen, errors = [], []
+    together = threading.Barrier(4)  # all four alive at once: a finished thread's cursor id can be reused
 
     def work():
         try:
             seen.append((id(store.con), store.table("interactions", "t").count().to_polars()))
+            together.wait(30)
         except Exception as e:  # pragma: no cover
             errors.append(e)
 

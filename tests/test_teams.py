@@ -77,11 +77,11 @@ def test_employees_exact(tiny):
 
 
 def test_team_customers(tiny):
-    assert teams.team_customers(tiny, "support", dataset="t").select("customer_id", "answers").rows() == [
+    assert teams.team_members(tiny, "support", dataset="t").select("customer_id", "answers").rows() == [
         ("u1", 2), ("u3", 1)]
-    assert teams.team_customers(tiny, "support", kind="unresolved", dataset="t")["customer_id"].to_list() == ["u1"]
-    assert teams.team_customers(tiny, "billing", kind="incidents", dataset="t")["customer_id"].to_list() == ["u2"]
-    assert teams.team_customers(tiny, employee_id="E2", kind="contacts", dataset="t").select(
+    assert teams.team_members(tiny, "support", kind="unresolved", dataset="t")["customer_id"].to_list() == ["u1"]
+    assert teams.team_members(tiny, "billing", kind="incidents", dataset="t")["customer_id"].to_list() == ["u2"]
+    assert teams.team_members(tiny, employee_id="E2", kind="contacts", dataset="t").select(
         "customer_id", "contacts").rows() == [("u1", 1), ("u3", 1)]
 
 

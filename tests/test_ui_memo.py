@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from cx.filters import Filters
-from ui import core
+from ui import cache as core
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_the_memo_is_bounded():
 
 
 def test_figures_proxy_memoises_a_chart_module():
-    from cx import charts
+    from cx.charts import overview as charts
 
     df = pl.DataFrame({"stage": ["discover", "consider"], "touchpoints": [30, 9], "customers": [10, 4]})
     ch = core.figures(charts)

@@ -8,9 +8,9 @@ import cx
 from cx import clv, glossary
 from cx import customer as cu
 from cx.charts import value as vc
-from ui.core import call, chart, figures, fmt_date, fmt_money, md_escape, page_frame, table
+from ui import call, chart, figures, fmt_date, fmt_money, md_escape, page_frame, table
 
-vc = figures(vc)  # figures memoised per input (ui.core.figure)
+vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
 page_frame("Customer view", "One customer's whole story: every touchpoint across channels, their purchases, "
            "incidents and answers, and what they are worth. Open it from any customer list, or search below.")
@@ -24,7 +24,7 @@ options = found["customer_id"].to_list()
 if wanted and wanted not in options:
     options = [wanted, *options]
 if not options:
-    st.info(f"No customer id contains {query!r}.")
+    st.info(f"No customer id contains “{md_escape(query)}”.")
     st.stop()
 picked = c2.selectbox("Customer", options, index=options.index(wanted) if wanted in options else 0,
                       key=f"cu_pick_{wanted}",
@@ -33,7 +33,7 @@ if picked != wanted:
     st.query_params["customer"] = picked  # a copied link opens this customer
 
 if not call(cu.exists, picked):
-    st.warning(f"There is no customer {picked!r} in this dataset.")
+    st.warning(f"There is no customer “{md_escape(picked)}” in this dataset.")
     st.stop()
 
 prof = call(cu.profile, picked)
@@ -41,7 +41,7 @@ tl = call(cu.timeline, picked)
 fb = call(cu.feedback, picked)
 attrs = prof["attributes"]
 
-st.subheader(f"Customer {picked}")
+st.subheader(f"Customer {md_escape(picked)}")
 
 
 def card(col, label, value, help_text, needs=None):
@@ -50,7 +50,7 @@ def card(col, label, value, help_text, needs=None):
         if needs:
             col.caption(needs)
     else:
-        col.metric(label, value, help=help_text)
+        col.metric(label, md_escape(value), help=help_text)  # persona, segment: data
 
 
 # value cards: CLV and P(alive) from the whole-dataset model (no filters)
@@ -63,7 +63,7 @@ try:
     if value_row is None:
         value_needs = "No purchase yet: CLV needs at least one purchase (amount > 0)."
 except cx.CXError as e:
-    value_needs = f"CLV needs purchases with amounts: {e}"
+    value_needs = f"CLV needs purchases with amounts: {md_escape(e)}"
 
 segment = None
 segment_needs = "Not in a saved segment (save segments on the Segments page)."
@@ -127,7 +127,8 @@ with right:
     for r in comments.head(6).iter_rows(named=True):  # a handful of comments
         score = "" if r.get("score") is None else f" {r['score']:.0f}"
         st.markdown(f"> {md_escape(r['comment'])}")
-        st.caption(f"{r['metric']}{score} · {r.get('touchpoint') or ''} · {fmt_date(r['timestamp'].date())}")
+        st.caption(f"{md_escape(r['metric'])}{score} · {md_escape(r.get('touchpoint') or '')} · "
+                   f"{fmt_date(r['timestamp'].date())}")
     if attrs:
         st.markdown("**Attributes**")
         st.dataframe(pl.DataFrame({"attribute": list(attrs), "value": [str(v) for v in attrs.values()]}),

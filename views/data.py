@@ -10,7 +10,7 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import EARLIEST, SAMPLE_DIR, import_folder, open_source, plausible_dates
-from ui.core import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
+from ui import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map." if on_duckdb() else
@@ -72,7 +72,7 @@ with tab_import:
         try:
             src = _source(up, st.session_state.get(f"sheet_{up.file_id}"))
         except cx.CXError as e:
-            st.error(str(e))
+            st.error(md_escape(e))
             st.stop()
         if len(src.sheets) > 1:
             st.selectbox("Sheet", src.sheets, index=src.sheets.index(src.sheet), key=f"sheet_{up.file_id}",
@@ -118,7 +118,7 @@ with tab_import:
                                                                          valid_to=valid_to))
                     st.rerun()
                 except cx.CXError as e:
-                    st.error(str(e))
+                    st.error(md_escape(e))
         else:
             v = val[1]
             m = st.columns(3)
@@ -126,7 +126,7 @@ with tab_import:
             m[1].metric("Accepted", f"{v.accepted:,}")
             m[2].metric("Rejected", f"{v.rejected:,}", help="Rows with at least one problem; listed below.")
             for w in v.warnings:
-                st.info(w)
+                st.info(md_escape(w))
             if v.rejected:
                 st.markdown(f"**Problems** ({v.error_count:,}; row numbers as a spreadsheet shows them)")
                 st.dataframe(v.errors.head(1000), hide_index=True, key="import_errors")
@@ -147,7 +147,7 @@ with tab_import:
                                 horizontal=True, key="import_mode")
             dup = v.duplicate_of(target, mode) if target in names else None
             if dup:
-                st.warning(f"{dup} Import it again only if these are new rows.")
+                st.warning(md_escape(f"{dup} Import it again only if these are new rows."))
             b = st.columns([1, 1, 4])
             label = "Import it again anyway" if dup else f"Import {v.accepted:,} rows"
             if b[0].button(label, type="primary", disabled=not v.accepted, key="do_import_again" if dup else "do_import"):
@@ -160,12 +160,12 @@ with tab_import:
                     _forget_source()
                     st.rerun()
                 except cx.CXError as e:
-                    st.error(str(e))
+                    st.error(md_escape(e))
             if b[1].button("Cancel", key="cancel_import"):
                 _forget_source()
                 st.rerun()
     if st.session_state.get("import_done"):
-        st.success(st.session_state.pop("import_done"))
+        st.success(md_escape(st.session_state.pop("import_done")))
     if up is None:
         st.markdown("**What to upload.** Any column names work: you map them to the contract after the "
                     "upload. Only *interactions* is required; customers and feedback add breakdowns and "
@@ -197,7 +197,7 @@ with tab_datasets:
                         switch_dataset(new_name.strip())
                     st.rerun()
                 except cx.CXError as e:
-                    st.error(str(e))
+                    st.error(md_escape(e))
         with c2.form("delete"):
             victim = st.selectbox("Delete", names)
             sure = st.checkbox("Yes, delete it and all its tables")
@@ -237,7 +237,7 @@ with tab_stages:
             n = store.set_stage_rules(rows, ds_name)
             st.success(f"Saved {len(rows)} rules; {n:,} rows re-derived.")
         except cx.CXError as e:
-            st.error(str(e))
+            st.error(md_escape(e))
     sm = store.stage_map(ds_name)
     unmapped = sm.filter(pl.col("stage").is_null())
     if unmapped.height:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from cx import glossary
-from ui.core import page_header
+from ui import page_header
 
 page_header("Glossary", "Every number in CX Loop and exactly how it is computed. The same definitions "
             "appear when you hover over a card or chart, and in the README.")

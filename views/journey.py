@@ -1,11 +1,12 @@
 """Journey: the ordered funnel, the loops customers really walk, their paths, and the journey map."""
 import streamlit as st
 
-from cx import charts, glossary, journey, profile, segments
+from cx import glossary, journey, profile, segments
+from cx.charts import journey as jc
 from cx.schema import STAGES
-from ui.core import call, chart, figures, page_frame, table
+from ui import call, chart, figures, page_frame, table
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
+jc = figures(jc)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Journey", "Customers do not walk a straight line: see how far they get in order, where they "
                "loop back, which paths they take, and how they feel along the way.")
@@ -43,7 +44,7 @@ def funnel_tab():
         rep = call(journey.funnel_report, tuple(steps), breakdown=None if breakdown == "none" else breakdown,
                    period=period, **kw)
         overall = rep["funnel"]
-        chart(charts.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart",
+        chart(jc.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart",
               caption="Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
                       "one, all within the window from the entry; a later entry that gets further wins; equal "
                       "timestamps keep file order.", help=glossary.help_text("funnel"))
@@ -57,7 +58,7 @@ def funnel_tab():
         left, right = st.columns(2)
         with left:
             st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period", bind="query-params")
-            chart(charts.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
+            chart(jc.trend_lines(rep["trend"], "period", "conversion", "Conversion by entry " + period,
                                                "conversion to the last step", percent=True), key="fn_trend",
                   help=glossary.help_text("funnel_trend"))
         with right:
@@ -67,7 +68,7 @@ def funnel_tab():
             st.metric("Dropped there", f"{lost:,}", help="Reached this step but not the next one within the window.")
             if st.toggle("List them", key="fn_list", help="Their ids, entry time and the time of the last step "
                          "they reached, exportable as CSV."):
-                drops = call(journey.funnel_dropoffs, tuple(steps), at, **kw)
+                drops = call(journey.dropoff_members, tuple(steps), at, **kw)
                 table(drops, "fn_dropped", title=f"Dropped after step {at}", links=True, height=260,
                       file_name=f"dropped_after_step_{at}.csv")
 
@@ -94,14 +95,14 @@ def loops_tab():
                                                               "loop_exit_rate")))
     left, right = st.columns(2)
     with left:
-        chart(charts.sankey_chart(call(journey.step_sankey, steps=5, level="stage",
+        chart(jc.sankey_chart(call(journey.step_sankey, steps=5, level="stage",
                                                  collapse_repeats=collapse, filters=f)), key="lp_sankey",
               caption="Steps 1 to 5 of every journey: a loop shows as a return to an earlier stage one step later.",
               help=glossary.help_text("step_sankey"))
     with right:
         stage_tr = tr if level == "stage" else call(journey.transitions, level="stage", collapse_repeats=collapse,
                                                     filters=f)
-        chart(charts.transition_heatmap(stage_tr), key="lp_heatmap",
+        chart(jc.transition_heatmap(stage_tr), key="lp_heatmap",
               caption="Row = where customers are, column = where they go next (share of the row).",
               help=glossary.help_text("transitions"))
 
@@ -109,7 +110,7 @@ def loops_tab():
 def paths_tab():
     top = st.slider("Top paths", 5, 25, 10, key="pt_top", bind="query-params")
     pt = call(journey.paths, top=top, filters=f)
-    chart(charts.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
+    chart(jc.hbars(pt, "path", "customers", f"The {top} most common paths (repeats collapsed)"),
           key="pt_bars", caption="Each path is a customer's sequence of stages with repeats collapsed.",
           help=glossary.help_text("paths"))
     table(pt, "pt_paths", title="Top paths", share=st.column_config.NumberColumn(format="percent"),
@@ -122,7 +123,7 @@ def paths_tab():
     c3.metric("Purchase conversion, single channel", f"{sw['summary']['conversion_single'][0]:.0%}")
     ho = sw["handoffs"].head(12)
     ho = ho.with_columns((ho["from_channel"] + " → " + ho["to_channel"]).alias("handoff"))
-    chart(charts.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs",
+    chart(jc.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs",
           caption="Consecutive touchpoints of a customer on different channels.",
           help=glossary.help_text("channel_switching"))
 
@@ -131,10 +132,10 @@ def map_tab():
     jm = call(journey.journey_map, filters=f)
     value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
                                    and jm[c].drop_nulls().len()], horizontal=True, key="jm_value", bind="query-params")
-    chart(charts.journey_map_heatmap(jm, value=value), key="jm_heatmap",
+    chart(jc.journey_map_heatmap(jm, value=value), key="jm_heatmap",
           caption="Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.",
           help=glossary.help_text("journey_map"))
-    chart(charts.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve",
+    chart(jc.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve",
           caption="Mean sentiment of the touchpoints of each stage, in journey order.",
           help=glossary.help_text("emotion_curve"))
 

@@ -6,24 +6,17 @@ import streamlit as st
 
 from cx import glossary, lifecycle
 from cx.charts import lifecycle as lc_charts
-from ui.core import call, chart, figures, page_frame, table
+from ui import call, chart, clicked_points, figures, page_frame, table
 
-lc_charts = figures(lc_charts)  # figures memoised per input (ui.core.figure)
+lc_charts = figures(lc_charts)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Life cycle", "Do customers come back? Cohorts by the month (or week) they started, and every "
                "period's customers split into new, returning, resurrecting and dormant.")
 
 
-def _points(event) -> list[dict]:
-    try:
-        return list(event["selection"]["points"]) if event else []
-    except (KeyError, TypeError, AttributeError):
-        return []
-
-
 def _apply_selection(event, key: str, values: dict) -> None:
     """A new click on a chart sets the drill-down widgets (once per click, so they stay editable)."""
-    pts = _points(event)
+    pts = clicked_points(event)
     sig = repr(pts)
     if pts and st.session_state.get(f"{key}_last") != sig:
         st.session_state[f"{key}_last"] = sig
@@ -103,7 +96,7 @@ def cohorts_tab():
     _apply_selection(ev, "lc_heat", lambda p: {
         "lc_drill_cohort": date.fromisoformat(p["customdata"][0]) if p.get("customdata") else None,
         "lc_drill_k": int(p["customdata"][1]) if p.get("customdata") else None})
-    with st.expander("Customers of a cell", expanded=bool(_points(ev))):
+    with st.expander("Customers of a cell", expanded=bool(clicked_points(ev))):
         d1, d2, d3 = st.columns(3)
         if st.session_state.get("lc_drill_cohort") not in cohorts:
             st.session_state.pop("lc_drill_cohort", None)
@@ -142,7 +135,7 @@ def states_tab():
     _apply_selection(ev2, "lc_st", lambda pt: {
         "lc_state_pick": pt["customdata"][0] if pt.get("customdata") else None,
         "lc_state_when": date.fromisoformat(str(pt["x"])[:10]) if pt.get("x") else None})
-    with st.expander("Customers of a bar", expanded=bool(_points(ev2))):
+    with st.expander("Customers of a bar", expanded=bool(clicked_points(ev2))):
         e1, e2 = st.columns(2)
         if st.session_state.get("lc_state_when") not in periods:
             st.session_state.pop("lc_state_when", None)

@@ -7,9 +7,9 @@ import streamlit as st
 from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
-from ui.core import call, chart, current_dataset, figures, get_store, page_frame, table
+from ui import call, chart, clicked_points, current_dataset, figures, get_store, md_escape, page_frame, table
 
-ch = figures(ch)  # figures memoised per input (ui.core.figure)
+ch = figures(ch)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Loyalty & trust", "How likely customers are to recommend you, how satisfied they are and how easy "
                "you make things; which touchpoints drive that; whether trust pays; who forgives an incident; and how "
@@ -27,19 +27,12 @@ def _guard():
     try:
         yield
     except CXError as e:
-        st.warning(str(e))
-
-
-def _points(ev) -> list:
-    try:
-        return list(ev.selection.points) if ev and ev.selection else []
-    except AttributeError:
-        return []
+        st.warning(md_escape(e))
 
 
 def _clicked(ev, field: str = "x", custom: int | None = None):
     """The label of the first clicked point (its `field`, or customdata[custom])."""
-    pts = _points(ev)
+    pts = clicked_points(ev)
     if not pts:
         return None
     p = pts[0]
@@ -122,7 +115,7 @@ def scores_tab():
                        "department come from the interaction each answer rates (same customer and touchpoint, the "
                        "latest at or before the answer). Click a bar to list its customers.")
     groups = bd["group"].to_list()
-    with st.expander("Customers of a bar", expanded=bool(_points(ev))):
+    with st.expander("Customers of a bar", expanded=bool(clicked_points(ev))):
         g = _drill_select("Group", groups, "ly_by_pick", _clicked(ev, custom=0))
         if g is not None:
             _customers(call(loyalty.score_members, metric, by, g, filters=f), f"{metric}_{by}_{g}.csv", "ly_sc",
@@ -154,14 +147,14 @@ def drivers_tab():
                        f"over {s['customers']:,} customers). Performance: its mean CSAT. Top left (red) = fix first: "
                        f"it matters and scores below average. Customers who did not rate a touchpoint count at its "
                        f"mean ({s['imputed_share']:.0%} of the values were filled this way)"
-                       + (f"; left out for too few ratings: {s['dropped']}." if s["dropped"] else "."))
+                       + (f"; left out for too few ratings: {md_escape(s['dropped'])}." if s["dropped"] else "."))
     table(d, "ly_drivers", title="Key drivers", file_name=f"key_drivers_{outcome}.csv",
           importance=st.column_config.NumberColumn(format="%.3f"),
           importance_share=st.column_config.NumberColumn("share of R²", format="percent"),
           performance=st.column_config.NumberColumn(format="%.2f"),
           correlation=st.column_config.NumberColumn(format="%.2f"),
           coverage=st.column_config.NumberColumn(format="percent"))
-    with st.expander("Customers who rated a touchpoint", expanded=bool(_points(ev))):
+    with st.expander("Customers who rated a touchpoint", expanded=bool(clicked_points(ev))):
         tp = _drill_select("Touchpoint", d["touchpoint"].to_list(), "ly_kd_pick", _clicked(ev, custom=0))
         if tp is not None:
             _customers(call(loyalty.driver_members, tp, filters=f), f"rated_{tp}.csv", "ly_kd",
@@ -185,7 +178,7 @@ def trust_tab():
     st.caption("Each customer counts once, at the level of their latest trust answer. Left: NPS of their latest NPS "
                "answers. Right: share of buyers who bought again (2+ purchases). Grey = fewer than 30 customers. "
                "Click a bar to list its customers.", help=help_text("trust_levels"))
-    with st.expander("Customers of a trust level", expanded=bool(_points(ev1) or _points(ev2))):
+    with st.expander("Customers of a trust level", expanded=bool(clicked_points(ev1) or clicked_points(ev2))):
         levels = tl["trust level"].to_list()
         lv = _drill_select("Trust level", levels, "ly_trust_pick", _clicked(ev1) or _clicked(ev2))
         if lv is not None:
@@ -204,7 +197,7 @@ def forgiveness_tab():
                        "Incidents in the last 90 days of the data are left out.")
     table(fg, "ly_forgive_table", title="Forgiveness", share=st.column_config.NumberColumn(format="percent"),
           baseline=st.column_config.NumberColumn(format="percent"))
-    with st.expander("Customers of a bar", expanded=bool(_points(ev))):
+    with st.expander("Customers of a bar", expanded=bool(clicked_points(ev))):
         grp = _drill_select("Group", fg["group"].to_list(), "ly_fg_pick", _clicked(ev))
         if grp is not None:
             _customers(call(loyalty.forgiveness_members, grp, filters=f), "forgiveness.csv", "ly_fg",
@@ -254,7 +247,7 @@ def relationship_tab():
                caption="No look-ahead: health is computed on the data up to 90 days before its end, for customers "
                        "active in the year before; the line is the share of each decile active again (a touchpoint "
                        "they started) in the last 90 days. Click a decile to list its customers.")
-    with st.expander("Customers of a decile", expanded=bool(_points(ev))):
+    with st.expander("Customers of a decile", expanded=bool(clicked_points(ev))):
         dec = _drill_select("Decile", [str(x) for x in hr["decile"].to_list()], "ly_hr_pick", _clicked(ev))
         if dec is not None:
             _customers(call(loyalty.health_members, int(dec), answer_touchpoints=answer_tps, filters=f),

@@ -1,10 +1,11 @@
 """Overview: the state of customer relationships in one screen, for leadership."""
 import streamlit as st
 
-from cx import charts, glossary, overview, profile
-from ui.core import call, chart, figures, fmt_date, md_escape, page_frame, page_link
+from cx import glossary, overview, profile
+from cx.charts import overview as oc
+from ui import call, chart, figures, fmt_date, md_escape, page_frame, page_link
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
+oc = figures(oc)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Overview", "The health of your customer relationships at a glance: each card compares the "
                "last two full periods and links to its details.")
@@ -60,11 +61,11 @@ else:
 st.subheader("Activity")
 left, right = st.columns(2)
 with left:
-    chart(charts.activity_lines(call(profile.activity, f, period=period), period=period), key="ov_activity",
+    chart(oc.activity_lines(call(profile.activity, f, period=period), period=period), key="ov_activity",
           caption="Active customers: customers who did something themselves that period (touchpoints not marked "
                   "outbound). Revenue: sum of amounts, refunds negative. Hollow points: partial periods.",
           help=glossary.help_text("active_customers"))
 with right:
-    chart(charts.stage_bars(call(profile.by_stage, f)), key="ov_stages",
+    chart(oc.stage_bars(call(profile.by_stage, f)), key="ov_stages",
           caption="Customers with at least one touchpoint in each stage of the loop "
                   "(discover → consider → evaluate → purchase → use).", help=glossary.help_text("stage_reach"))

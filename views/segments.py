@@ -2,12 +2,13 @@
 import polars as pl
 import streamlit as st
 
-from cx import charts, glossary, segments
+from cx import glossary, segments
+from cx.charts import journey as jc
 from cx.charts import segments as sch
-from ui.core import call, chart, current_dataset, figures, fmt_int, get_store, md_escape, page_frame, table
+from ui import call, chart, current_dataset, figures, fmt_int, get_store, md_escape, page_frame, table
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
-sch = figures(sch)  # figures memoised per input (ui.core.figure)
+jc = figures(jc)  # figures memoised per input (ui.cache.figure)
+sch = figures(sch)  # figures memoised per input (ui.cache.figure)
 
 help_text = glossary.help_text
 
@@ -52,7 +53,7 @@ def save_form(customer_ids, label: str, default: str, key: str) -> None:
     seg_name = e2.text_input(label, value=default, key=f"{key}_name", help=help_text("saved_segment"))
     if e3.button("Save segment", key=key):
         n = segments.save(store, seg_name, customer_ids.to_list(), ds)
-        st.success(f"Saved '{seg_name}' ({n:,} customers): pick it in the sidebar's Segment filter.")
+        st.success(f"Saved '{md_escape(seg_name)}' ({n:,} customers): pick it in the sidebar's Segment filter.")
 
 
 def clusters_tab():
@@ -89,7 +90,7 @@ def cross_tab():
     out = call(segments.outcomes, tuple(group["customer_id"].to_list()), filters=f)
     g1, g2 = st.columns([3, 2])
     with g1:
-        chart(charts.funnel_chart(out["funnel"], "Their stage funnel"), key="sg_funnel",
+        chart(jc.funnel_chart(out["funnel"], "Their stage funnel"), key="sg_funnel",
               caption="How far these customers get through the stages in order (cx.journey.funnel, no window).")
     with g2:
         nps, clv = out.get("nps"), out.get("clv")

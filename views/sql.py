@@ -1,17 +1,18 @@
-"""SQL: read-only queries for analysts, through the same guard as store.query (cx.sqlbox)."""
+"""SQL: read-only queries for analysts, checked and run in the same sandbox as store.query (cx.sqlbox)."""
 import streamlit as st
 
 import cx
 from cx import sqlbox
 from cx.export import to_csv_bytes
-from ui.core import call, current_dataset, duckdb_only, get_store, page_frame
-from ui.core import table as data_table
+from ui import call, current_dataset, duckdb_only, get_store, md_escape, page_frame
+from ui import table as data_table
 
 URL_MAX = 500  # a query shorter than this travels in the link (?sql=...), so a copied link re-runs it
 
-page_frame("SQL", "Ask the data anything with one read-only SELECT (or WITH / EXPLAIN). Queries cannot change "
-           "data, read files or change settings, and stop after "
-           f"{sqlbox.DEFAULT_TIMEOUT_S:g} seconds. The sidebar's filters do not apply here: filter in the query.")
+page_frame("SQL", "Ask the data anything with one read-only SELECT (or WITH / EXPLAIN). Queries run in a separate, "
+           "locked-down process on a read-only copy of the dataset: they cannot change data, read files or "
+           f"change settings, and are stopped after {sqlbox.DEFAULT_TIMEOUT_S:g} seconds or "
+           f"{sqlbox.DEFAULT_MAX_MEMORY_MB:,.0f} MB. The sidebar's filters do not apply here: filter in the query.")
 if duckdb_only("The SQL box"):
     st.stop()
 store = get_store()
@@ -24,7 +25,9 @@ left, right = st.columns([1, 2.2], gap="large")
 with left:
     st.markdown("**Tables of the dataset chosen in the sidebar**")  # names are data: never in markdown
     st.caption(f"Write `FROM interactions`; the full name is `{ds.schema}.interactions` (an id, not the "
-               "name). Other datasets: `ds_<id>.<table>` (ids and names in `cx_meta.datasets`).")
+               "name). Only this dataset can be read here (choose another in the sidebar); `cx_meta.datasets`, "
+               "`imports`, `stage_rules` and `segments` hold its rows. The copy is made on the first query "
+               "after each change of the dataset.")
     sb = call(sqlbox.schema_browser)
     order = ["interactions", "customers", "feedback"]
     tables = sorted(sb["table"].unique().to_list(), key=lambda t: (order.index(t) if t in order else 9, t))
@@ -66,10 +69,10 @@ with right:
         try:
             res = call(sqlbox.run, ran, max_rows=int(max_rows))
         except cx.QueryRejected as e:
-            st.error(f"Not allowed: {e}")
+            st.error(f"Not allowed: {md_escape(e)}")
             st.stop()
         except cx.QueryError as e:
-            st.warning(str(e))
+            st.warning(md_escape(e))
             st.stop()
         df = res.frame
         if res.statement == "EXPLAIN" and "explain_value" in df.columns:
@@ -90,7 +93,7 @@ with right:
                                               big.truncated)
                             st.rerun()
                         except cx.CXError as e:
-                            st.warning(str(e))
+                            st.warning(md_escape(e))
                 else:
                     _, data, n, cut = full
                     d2.download_button(f"Download {n:,} rows (CSV)", data, file_name="query_full.csv",

@@ -3,7 +3,7 @@ one sentence per step, forward and back (the step is in the URL: ?step=3)."""
 import streamlit as st
 
 from cx import story
-from ui.core import call, chart, md_escape, page_frame, page_link
+from ui import call, chart, md_escape, page_frame, page_link
 
 f = page_frame("Journey story", "Seven steps through the customer loop, each a chart from this dataset with the "
                "sentence it supports. Use the buttons (or the presentation mode in the sidebar) to tell it.")

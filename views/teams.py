@@ -3,20 +3,13 @@ import polars as pl
 import streamlit as st
 
 from cx import glossary, teams
-from cx.charts import lifecycle as charts
-from ui.core import call, chart, figures, page_frame, table
+from cx.charts import teams as charts
+from ui import call, chart, clicked_points, figures, md_escape, page_frame, table
 
-charts = figures(charts)  # figures memoised per input (ui.core.figure)
+charts = figures(charts)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Teams", "The people who deliver the experience: satisfaction (CSAT), effort (CES), first-contact "
                "resolution and incidents per department and per employee, and how consistent service is.")
-
-
-def _points(event) -> list[dict]:
-    try:
-        return list(event["selection"]["points"]) if event else []
-    except (KeyError, TypeError, AttributeError):
-        return []
 
 
 min_n = st.number_input("Minimum answers to rank an employee", 5, 200, teams.MIN_N, step=5, key="tm_min_n",
@@ -28,7 +21,7 @@ links = call(teams.link_summary, filters=f)
 
 c1, c2, c3 = st.columns(3)
 flagged = cons["inconsistent"]
-c1.metric("Inconsistent department", flagged or "none",
+c1.metric("Inconsistent department", md_escape(flagged) if flagged else "none",
           help=glossary.help_text("consistency_flag"))
 if flagged:
     c1.caption(f"employee CSAT sd {cons['inconsistent_employee_sd']:.2f} vs "
@@ -50,7 +43,7 @@ for i, (value, kind) in enumerate([("csat_mean", "feedback"), ("employee_sd", "f
     with cols[i % 2]:
         ev = chart(charts.department_bars(d, value), key=f"tm_{value}", on_select="rerun",
                    selection_mode="points")
-        pts = _points(ev)
+        pts = clicked_points(ev)
         if pts and st.session_state.get(f"tm_{value}_last") != repr(pts):  # a new click (once per click)
             st.session_state[f"tm_{value}_last"] = repr(pts)
             sel = {"department": pts[0].get("x"), "kind": kind}
@@ -102,7 +95,7 @@ kind = k3.selectbox("Customers who", list(teams.KINDS), key="tm_drill_kind",
                     format_func={"feedback": "rated it (CSAT/CES)", "contacts": "contacted it",
                                  "unresolved": "contacted it again within 7 days",
                                  "incidents": "had an incident there"}.get)
-cust = call(teams.team_customers, dep, None if emp == "all" else emp, kind=kind, filters=f)
+cust = call(teams.team_members, dep, None if emp == "all" else emp, kind=kind, filters=f)
 st.metric("Customers", f"{cust.height:,}", help=glossary.help_text("team_customers"))
 table(cust, "tm_customers", title=f"Customers of {dep} ({kind})", file_name=f"{dep}_{kind}.csv", links=True,
       height=300)

@@ -4,9 +4,9 @@ import streamlit as st
 
 from cx import clv, glossary
 from cx.charts import value as vc
-from ui.core import call, chart, figures, fmt_money, page_frame, table
+from ui import call, chart, figures, fmt_money, md_escape, page_frame, table
 
-vc = figures(vc)  # figures memoised per input (ui.core.figure)
+vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Value", "What customers have brought so far, what they are likely to bring next (BG/NBD × "
                "Gamma-Gamma, fitted on your data), how far to trust that forecast, and which valuable "
@@ -58,7 +58,7 @@ def value_tab():
                    + ("" if chk["error"] is None else f" ({chk['error']:+.1%})")
                    + ". Details in **Trust the forecast**.", help=glossary.help_text("holdout_check"))
     except Exception as e:  # noqa: BLE001 - a short history: the check says why in its tab
-        st.caption(f"Holdout check not available: {e}")
+        st.caption(f"Holdout check not available: {md_escape(e)}")
     left, right = st.columns(2)
     with left:
         chart(vc.clv_histogram(df, horizon), key="val_hist",
@@ -78,7 +78,7 @@ def value_tab():
     try:
         vb = call(clv.value_by, by, **kw)
     except Exception as e:  # noqa: BLE001 - a missing breakdown must not hide the rest of the page
-        st.info(str(e) if "CXError" in type(e).__name__ else f"This breakdown is not available ({e}).")
+        st.info(md_escape(e) if "CXError" in type(e).__name__ else f"This breakdown is not available ({md_escape(e)}).")
         vb = None
     if vb is not None:
         chart(vc.value_by_bars(vb, by), key="val_by_chart",

@@ -4,9 +4,9 @@ import streamlit as st
 
 from cx import glossary, voc
 from cx.charts import voc as vc
-from ui.core import _cached, call, chart, current_dataset, figures, get_store, page_frame, table
+from ui import call, chart, clear_results, clicked_points, current_dataset, figures, get_store, page_frame, table
 
-vc = figures(vc)  # figures memoised per input (ui.core.figure)
+vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
 help_text = glossary.help_text
 f = page_frame("Voice of the customer",
@@ -55,10 +55,7 @@ def themes_tab():
     with right:
         chart(vc.theme_sentiment_bars(call(voc.theme_sentiment, k=k, filters=f)), key="voc_theme_sent",
               caption="Each bar splits a theme's mentions into negative, neutral and positive.")
-    try:  # a click on a theme's bar opens it under "Read a theme"
-        pts = list(ev.selection.points) if ev and ev.selection else []
-    except AttributeError:
-        pts = []
+    pts = clicked_points(ev)  # a click on a theme's bar opens it under "Read a theme"
     click = pts[0].get("customdata") if pts else None
     if isinstance(click, (list, tuple)) and click[2] in names and st.session_state.get("voc_click") != click[2]:
         st.session_state["voc_open_theme"] = click[2]  # a new click only: the selectbox stays free after it
@@ -78,7 +75,7 @@ def themes_tab():
         terms = dict(zip(summ["theme"], summ["terms"]))
         for t, new in changed:
             voc.set_theme_label(store, terms[t], new or "", dataset=current_dataset())
-        _cached.clear()
+        clear_results()
         st.rerun()
 
     st.subheader("Read a theme")

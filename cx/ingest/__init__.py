@@ -17,13 +17,13 @@ Modules: ``report`` (ImportReport, ImportFailed, raw errors as messages), ``snif
 ``source`` (the file: format, encoding, delimiter, line endings, header, sheets, content hash),
 ``parse`` (SQL that parses values by the contract), ``validate`` (the pass), ``notes`` (what the
 import changed, counted), ``land`` (the transaction that swaps or appends, duplicate files),
-``stages`` (touchpoint -> stage rules), ``api`` (one call), ``folder`` (folders and the demo).
+``api`` (one call), ``folder`` (folders and the demo).
 """
 from .api import import_file, open_source
 from .folder import KIND_FILES, SAMPLE_DIR, ensure_demo, import_folder
 from .report import ERROR_COLUMNS, MAX_ERRORS, DuplicateImport, ImportFailed, ImportReport, Progress
 from .source import Source
-from .stages import derive_stages_sql
+from ..stages import derive_stages_sql  # re-exported (it lives in cx.stages)
 from .validate import EARLIEST, Validation, plausible_dates
 
 __all__ = ["ERROR_COLUMNS", "KIND_FILES", "MAX_ERRORS", "SAMPLE_DIR", "DuplicateImport", "ImportFailed", "ImportReport", "Progress",

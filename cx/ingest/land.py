@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..store import Store, _now
 from .parse import _ident
 from .report import DuplicateImport, ImportFailed, ImportReport, plain_errors
-from .stages import _stage_vocab_sql
+from ..stages import stage_vocab_sql
 
 if TYPE_CHECKING:  # pragma: no cover
     from .source import Source
@@ -93,7 +93,7 @@ class Landing:
                 if n_null:
                     rules = cur.sql("SELECT keyword, stage FROM cx_meta.stage_rules WHERE dataset_id = $id "
                                     "ORDER BY position", params={"id": ds.id}).fetchall()
-                    vocab = _stage_vocab_sql(cur, f"SELECT DISTINCT touchpoint FROM {new} WHERE stage IS NULL", rules)
+                    vocab = stage_vocab_sql(cur, f"SELECT DISTINCT touchpoint FROM {new} WHERE stage IS NULL", rules)
                     cur.sql(f"CREATE OR REPLACE TEMP TABLE cx_vocab AS {vocab}")
                     cur.sql(f"UPDATE {new} SET {sets[0]}, _stage_derived = ({new}.stage IS NULL), "
                             f"stage = coalesce({new}.stage, v.stage) FROM (SELECT * FROM cx_vocab UNION ALL "

@@ -1,20 +1,15 @@
-"""Journey flows: transitions, the transition graph, the step Sankey, loops, path variants,
-channel switching, the journey map and the emotion curve (DESIGN.md §3 "Journey").
+"""Journey flows: transitions between consecutive touchpoints, the transition graph (Graphviz DOT)
+and the step Sankey.
 
-Conventions shared by every function here:
+Conventions (the journey order and the nodes: :mod:`cx.journey.nodes`):
 
-- A customer's journey is their touchpoints in (timestamp, _seq) order (_seq is file order, the
-  tie-break for equal timestamps), after the global filters.
-- A *node* is what a touchpoint is seen as at the chosen level: its stage ("(no stage)" when it
-  has none) or its touchpoint name (the `top` touchpoints by volume, the rest as "Other").
 - *Collapsing repeats* merges consecutive touchpoints with the same node into one. Transitions
   between collapsed touchpoints are exactly the consecutive pairs whose nodes differ, so no
   second pass is needed for them.
 - A *back-edge* goes to an earlier stage (discover < consider < evaluate < purchase < use); a
   node without a stage ("(no stage)", "Other") has no rank and is never part of one. A *loop*
-  is a back-edge in a customer's stage-collapsed journey, so loop counts in `loop_metrics` add up
-  to the back-edge counts of `transitions(level="stage")`.
-- A *purchase* is a touchpoint with amount > 0 (as in cx.profile).
+  is a back-edge in a customer's stage-collapsed journey, so loop counts in
+  :func:`cx.journey.loop_metrics` add up to the back-edge counts of `transitions(level="stage")`.
 
 Every metric is one Ibis expression (portable: window functions, joins, aggregates, cases)
 returning a small polars frame; `transition_dot` is a pure function of such a frame.
@@ -25,83 +20,31 @@ import ibis
 import polars as pl
 from ibis import _
 
-from .. import filters as flt
+from ..data import Data, uses_data
+from ..expr import journey_window, stage_rank
+from ..filters import Filters
 from ..schema import STAGES, STAGE_RANK
-from ..store import CXError
+from .nodes import NO_STAGE, check_level, node_stages, with_node
 
-NO_STAGE = "(no stage)"
-OTHER = "Other"
 END = "(end)"
-ARROW = " → "
-ELLIPSIS = "…"
-DEFAULT_CHURN_DAYS = 90  # used when the data has no repeat purchases to learn the gap from
-LEVELS = ("stage", "touchpoint")
 
 BACK_COLOUR = "#d62728"
 SELF_COLOUR = "#ff7f0e"
 EDGE_COLOUR = "#7f7f7f"
 
-
-# -- building blocks ---------------------------------------------------------------------------
-
-def _window(**kw):
-    return ibis.window(group_by="customer_id", order_by=["timestamp", "_seq"], **kw)
-
-
-def _rank(stage):
-    """Journey rank of a stage column (0 = discover ... 4 = use), null for no/unknown stage."""
-    return ibis.cases(*[(stage == s, i) for i, s in enumerate(STAGES)], else_=ibis.null("int64"))
-
-
-def _top_touchpoints(t, top: int | None):
-    """The `top` touchpoints by volume (ties by name): an Ibis column for `isin`."""
-    g = t.group_by("touchpoint").aggregate(_n=_.count())
-    return g.order_by([ibis.desc("_n"), "touchpoint"]).limit(int(top)).touchpoint
-
-
-def _with_node(t, level: str, top: int | None):
-    """t plus `node`: the stage ("(no stage)" if null) or the touchpoint (top N, rest "Other")."""
-    if level == "stage":
-        return t.mutate(node=t.stage.fill_null(NO_STAGE))
-    if level == "touchpoint":
-        if top is None:
-            return t.mutate(node=t.touchpoint)
-        return t.mutate(node=ibis.ifelse(t.touchpoint.isin(_top_touchpoints(t, top)), t.touchpoint, OTHER))
-    raise ValueError(f"level is one of {', '.join(LEVELS)}")
-
-
-def _node_stages(t, level: str, top: int | None):
-    """node -> stage (and rank) table. Stage level: each stage is its own. Touchpoint level: the
-    touchpoint's most frequent stage (ties by journey order); "Other" has none."""
-    if level == "stage":
-        return None
-    s = t.filter(t.stage.notnull()).group_by(["touchpoint", "stage"]).aggregate(_n=_.count())
-    s = s.mutate(_r=_rank(s.stage))
-    s = s.mutate(_k=ibis.row_number().over(group_by="touchpoint", order_by=[ibis.desc("_n"), "_r"]))
-    s = s.filter(s._k == 0).select(node="touchpoint", stage="stage", rank="_r")
-    if top is not None:
-        s = s.filter(s.node.isin(_top_touchpoints(t, top)))
-    return s
-
-
-def _stage_of_nodes(edges, node_stages, level):
+def _stage_of_nodes(edges, stages, level):
     """Add source_stage/target_stage and the two flags to an edge table (source, target, ...)."""
     if level == "stage":
         e = edges.mutate(source_stage=ibis.ifelse(edges.source == NO_STAGE, ibis.null("string"), edges.source),
                          target_stage=ibis.ifelse(edges.target == NO_STAGE, ibis.null("string"), edges.target))
-        e = e.mutate(_rs=_rank(e.source_stage), _rt=_rank(e.target_stage))
+        e = e.mutate(_rs=stage_rank(e.source_stage), _rt=stage_rank(e.target_stage))
     else:
-        a = node_stages.select(_sn="node", source_stage="stage", _rs="rank")
-        b = node_stages.select(_tn="node", target_stage="stage", _rt="rank")
+        a = stages.select(_sn="node", source_stage="stage", _rs="rank")
+        b = stages.select(_tn="node", target_stage="stage", _rt="rank")
         e = edges.left_join(a, edges.source == a._sn).drop("_sn")
         e = e.left_join(b, e.target == b._tn).drop("_tn")
     e = e.mutate(is_self_loop=e.source == e.target, is_back_edge=(e._rt < e._rs).fill_null(False))
     return e.drop("_rs", "_rt")
-
-
-def _check_level(level):
-    if level not in LEVELS:
-        raise ValueError(f"level is one of {', '.join(LEVELS)}")
 
 
 def _empty_transitions() -> pl.DataFrame:
@@ -110,10 +53,9 @@ def _empty_transitions() -> pl.DataFrame:
                                 "is_self_loop": pl.Boolean, "is_back_edge": pl.Boolean})
 
 
-# -- transitions -------------------------------------------------------------------------------
-
-def transitions(store, level: str = "stage", top: int | None = 12, collapse_repeats: bool = True,
-                filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+@uses_data
+def transitions(d: Data, level: str = "stage", top: int | None = 12, collapse_repeats: bool = True,
+                filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
     """Transitions between consecutive touchpoints of each customer, in (timestamp, _seq) order.
 
     One row per (source, target): `count` (transitions), `customers` (distinct customers who
@@ -124,17 +66,18 @@ def transitions(store, level: str = "stage", top: int | None = 12, collapse_repe
     none); "touchpoint" the `top` touchpoints by volume, the others as "Other". With
     `collapse_repeats`, consecutive identical nodes count as one touchpoint. Largest first.
     """
-    out = transitions_expr(store, level, top, collapse_repeats, filters, dataset).to_polars()
+    out = transitions_expr(d, level, top, collapse_repeats).to_polars()
     return out if out.height else _empty_transitions()
 
 
-def transitions_expr(store, level: str = "stage", top: int | None = 12, collapse_repeats: bool = True,
-                     filters: flt.Filters | None = None, dataset: str | None = None):
+@uses_data
+def transitions_expr(d: Data, level: str = "stage", top: int | None = 12, collapse_repeats: bool = True,
+                     filters: Filters | None = None, dataset: str | None = None):
     """The Ibis expression behind :func:`transitions` (for showing its SQL)."""
-    _check_level(level)
-    t = flt.interactions(store, filters, dataset)
-    e = _with_node(t, level, top)
-    e = e.mutate(source=e.node.lag().over(_window()))
+    check_level(level)
+    t = d.interactions
+    e = with_node(t, level, top)
+    e = e.mutate(source=e.node.lag().over(journey_window()))
     keep = e.source.notnull()
     if collapse_repeats:
         keep = keep & (e.source != e.node)
@@ -142,7 +85,7 @@ def transitions_expr(store, level: str = "stage", top: int | None = 12, collapse
     g = e.group_by(["source", "node"]).aggregate(count=_.count(), customers=_.customer_id.nunique())
     g = g.rename(target="node")
     g = g.mutate(probability=g["count"] / g["count"].sum().over(group_by="source"))
-    g = _stage_of_nodes(g, _node_stages(t, level, top), level)
+    g = _stage_of_nodes(g, node_stages(t, level, top), level)
     return g.order_by([ibis.desc("count"), "source", "target"])
 
 
@@ -240,224 +183,25 @@ def transition_dot(df: pl.DataFrame, weight: str = "count", title: str | None = 
 
 # -- step sankey ------------------------------------------------------------------------------
 
-def step_sankey(store, steps: int = 5, level: str = "stage", collapse_repeats: bool = True,
-                filters: flt.Filters | None = None, dataset: str | None = None,
+@uses_data
+def step_sankey(d: Data, steps: int = 5, level: str = "stage", collapse_repeats: bool = True,
+                filters: Filters | None = None, dataset: str | None = None,
                 top: int | None = 12) -> pl.DataFrame:
     """Step-indexed flows over each customer's first `steps` touchpoints (after collapsing
     repeats when asked), which unrolls loops: one row per (step, source, target) with the
     number of customers going from `source` at step i to `target` at step i+1 (i = 1 ..
     steps-1). A journey that stops before `steps` goes to "(end)"."""
-    _check_level(level)
+    check_level(level)
     steps = int(steps)
     if steps < 2:
         raise ValueError("steps must be at least 2")
-    t = flt.interactions(store, filters, dataset)
-    e = _with_node(t, level, top)
+    e = with_node(d.interactions, level, top)
     if collapse_repeats:
-        e = e.mutate(_prev=e.node.lag().over(_window()))
+        e = e.mutate(_prev=e.node.lag().over(journey_window()))
         e = e.filter(e._prev.isnull() | (e._prev != e.node))
-    w = _window()
+    w = journey_window()
     e = e.mutate(step=ibis.row_number().over(w) + 1, target=e.node.lead().over(w))
     e = e.filter(e.step < steps)
     e = e.mutate(source=e.node, target=e.target.fill_null(END))
     g = e.group_by(["step", "source", "target"]).aggregate(count=_.count())
     return g.order_by(["step", ibis.desc("count"), "source", "target"]).to_polars()
-
-
-# -- loops --------------------------------------------------------------------------------------
-
-def _group_values(store, t, by: str | None, dataset):
-    """customer_id -> `grp` table for a breakdown, or None."""
-    if by is None:
-        return None
-    if by == "channel":
-        c = t.filter(t.channel.notnull()).group_by(["customer_id", "channel"]).aggregate(_n=_.count())
-        c = c.mutate(_k=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc("_n"), "channel"]))
-        return c.filter(c._k == 0).select("customer_id", grp="channel")
-    if not store.has_table("customers", dataset):
-        raise CXError(f"A breakdown by '{by}' needs a customers table: import one on the Data page.")
-    c = store.table("customers", dataset)
-    if by == "customer_id" or by not in c.columns:
-        opts = ", ".join(["channel"] + [x for x in c.columns if x != "customer_id"])
-        raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}).")
-    return c.select("customer_id", grp=c[by].cast("string"))
-
-
-def _attach_group(per, groups):
-    if groups is None:
-        return per.mutate(grp=ibis.literal("all"))
-    j = per.left_join(groups, per.customer_id == groups.customer_id)
-    j = j.drop(*[c for c in j.columns if c.startswith("customer_id_")])
-    return j.mutate(grp=j.grp.fill_null("(unknown)"))
-
-
-def _purchase_gaps(t):
-    """customer_id, gap: days between consecutive purchase days of each customer."""
-    p = t.filter(t.amount > 0).mutate(_day=_.timestamp.date().epoch_days())
-    p = p.group_by(["customer_id", "_day"]).aggregate()
-    p = p.mutate(gap=p._day - p._day.lag().over(group_by="customer_id", order_by="_day"))
-    return p.filter(p.gap.notnull()).select("customer_id", "gap")
-
-
-def loop_metrics(store, by: str | None = None, churn_days: int | None = None,
-                 filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
-    """Loops: returns to an earlier stage on each customer's stage-collapsed journey.
-
-    One row (or one per value of `by`: "channel" = the customer's most used channel, or a
-    customers-table column such as "persona"; customers without one are "(unknown)"):
-    customers; loop_rate (share with at least one loop); loops_per_customer (mean loops);
-    reevaluation_rate (share with a use → evaluate transition); repeat_purchase_cycle_days
-    (median days between consecutive purchase days of a customer, over the group's gaps);
-    loop_exit_rate (share whose last touchpoint is more than `churn_days` days before the data's
-    last day); churn_days (the given value, or by default the 90th percentile of the
-    inter-purchase gaps, rounded; 90 when there are no repeat purchases). Highest loop rate first.
-    A touchpoint without a stage is a node of its own (as in `transitions`): it has no rank, so
-    the step into it and out of it is never a return.
-    """
-    return loop_metrics_expr(store, by, churn_days, filters, dataset).to_polars()
-
-
-def loop_metrics_expr(store, by: str | None = None, churn_days: int | None = None,
-                      filters: flt.Filters | None = None, dataset: str | None = None):
-    """The Ibis expression behind :func:`loop_metrics` (for showing its SQL)."""
-    t = flt.interactions(store, filters, dataset)
-    r = t.mutate(_r=_rank(t.stage))
-    r = r.mutate(_pr=r._r.lag().over(_window()))
-    use, evaluate = STAGE_RANK["use"], STAGE_RANK["evaluate"]
-    per = r.group_by("customer_id").aggregate(
-        loops=(_._r < _._pr).cast("int64").sum().fill_null(0),
-        reeval=((_._pr == use) & (_._r == evaluate)).any().fill_null(False),
-        last_day=_.timestamp.max().date().epoch_days())
-    groups = _group_values(store, t, by, dataset)
-    per = _attach_group(per, groups)
-    gaps = _purchase_gaps(t)
-    if churn_days is None:
-        n_days = ibis.coalesce(gaps.gap.quantile(0.9).as_scalar().round(0).cast("int64"),
-                               ibis.literal(DEFAULT_CHURN_DAYS, "int64"))
-    else:
-        n_days = ibis.literal(int(churn_days), "int64")
-    data_last = per.last_day.max().as_scalar()
-    per = per.mutate(_exit=(data_last - per.last_day) > n_days)
-
-    def share(b):
-        return ibis.ifelse(b, 1.0, 0.0).mean()
-
-    res = per.group_by("grp").aggregate(
-        customers=_.count(), loop_rate=share(_.loops > 0), loops_per_customer=_.loops.cast("float64").mean(),
-        reevaluation_rate=share(_.reeval), loop_exit_rate=share(_._exit))
-    g = gaps if groups is None else gaps.join(per.select("customer_id", "grp"), "customer_id")
-    if groups is None:
-        g = g.mutate(grp=ibis.literal("all"))
-    cyc = g.group_by("grp").aggregate(repeat_purchase_cycle_days=_.gap.cast("float64").median())
-    res = res.left_join(cyc, res.grp == cyc.grp).drop("grp_right")
-    res = res.mutate(churn_days=n_days)
-    cols = ["customers", "loop_rate", "loops_per_customer", "reevaluation_rate", "repeat_purchase_cycle_days",
-            "loop_exit_rate", "churn_days"]
-    res = res.order_by([ibis.desc("loop_rate"), "grp"])
-    if by is None:
-        return res.select(*cols)
-    return res.select(res.grp.name(by), *cols)
-
-
-# -- paths and channels ----------------------------------------------------------------------------
-
-def paths(store, top: int = 10, level: str = "stage", max_len: int = 8,
-          filters: flt.Filters | None = None, dataset: str | None = None,
-          top_touchpoints: int | None = 12) -> pl.DataFrame:
-    """The `top` most common journey variants: each customer's node sequence with repeats
-    collapsed, joined by " → " (longer than `max_len` nodes: cut, ending " → …"). Columns: path,
-    customers, share (of all customers), purchase_conversion (share of those customers with a
-    purchase). At touchpoint level the nodes are the `top_touchpoints` touchpoints and "Other"."""
-    _check_level(level)
-    max_len = int(max_len)
-    if max_len < 1:
-        raise ValueError("max_len must be at least 1")
-    t = flt.interactions(store, filters, dataset)
-    e = _with_node(t, level, top_touchpoints)
-    e = e.mutate(_new=(e.node != e.node.lag().over(_window())).fill_null(True))
-    # the k-th node of the collapsed sequence, pivoted into columns _n1.._n{max_len} (portable:
-    # no ordered aggregate or array lambda, which Spark or DuckDB 2 lack through Ibis)
-    one, zero = ibis.literal(1, "int64"), ibis.literal(0, "int64")
-    e = e.mutate(_k=ibis.ifelse(e._new, one, zero).sum().over(
-        ibis.cumulative_window(group_by="customer_id", order_by=["timestamp", "_seq"])))
-    per = e.group_by("customer_id").aggregate(
-        _len=ibis.ifelse(_._new, one, zero).sum(),
-        bought=(_.amount > 0).any().fill_null(False),
-        **{f"_n{i}": _.node.max(where=_._new & (_._k == i)) for i in range(1, max_len + 1)})
-    path = per._n1
-    for i in range(2, max_len + 1):
-        path = path + ibis.ifelse(per[f"_n{i}"].isnull(), "", ARROW + per[f"_n{i}"].fill_null(""))
-    per = per.mutate(path=ibis.ifelse(per._len > max_len, path + ARROW + ELLIPSIS, path))
-    g = per.group_by("path").aggregate(customers=_.count(), purchase_conversion=ibis.ifelse(_.bought, 1.0, 0.0).mean())
-    g = g.mutate(share=g.customers / g.customers.sum().over())
-    g = g.order_by([ibis.desc("customers"), "path"]).limit(int(top))
-    return g.select("path", "customers", "share", "purchase_conversion").to_polars()
-
-
-def channel_switching(store, filters: flt.Filters | None = None, dataset: str | None = None,
-                      top: int = 10) -> dict[str, pl.DataFrame]:
-    """Channel switching. Returns {"summary": one row, "handoffs": top hand-offs}.
-
-    summary: customers, cross_channel_customers (journeys on 2+ channels), cross_channel_share,
-    conversion_single (purchase conversion of customers on 0–1 channels), conversion_cross
-    (of cross-channel customers). handoffs: from_channel, to_channel, count, customers: consecutive
-    touchpoints (those with a channel, in time order) on different channels, the `top` largest."""
-    t = flt.interactions(store, filters, dataset)
-    c = t.filter(t.channel.notnull())
-    c = c.mutate(from_channel=c.channel.lag().over(_window()))
-    h = c.filter(c.from_channel.notnull() & (c.from_channel != c.channel))
-    h = h.group_by(["from_channel", "channel"]).aggregate(count=_.count(), customers=_.customer_id.nunique())
-    h = h.rename(to_channel="channel").order_by([ibis.desc("count"), "from_channel", "to_channel"]).limit(int(top))
-    per = t.group_by("customer_id").aggregate(n_channels=_.channel.nunique(),
-                                              bought=(_.amount > 0).any().fill_null(False))
-    cross = per.n_channels >= 2
-    b = ibis.ifelse(per.bought, 1.0, 0.0)
-    s = per.aggregate(customers=per.count(), cross_channel_customers=cross.cast("int64").sum(),
-                      conversion_single=b.mean(where=~cross), conversion_cross=b.mean(where=cross))
-    s = s.mutate(cross_channel_share=s.cross_channel_customers / s.customers)
-    s = s.select("customers", "cross_channel_customers", "cross_channel_share", "conversion_single",
-                 "conversion_cross")
-    return {"summary": s.to_polars(), "handoffs": h.to_polars()}
-
-
-# -- journey map and emotion curve -----------------------------------------------------------------
-
-def _stage_order(stage):
-    return ibis.cases(*[(stage == s, i) for i, s in enumerate(STAGES)], else_=len(STAGES))
-
-
-def journey_map(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
-    """Stage × touchpoint grid, in journey order (busiest touchpoint first within a stage):
-    touchpoints (volume), customers, mean_sentiment (interactions' sentiment), and from the
-    feedback table joined on touchpoint (when there is one): csat (top-2-box %, scores 4–5 of
-    1–5, in percent), n_csat, ces (mean on 1–7), n_ces. Stage "(no stage)" last."""
-    t = flt.interactions(store, filters, dataset)
-    t = t.mutate(stage=t.stage.fill_null(NO_STAGE))
-    g = t.group_by(["stage", "touchpoint"]).aggregate(
-        touchpoints=_.count(), customers=_.customer_id.nunique(), mean_sentiment=_.sentiment.mean())
-    if store.has_table("feedback", dataset):
-        f = flt.feedback(store, filters, dataset)
-        f = f.filter(f.touchpoint.notnull() & f.score.notnull() & f.metric.isin(["csat", "ces"]))
-        is_csat, is_ces = f.metric == "csat", f.metric == "ces"
-        fb = f.group_by(_fb_tp=f.touchpoint).aggregate(
-            csat=(100.0 * ibis.ifelse(f.score >= 4, 1.0, 0.0)).mean(where=is_csat),
-            n_csat=is_csat.cast("int64").sum(),
-            ces=f.score.cast("float64").mean(where=is_ces),
-            n_ces=is_ces.cast("int64").sum())
-        g = g.left_join(fb, g.touchpoint == fb._fb_tp).drop("_fb_tp")
-        g = g.mutate(n_csat=g.n_csat.fill_null(0), n_ces=g.n_ces.fill_null(0))
-    else:
-        g = g.mutate(csat=ibis.null("float64"), n_csat=ibis.literal(0, "int64"), ces=ibis.null("float64"),
-                     n_ces=ibis.literal(0, "int64"))
-    g = g.mutate(_o=_stage_order(g.stage)).order_by(["_o", ibis.desc("touchpoints"), "touchpoint"])
-    return g.select("stage", "touchpoint", "touchpoints", "customers", "mean_sentiment", "csat", "ces",
-                    "n_csat", "n_ces").to_polars()
-
-
-def emotion_curve(store, filters: flt.Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
-    """Mean sentiment per stage in journey order (stages with at least one scored touchpoint):
-    stage, mean_sentiment, n (touchpoints with a sentiment)."""
-    t = flt.interactions(store, filters, dataset)
-    t = t.filter(t.stage.notnull() & t.sentiment.notnull())
-    g = t.group_by("stage").aggregate(mean_sentiment=_.sentiment.mean(), n=_.count())
-    return g.mutate(_o=_stage_order(g.stage)).order_by("_o").select("stage", "mean_sentiment", "n").to_polars()

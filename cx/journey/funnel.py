@@ -1,4 +1,4 @@
-"""The ordered funnel (DESIGN.md §3 "Journey"): counts per step, conversion, time between steps,
+"""The ordered funnel: counts per step, conversion, time between steps,
 breakdowns, the trend by entry period, and the units that dropped off.
 
 Definition. Steps are stages or touchpoints; a step may be an any-of group. Per unit (a customer,
@@ -16,7 +16,7 @@ following rows). The chain entry -> step 2 -> step 3 ... is then a few equality 
 is the first row of a ROW_NUMBER over (level desc, time, _seq): the plan of the hand-written
 baseline in bench/. (Ibis 12 drops IGNORE NULLS when it compiles this for DuckDB: cx._ibis_fixes
 restores it; before, a running-count formulation cost 1.35x the baseline.) :func:`units` builds
-that chain once; :func:`funnel`, :func:`funnel_trend` and :func:`funnel_dropoffs` all read it.
+that chain once; :func:`funnel`, :func:`funnel_trend` and :func:`dropoff_members` all read it.
 """
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ import ibis
 import polars as pl
 from ibis import _
 
-from .. import filters as flt
+from ..data import Data, uses_data
+from ..expr import journey_window, period_start
+from ..filters import Filters
 from ..schema import STAGES
 from ..store import CXError
 
@@ -41,7 +43,7 @@ COLUMNS = ("step", "name", "count", "conversion_from_previous", "conversion_from
            "median_time_from_previous", "p90_time_from_previous")
 UNKNOWN = "(unknown)"
 OTHER = "Other"
-_TREND_UNITS = {"week": "W", "month": "M"}
+TREND_PERIODS = ("week", "month")
 _WINDOW_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w|wk|wks|week|weeks)\s*$",
                         re.IGNORECASE)
 _WINDOW_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -103,8 +105,9 @@ def _unit_keys(unit: str) -> list[str]:
 
 
 # -- the one definition ------------------------------------------------------------------
-def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
-          filters: flt.Filters | None = None, dataset: str | None = None,
+@uses_data
+def units(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+          filters: Filters | None = None, dataset: str | None = None,
           carry: Sequence[str] = ()) -> ibis.Table:
     """One row per unit that has an entry (an Ibis expression, not executed): the unit's key
     columns, ``level`` (the furthest step reached, 1-based), ``t1`` .. ``tN`` (the time of each
@@ -114,7 +117,7 @@ def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str
     win = parse_window(window)
     keys = _unit_keys(unit)
     n = len(groups)
-    t = flt.interactions(store, filters, dataset)
+    t = d.interactions
     carry = [c for c in dict.fromkeys(carry) if c not in keys]
     for c in carry:
         if c not in t.columns:
@@ -127,7 +130,7 @@ def units(store, steps: Steps, field: str = "touchpoint", window=None, unit: str
     # after it (FIRST_VALUE ... IGNORE NULLS over the following rows; _seq is unique in a dataset)
     rows = t.filter(preds).select(*keys, "timestamp", "_seq", *[t[c].cast("string").name(c) for c in carry],
                                   **{f"_s{k}": col.isin(list(g)) for k, g in enumerate(groups, 1)})
-    after = ibis.window(group_by=keys, order_by=["timestamp", "_seq"], rows=(1, None))
+    after = journey_window(keys, rows=(1, None))
     rows = rows.mutate(**{f"_n{k}": ibis.ifelse(rows[f"_s{k}"], rows._seq, ibis.null("int64"))
                           .first(include_null=False).over(after) for k in range(2, n + 1)})
 
@@ -164,24 +167,22 @@ def _seconds(a, b):
     return (a.epoch_seconds().cast("float64") - b.epoch_seconds().cast("float64"))
 
 
-def _breakdown(store, u: ibis.Table, breakdown: str, dataset, top: int) -> ibis.Table:
+def _breakdown(d: Data, u: ibis.Table, breakdown: str, top: int) -> ibis.Table:
     """Add column `breakdown` (text): the value of each unit, top values kept, others "Other",
     missing "(unknown)". "segment" = the saved segments (a customer in several counts in each)."""
     if breakdown in ENTRY_DIMENSIONS:
         val = u[breakdown].cast("string")
     elif breakdown == "segment":  # saved segments: a customer in several counts in each
-        from ..segments import membership
-
-        m = membership(store, dataset)
+        m = d.membership()
         m = m.select(_c_id="customer_id", _b=m.segment.cast("string"))
         u = u.left_join(m, u.customer_id == m._c_id).drop("_c_id")
         val = u._b
     else:
-        cols = store.table_columns("customers", dataset) if store.has_table("customers", dataset) else []
+        cols = d.cols("customers")
         if breakdown not in cols or breakdown == "customer_id":
             known = ", ".join([*ENTRY_DIMENSIONS, *[c for c in cols if c != "customer_id"]])
             raise CXError(f"Cannot break the funnel down by '{breakdown}' (possible: {known}).")
-        c = store.table("customers", dataset)
+        c = d.table("customers")
         c = c.select(_c_id="customer_id", _b=c[breakdown].cast("string"))
         u = u.left_join(c, u.customer_id == c._c_id).drop("_c_id")
         val = u._b
@@ -195,8 +196,9 @@ def _breakdown(store, u: ibis.Table, breakdown: str, dataset, top: int) -> ibis.
     return u.drop("_b", "_kb")
 
 
-def funnel(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
-           breakdown: str | None = None, filters: flt.Filters | None = None, dataset: str | None = None,
+@uses_data
+def funnel(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+           breakdown: str | None = None, filters: Filters | None = None, dataset: str | None = None,
            top: int = 8) -> pl.DataFrame:
     """Per step: units reaching it, conversion from the previous step and from the first, and the
     median and p90 time from the previous step (seconds, over the winning entries). With a
@@ -204,8 +206,8 @@ def funnel(store, steps: Steps, field: str = "touchpoint", window=None, unit: st
     `top` values by step-1 count, then "Other" and "(unknown)"."""
     _check_top(breakdown, top)
     carry = [breakdown] if breakdown in ENTRY_DIMENSIONS else []
-    u = units(store, steps, field, window, unit, filters, dataset, carry=carry)
-    return _figures(store, u, step_names(steps, field), breakdown, dataset, top)
+    u = units(d, steps, field, window, unit, carry=carry)
+    return _figures(d, u, step_names(steps, field), breakdown, top)
 
 
 def _check_top(breakdown, top) -> None:
@@ -213,18 +215,18 @@ def _check_top(breakdown, top) -> None:
         raise CXError("A breakdown keeps at least its top 1 value.")
 
 
-def _figures(store, u: ibis.Table, names: list[str], breakdown: str | None, dataset, top: int) -> pl.DataFrame:
+def _figures(d: Data, u: ibis.Table, names: list[str], breakdown: str | None, top: int) -> pl.DataFrame:
     n = len(names)
     by = []
     if breakdown is not None:
-        u = _breakdown(store, u, breakdown, dataset, top)
+        u = _breakdown(d, u, breakdown, top)
         by = ["breakdown"]
     aggs = {"c1": _.count()}
     for k in range(2, n + 1):
-        d = _seconds(u[f"t{k}"], u[f"t{k - 1}"])
+        secs = _seconds(u[f"t{k}"], u[f"t{k - 1}"])
         aggs[f"c{k}"] = (u.level >= k).cast("int64").sum()
-        aggs[f"m{k}"] = d.median()
-        aggs[f"p{k}"] = d.quantile(0.9)
+        aggs[f"m{k}"] = secs.median()
+        aggs[f"p{k}"] = secs.quantile(0.9)
     wide = (u.group_by(by).aggregate(**aggs) if by else u.aggregate(**aggs)).to_polars()
     return _long(wide, names, breakdown)
 
@@ -259,30 +261,32 @@ def _long(wide: pl.DataFrame, names: list[str], breakdown: str | None) -> pl.Dat
     return out.select(*([label] if label is not None else []), *COLUMNS)
 
 
-def funnel_trend(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
-                 period: str = "week", filters: flt.Filters | None = None,
+@uses_data
+def funnel_trend(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+                 period: str = "week", filters: Filters | None = None,
                  dataset: str | None = None) -> pl.DataFrame:
     """Per week (from Monday) or month of the winning entry: units entering, units completing the
     funnel (reaching the last step), and their ratio."""
     _check_period(period)
     n = len(normalise_steps(steps, field))
-    return _trend(units(store, steps, field, window, unit, filters, dataset), n, period)
+    return _trend(units(d, steps, field, window, unit), n, period)
 
 
 def _check_period(period) -> None:
-    if period not in _TREND_UNITS:
-        raise CXError(f"A funnel trend is per {' or per '.join(_TREND_UNITS)}, not per '{period}'.")
+    if period not in TREND_PERIODS:
+        raise CXError(f"A funnel trend is per {' or per '.join(TREND_PERIODS)}, not per '{period}'.")
 
 
 def _trend(u: ibis.Table, n: int, period: str) -> pl.DataFrame:
-    u = u.mutate(period=u.t1.truncate(_TREND_UNITS[period]).cast("date"))
+    u = u.mutate(period=period_start(u.t1, period))
     g = u.group_by("period").aggregate(entries=_.count(), completed=(_.level == n).cast("int64").sum())
     g = g.mutate(conversion=g.completed.cast("float64") / g.entries)
     return g.order_by("period").to_polars()
 
 
-def funnel_report(store, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
-                  breakdown: str | None = None, period: str = "month", filters: flt.Filters | None = None,
+@uses_data
+def funnel_report(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: str = "customer",
+                  breakdown: str | None = None, period: str = "month", filters: Filters | None = None,
                   dataset: str | None = None, top: int = 8) -> dict[str, pl.DataFrame | None]:
     """What the Journey page's funnel tab shows, from ONE evaluation of :func:`units` (cached in
     the engine while the figures are read, then released): ``funnel`` (as :func:`funnel` without
@@ -292,15 +296,16 @@ def funnel_report(store, steps: Steps, field: str = "touchpoint", window=None, u
     _check_period(period)
     names = step_names(steps, field)
     carry = [breakdown] if breakdown in ENTRY_DIMENSIONS else []
-    u = units(store, steps, field, window, unit, filters, dataset, carry=carry)
+    u = units(d, steps, field, window, unit, carry=carry)
     with u.cache() as cached:
-        return {"funnel": _figures(store, cached, names, None, dataset, top),
-                "by": None if breakdown is None else _figures(store, cached, names, breakdown, dataset, top),
+        return {"funnel": _figures(d, cached, names, None, top),
+                "by": None if breakdown is None else _figures(d, cached, names, breakdown, top),
                 "trend": _trend(cached, len(names), period)}
 
 
-def funnel_dropoffs(store, steps: Steps, at_step: int, field: str = "touchpoint", window=None,
-                    unit: str = "customer", filters: flt.Filters | None = None,
+@uses_data
+def dropoff_members(d: Data, steps: Steps, at_step: int, field: str = "touchpoint", window=None,
+                    unit: str = "customer", filters: Filters | None = None,
                     dataset: str | None = None) -> pl.DataFrame:
     """The units whose furthest step is exactly `at_step` (they never reached step at_step + 1
     within the window): customer_id (and session_id per session), the winning entry's time and the
@@ -309,7 +314,7 @@ def funnel_dropoffs(store, steps: Steps, at_step: int, field: str = "touchpoint"
     if not isinstance(at_step, int) or not 1 <= at_step < n:
         raise CXError(f"Drop-offs are counted after step 1 to {n - 1} of this funnel, not after step {at_step}.")
     keys = _unit_keys(unit)
-    u = units(store, steps, field, window, unit, filters, dataset)
+    u = units(d, steps, field, window, unit)
     u = u.filter(u.level == at_step)
     return (u.select(*keys, entry_time="t1", last_step_time=f"t{at_step}")
             .order_by([*keys, "entry_time"]).to_polars())

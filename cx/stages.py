@@ -1,9 +1,10 @@
-"""Touchpoint -> stage by the dataset's keyword rules, in SQL (at import and after a rules edit)."""
+"""Stages derived from touchpoint names by a dataset's keyword rules, in SQL (DuckDB-native like
+the import that uses it; the Python twin is :func:`cx.schema.derive_stage`)."""
 from __future__ import annotations
 
 import duckdb
 
-from .. import schema
+from . import schema
 
 
 def _norm_sql(expr: str) -> str:
@@ -14,7 +15,7 @@ def _norm_sql(expr: str) -> str:
 def derive_stages_sql(con: duckdb.DuckDBPyConnection, ds_schema: str, rules: list[tuple[str, str]],
                       only_derived: bool = True) -> int:
     """Re-derive interactions.stage from keyword rules for rows whose stage came from the rules."""
-    vocab = _stage_vocab_sql(con, f"SELECT DISTINCT touchpoint FROM {ds_schema}.interactions", rules)
+    vocab = stage_vocab_sql(con, f"SELECT DISTINCT touchpoint FROM {ds_schema}.interactions", rules)
     con.sql(f"CREATE OR REPLACE TEMP TABLE cx_vocab AS {vocab}")
     n = con.sql(f"SELECT count(*) FROM {ds_schema}.interactions WHERE _stage_derived").fetchall()[0][0]
     con.sql(f"UPDATE {ds_schema}.interactions AS i SET stage = v.stage FROM cx_vocab v "
@@ -25,7 +26,7 @@ def derive_stages_sql(con: duckdb.DuckDBPyConnection, ds_schema: str, rules: lis
     return n
 
 
-def _stage_vocab_sql(con, distinct_sql: str, rules: list[tuple[str, str]]) -> str:
+def stage_vocab_sql(con, distinct_sql: str, rules: list[tuple[str, str]]) -> str:
     """SQL: touchpoint -> stage by the first matching rule (rules are data: a temp table)."""
     con.sql("CREATE OR REPLACE TEMP TABLE cx_rules (position INTEGER, pattern VARCHAR, stage VARCHAR)")
     if rules:

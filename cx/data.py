@@ -1,0 +1,193 @@
+"""One handle for "this dataset under these filters": :class:`Data`.
+
+    d = store.data("demo", cx.Filters(channels=("web",)))     # resolved once
+    journey.funnel(d, ["discover", "purchase"], field="stage")
+    loyalty.score_summary(d, "nps", by="channel")
+
+A handle is resolved once: the dataset (id, name, version) and the columns of each table it
+has, in one lookup. Every metric function takes it first (``fn(d, ...)``) and reads its tables
+through it: ``d.interactions`` / ``d.feedback`` / ``d.customers`` are the Ibis tables with the
+global filters applied, ``d.table(kind)`` the unfiltered ones, ``d.has(kind)`` and
+``d.cols(kind)`` what the dataset holds. :func:`uses_data` lets the same functions take the older
+form too (a store, with ``filters=`` and ``dataset=``), so notebook calls such as
+``journey.funnel(store, steps, dataset="demo")`` keep working.
+
+Filters become Ibis predicates built from values (bound as literals by Ibis), never formatted SQL.
+Customer attributes (persona, region, tier, stakeholder) filter through a semi-join on the
+customers table, so a dataset without one ignores them; a saved segment that does not exist
+selects no one (a stale link shows nobody rather than everyone).
+
+Works on any store that offers ``dataset(name)``, ``describe(ds)``, ``ibis_table(ds, kind)`` and
+``meta_table("segments")``: :class:`cx.store.Store` (DuckDB) and :class:`cx.spark.SparkStore`.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from .filters import CUSTOMER_FILTERS, Filters
+from .store import CXError, Dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis
+
+KINDS = ("interactions", "customers", "feedback")
+
+
+@dataclass(frozen=True, eq=False)
+class Data:
+    """A dataset of a store, under global filters (see the module docstring)."""
+
+    store: object
+    dataset: Dataset
+    filters: Filters
+    columns: dict  # kind -> tuple of column names, for the tables the dataset has
+    purchase_touchpoints: tuple = ()  # touchpoints that are purchases whatever their amount (cx.expr)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @classmethod
+    def open(cls, store, dataset: str | None = None, filters: Filters | None = None) -> "Data":
+        ds = store.dataset(dataset)
+        return cls(store, ds, filters or Filters(), dict(store.describe(ds)), tuple(store.purchase_touchpoints(ds)))
+
+    # -- what it is ------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
+    def version(self) -> int:
+        return self.dataset.version
+
+    def with_filters(self, filters: Filters | None) -> "Data":
+        """The same dataset (no new lookup) under other filters."""
+        filters = filters or Filters()
+        return self if filters == self.filters else replace(self, filters=filters, _local=threading.local())
+
+    def has(self, kind: str, column: str | None = None) -> bool:
+        """Whether the dataset has a table of `kind` (and, given, that table has `column`)."""
+        return kind in self.columns and (column is None or column in self.columns[kind])
+
+    def cols(self, kind: str) -> tuple[str, ...]:
+        """The columns of the table of `kind` (empty when the dataset has none)."""
+        return tuple(self.columns.get(kind, ()))
+
+    # -- tables ------------------------------------------------------------------------------------
+    def table(self, kind: str) -> "ibis.Table":
+        """The unfiltered Ibis table of one kind (a CXError saying what to import when missing)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown table kind {kind!r}")
+        if kind not in self.columns:
+            raise CXError(f"The dataset '{self.name}' has no {kind} table yet: import one on the Data page.")
+        cache = self._local.__dict__.setdefault("tables", {})  # Ibis tables are bound to this thread's backend
+        if kind not in cache:
+            cache[kind] = self.store.ibis_table(self.dataset, kind)
+        return cache[kind]
+
+    @property
+    def interactions(self) -> "ibis.Table":
+        """The interactions under the filters: the start of every journey metric."""
+        return self.apply(self.table("interactions"))
+
+    @property
+    def feedback(self) -> "ibis.Table":
+        return self.apply(self.table("feedback"))
+
+    @property
+    def customers(self) -> "ibis.Table":
+        """The customers table, restricted to the customers the filters keep."""
+        c = self.table("customers")
+        keep = self._customer_filter()
+        return c if keep is None else c.semi_join(keep, "customer_id")
+
+    # -- the filters -------------------------------------------------------------------------------
+    def apply(self, t: "ibis.Table", time_col: str = "timestamp", channel_col: str | None = "channel"
+              ) -> "ibis.Table":
+        """Filter one table (interactions, feedback or anything with their columns) by the global
+        filters: dates on `time_col`, channels on `channel_col`, customers by attribute or segment."""
+        f = self.filters
+        if f.is_empty():
+            return t
+        preds = []
+        if f.start:
+            preds.append(t[time_col] >= datetime.combine(f.start, time.min))
+        if f.end:
+            preds.append(t[time_col] < datetime.combine(f.end + timedelta(days=1), time.min))
+        if f.channels and channel_col and channel_col in t.columns:
+            preds.append(t[channel_col].isin(list(f.channels)))
+        if preds:
+            t = t.filter(preds)
+        keep = self._customer_filter()
+        if keep is not None and "customer_id" in t.columns:
+            t = t.semi_join(keep, "customer_id")
+        return t
+
+    def _customer_filter(self):
+        """Ibis table of the customer_ids that pass the customer-attribute filters, the saved
+        segment and the chosen customers; None when none of them is set."""
+        f = self.filters
+        keep = None
+        if f.segment:
+            keep = self.segment_members(f.segment)
+        if f.customers:
+            import ibis
+
+            ids = ibis.memtable({"customer_id": list(f.customers)}, schema={"customer_id": "string"})
+            keep = ids if keep is None else ids.semi_join(keep, "customer_id")
+        wanted = {n: getattr(f, n) for n in CUSTOMER_FILTERS if getattr(f, n) and self.has("customers", n)}
+        if wanted:
+            c = self.table("customers")
+            c = c.filter([c[n].isin(list(v)) for n, v in wanted.items()]).select("customer_id")
+            keep = c if keep is None else c.semi_join(keep, "customer_id")
+        return keep
+
+    # -- saved segments ----------------------------------------------------------------------------
+    def membership(self) -> "ibis.Table":
+        """Ibis table (customer_id, segment) of every saved segment of the dataset (a customer in
+        several has one row per segment, one in none has no row): the breakdown 'segment'."""
+        m = self.store.meta_table("segments")
+        return m.filter(m.dataset_id == self.dataset.id).select("customer_id", "segment")
+
+    def segment_members(self, segment: str) -> "ibis.Table":
+        """Ibis table (customer_id) of a saved segment's members (empty when there is no such one)."""
+        m = self.membership()
+        return m.filter(m.segment == segment).select("customer_id")
+
+
+def of(x, filters: Filters | None = None, dataset: str | None = None) -> Data:
+    """A Data handle from a handle or a store: `x` itself (under `filters` when given), or the
+    store's `dataset` under `filters`, resolved now."""
+    if isinstance(x, Data):
+        if dataset is not None and dataset != x.name:
+            return Data.open(x.store, dataset, filters if filters is not None else x.filters)
+        return x.with_filters(filters) if filters is not None else x
+    if x is None:
+        raise CXError("A store or a data handle is needed (cx.open(...) or store.data(...)).")
+    return Data.open(x, dataset, filters)
+
+
+def uses_data(fn):
+    """Decorate a metric ``fn(d, ..., filters=None, dataset=None, ...)`` whose body reads only
+    `d` (a :class:`Data`): the caller may pass a handle, or a store with `filters` and `dataset`
+    (by keyword, or in the positions the signature gives them); either way the body gets one
+    resolved handle, with `filters` and `dataset` already folded into it (they arrive as None)."""
+    sig = inspect.signature(fn)
+    first = next(iter(sig.parameters))
+    folded = [p for p in ("filters", "dataset") if p in sig.parameters]
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        a = bound.arguments
+        a[first] = of(a[first], a.get("filters"), a.get("dataset"))
+        for p in folded:
+            if p in a:
+                a[p] = None
+        return fn(*bound.args, **bound.kwargs)
+
+    wrapper.uses_data = True
+    return wrapper

@@ -1,0 +1,104 @@
+"""What pages draw with: charts and tables (recorded for the HTML report), links to a customer,
+text made safe for Markdown, progress bars, and the click on a chart."""
+from __future__ import annotations
+
+import threading
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from cx import fmt, report
+
+from .frame import presenting, view
+from .text import md_escape  # noqa: F401  (re-exported)
+from .store import current_dataset
+
+
+def customer_url(customer_id: str) -> str:
+    """The link to one customer's view (customer 360), for st.column_config.LinkColumn and
+    markdown links: `customer?customer=ID&dataset=DS`."""
+    from urllib.parse import urlencode
+
+    return "customer?" + urlencode({"customer": customer_id, "dataset": current_dataset() or ""})
+
+
+def chart(fig, key: str, caption: str | None = None, help: str | None = None, **kwargs):  # noqa: A002
+    """Draw a plotly figure (bigger in presentation mode), with its caption (and `help`: the
+    caption's hover text, e.g. glossary.help_text(key)); recorded for the view's HTML report.
+    Every chart has plotly's own "download as PNG" button."""
+    if presenting():
+        fig = go.Figure(fig)
+        size = fig.layout.height or 340
+        fig.update_layout(font_size=17, title_font_size=24, height=int(size * 1.35))
+    out = st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {
+        "format": "png", "scale": 2, "filename": key}}, **kwargs)
+    if caption:
+        st.caption(caption, help=help or None)
+    view().add_figure(fig, caption or "")
+    return out
+
+
+def table(df, key: str, title: str = "", caption: str | None = None, file_name: str | None = None,
+          links: bool = False, height=None, shown_as=None, **column_config) -> None:
+    """Show a table with a formula-safe CSV download (the table toolbar's own export is off:
+    client.disableDataExport); `links=True` turns customer_id into a link to the customer view.
+    `shown_as`: a small frame to show instead, as a static table whose long text wraps (the CSV and
+    the page export keep `df`)."""
+    import polars as pl
+
+    from cx.export import to_csv_bytes
+
+    shown = df
+    if links and "customer_id" in df.columns:
+        shown = df.head(1000).with_columns(pl.Series("customer_id", [customer_url(c) if c is not None else None for c in
+                                                                     df["customer_id"].head(1000).to_list()]))
+        column_config["customer_id"] = st.column_config.LinkColumn(
+            "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
+    if shown_as is not None:
+        st.table(shown_as, hide_index=True)  # its frame carries its own headers
+    else:
+        # readable headers ("predicted CLV", not predicted_clv); the CSV keeps the machine names
+        for c in shown.columns:
+            cfg = column_config.get(c)
+            if cfg is None:
+                column_config[c] = report.header(c)
+            elif isinstance(cfg, dict) and not cfg.get("label"):
+                column_config[c] = {**cfg, "label": report.header(c)}
+        st.dataframe(shown, hide_index=True, height=height or "auto", column_config=column_config,
+                     placeholder="–")  # a missing value reads as a dash, not "None"
+    c1, c2 = st.columns([4, 1])
+    if caption:
+        c1.caption(caption)
+    c2.download_button("CSV", lambda: to_csv_bytes(df), file_name=file_name or f"{key}.csv", mime="text/csv",
+                       key=f"{key}_csv", icon=":material/download:", on_click="ignore",
+                       help="Download this table as CSV (cells that a spreadsheet would run as formulas are "
+                            "neutralised).")
+    view().add_table(df, title=title, caption=caption or "")
+
+
+def progress_callback(bar):
+    """A cx progress callback drawing on `bar`, callable from cx's polling thread too."""
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+
+    def cb(fraction: float, message: str) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            add_script_run_ctx(threading.current_thread(), ctx)
+        bar.progress(min(max(fraction, 0.0), 1.0), text=md_escape(message))  # file names are data
+
+    return cb
+
+
+def clicked_points(event) -> list[dict]:
+    """The points of a click (selection) on a plotly chart drawn with on_select="rerun", or [] when
+    nothing is selected."""
+    try:
+        return list(event["selection"]["points"]) if event else []
+    except (KeyError, TypeError, AttributeError):
+        return []
+
+
+fmt_int = fmt.integer
+fmt_money = fmt.money
+fmt_date = fmt.day
