@@ -42,15 +42,16 @@ def note_warnings(cur, table: str, index: str, rid0: int, notes: list[Note],
 
 def duplicate_rows(cur, table: str, columns: list[str], key: list[str]) -> int:
     """Accepted rows that repeat an earlier accepted row exactly (every imported column equal). Rows
-    that repeat one must repeat its `key` (customer_id, timestamp): one aggregate over a hash of the
-    key finds the candidates (cheap: two columns); only those are compared column by column."""
-    h = f"hash({', '.join(key)})"
-    cur.sql(f"CREATE OR REPLACE TEMP TABLE cx_dup_keys AS SELECT h FROM (SELECT {h} AS h FROM {table} "
-            f"WHERE __bad = 0) GROUP BY h HAVING count(*) > 1")
+    that repeat one must repeat its `key` (customer_id, timestamp): one aggregate over the key finds
+    the repeated keys (cheap: two columns); only their rows are compared column by column."""
+    keys = ", ".join(key)
+    cur.sql(f"CREATE OR REPLACE TEMP TABLE cx_dup_keys AS SELECT {keys} FROM {table} WHERE __bad = 0 "
+            f"GROUP BY ALL HAVING count(*) > 1")
     try:
         if not cur.sql("SELECT count(*) FROM cx_dup_keys").fetchall()[0][0]:
             return 0
-        return int(cur.sql(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {table} WHERE __bad = 0 "
-                           f"AND {h} IN (SELECT h FROM cx_dup_keys) GROUP BY {', '.join(columns)})").fetchall()[0][0])
+        on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM k.{k}" for k in key)
+        return int(cur.sql(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {table} t SEMI JOIN "
+                           f"cx_dup_keys k ON {on} WHERE __bad = 0 GROUP BY {', '.join(columns)})").fetchall()[0][0])
     finally:
         cur.sql("DROP TABLE IF EXISTS cx_dup_keys")

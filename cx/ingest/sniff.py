@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import io
 import itertools
+import mmap
 import os
 import re
 import tempfile
@@ -77,18 +78,25 @@ def _header_names(raw: list[str]) -> tuple[list[str], list[str]]:
     return names, warnings
 
 
-def _file_facts(path: Path) -> tuple[str, bool]:
-    """(sha256 of the file's bytes, whether any byte is NUL): one read, at disk speed."""
-    h, nul = hashlib.sha256(), False
+def _sha256(path: Path) -> str:
+    """The sha256 of the file's bytes (hashlib releases the GIL: a helper thread hashes while the
+    file is read and checked)."""
     with builtins_open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-            nul = nul or b"\x00" in chunk
-    return h.hexdigest(), nul
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-class _Facts(threading.Thread):
-    """_file_facts in a helper thread, started when the file is opened (hashing releases the GIL)."""
+def _has_nul(path: Path) -> bool:
+    """Whether any byte of the file is NUL (memchr over the mapped file: no copy, ~10 ms per 100 MB
+    in the page cache)."""
+    with builtins_open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return False
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(b"\x00") >= 0
+
+
+class _Hash(threading.Thread):
+    """_sha256 in a helper thread, started when the file is opened; get() waits for it."""
 
     def __init__(self, path: Path):
         super().__init__(daemon=True)
@@ -97,11 +105,11 @@ class _Facts(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.result = _file_facts(self.path)
+            self.result = _sha256(self.path)
         except BaseException as e:  # noqa: BLE001 - handed to the caller on get()
             self.error = e
 
-    def get(self) -> tuple[str, bool]:
+    def get(self) -> str:
         self.join()
         if self.error is not None:
             raise self.error

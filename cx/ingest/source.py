@@ -16,7 +16,7 @@ import polars as pl
 from .. import schema
 from ..store import Store
 from .report import ERROR_COLUMNS, ImportFailed, Progress, _empty_errors, plain_errors
-from .sniff import (SNIFF_BYTES, _detect_encoding, _Facts, _header_names, _open_bytes, _reader_problem,
+from .sniff import (SNIFF_BYTES, _detect_encoding, _Hash, _has_nul, _header_names, _open_bytes, _reader_problem,
                     _sniff_delimiter, _transcode, builtins_open)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +59,7 @@ class Source:
             raise ImportFailed(f"There is no file at {self.path}.")
         if self.path.stat().st_size == 0:
             raise ImportFailed(f"{self.file_name} is empty: it has no header and no rows.")
-        self._facts = _Facts(self.path)
+        self._hash, self._nul = _Hash(self.path), None
         self.cur = store.cursor()
         try:
             with plain_errors(self.file_name):
@@ -72,7 +72,7 @@ class Source:
     def sha256(self) -> str:
         """The file's content hash (sha256 of its bytes): the same file imported twice is noticed."""
         with plain_errors(self.file_name):
-            return self._facts.get()[0]
+            return self._hash.get()
 
     @property
     def may_hold_nul(self) -> bool:
@@ -80,8 +80,10 @@ class Source:
         compressed file or workbook may decompress to one: checked value by value.)"""
         if self.format != "csv" or self.path.suffix == ".gz":
             return True
-        with plain_errors(self.file_name):
-            return self._facts.get()[1]
+        if self._nul is None:
+            with plain_errors(self.file_name):
+                self._nul = _has_nul(self.path)
+        return self._nul
 
     def _open(self) -> None:
         self.cur.sql("SET enable_progress_bar = true")  # for query_progress(); nothing is printed

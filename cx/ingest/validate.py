@@ -105,8 +105,6 @@ class Validation(Landing):
         """The pass as layers of SELECT *, ... (each expression is evaluated once a row): raw text
         columns c0..cN -> text __t{i} -> parsed contract columns -> __bad (problems bitmask), __raw
         (the raw values of bad rows) and __note (notes bitmask)."""
-        from ..voc import MAX_SCORED_CHARS  # (voc loads Ibis: not at import time)
-
         src = self.src
         self.warnings = list(src.warnings)  # a retried pass says its notes once
         rel, params = src.relation(rejects=None if strict else src.name, strict=strict)
@@ -186,6 +184,8 @@ class Validation(Landing):
                 problems.append((source, f"isfinite({target}) AND {target} NOT BETWEEN -1 AND 1", t,
                                  "sentiment outside -1..1"))
             if target == "comment":
+                from ..voc import MAX_SCORED_CHARS  # (voc loads Ibis: only for feedback, which it scores)
+
                 notes.append(Note(f"strlen(comment) > {MAX_SCORED_CHARS} AND length(comment) > {MAX_SCORED_CHARS}",
                                   f"{{n}} comment{{s}} longer than {MAX_SCORED_CHARS:,} characters: the sentiment "
                                   f"is read from the first {MAX_SCORED_CHARS:,} (the whole comment is kept): "
