@@ -45,12 +45,14 @@ def cmd_import(args) -> int:
     progress = (lambda f, m: print(f"  [{f:4.0%}] {m}", file=sys.stderr)) if not args.quiet else None
     if mapping is not None and not args.exact_map:
         # --map completes the suggested mapping: named columns override it
-        with open_source(store, args.file) as src:
+        with open_source(store, args.file, sheet=args.sheet) as src:
             kind = args.kind or src.detect_kind()
             base = {k: v for k, v in src.suggest_mapping(kind).items() if v not in mapping.values()}
         mapping = {**base, **mapping}
     rep = import_file(store, args.file, kind=args.kind, mapping=mapping, dataset=args.dataset,
-                      mode=args.mode, timezone=args.timezone, dry_run=args.dry_run, progress=progress)
+                      mode=args.mode, timezone=args.timezone, dry_run=args.dry_run, progress=progress,
+                      valid_from=args.valid_from, valid_to=args.valid_to, allow_duplicate=args.allow_duplicate,
+                      sheet=args.sheet)
     print(rep.summary())
     print("mapping: " + ", ".join(f"{k} -> {v}" for k, v in rep.mapping.items()))
     for w in rep.warnings:
@@ -143,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--dataset", default="default")
     i.add_argument("--mode", choices=["replace", "append"], default="replace")
     i.add_argument("--timezone", default="UTC", help="time zone of timestamps without an offset")
+    i.add_argument("--valid-from", metavar="DATE", help="earliest plausible timestamp (default 1970-01-01); "
+                   "earlier ones are rejected with their row")
+    i.add_argument("--valid-to", metavar="DATE", help="latest plausible date (default: a year after today)")
+    i.add_argument("--allow-duplicate", action="store_true",
+                   help="append the file even if the same bytes were already appended to the dataset")
+    i.add_argument("--sheet", help="the sheet of an Excel workbook to read (default: the first)")
     i.add_argument("--dry-run", action="store_true", help="validate only")
     i.add_argument("--errors", type=Path, help="write every problem found to this CSV")
     i.add_argument("--quiet", action="store_true")
@@ -176,13 +184,37 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not hasattr(args, "db"):
         args.db = None
+    return _run(args)
+
+
+def _run(args) -> int:
+    """The command, with every failure a message on stderr and exit code 2, never a traceback
+    (CX_DEBUG=1 shows it, for unexpected errors)."""
+    import os
+
     from .store import CXError
 
     try:
         return args.fn(args)
     except CXError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+    except OSError as e:
+        import errno
+
+        if e.errno == errno.ENOSPC:
+            print("error: the disk is full (no space left on device); nothing was imported. Free some space "
+                  "and try again.", file=sys.stderr)
+        else:
+            print(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - the command line never prints a traceback
+        if os.environ.get("CX_DEBUG"):
+            raise
+        first = (str(e).splitlines() or [""])[0]
+        print(f"error: {type(e).__name__}: {first} (set CX_DEBUG=1 to see the traceback)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

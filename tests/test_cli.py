@@ -41,3 +41,57 @@ def test_cli_generate_then_import_the_folder(tmp_path):
     out = run("--db", str(tmp_path / "c.duckdb"), "demo", "--folder", str(tmp_path / "d"), "--dataset", "g")
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("0 rejected") == 3
+
+
+def _no_traceback(out, *words):
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert out.stderr.strip().splitlines()[-1].startswith("error:"), out.stderr  # after the progress lines
+    assert "Traceback" not in out.stderr + out.stdout, out.stderr
+    for w in words:
+        assert w in out.stderr, out.stderr
+
+
+def test_cli_raw_errors_are_messages_with_exit_code_2(tmp_path):
+    import gzip
+
+    db = str(tmp_path / "c.duckdb")
+    data = gzip.compress(b"customer_id,timestamp,touchpoint\n" + b"c1,2025-01-01,homepage\n" * 50)
+    (tmp_path / "t.csv.gz").write_bytes(data[: len(data) // 2])
+    _no_traceback(run("--db", db, "import", str(tmp_path / "t.csv.gz")), "truncated or damaged gzip")
+    _no_traceback(run("--db", db, "import", str(tmp_path / "missing.csv")), "There is no file")
+    # raw errors that reach the command line itself (the import is patched to raise them)
+    f = tmp_path / "ok.csv"
+    f.write_text("customer_id,timestamp,touchpoint\nc1,2025-01-01,homepage\n")
+    for raise_ in ("OSError(errno.ENOSPC, 'No space left on device')", "EOFError('Compressed file ended')",
+                   "RecursionError('maximum recursion depth exceeded')"):
+        code = ("import errno, sys\nimport cx.ingest as i\n"
+                f"def boom(*a, **k):\n    raise {raise_}\n"
+                "i.import_file = boom\nfrom cx.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+        out = subprocess.run([sys.executable, "-c", code, "--db", db, "import", str(f)], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+        _no_traceback(out, "disk is full" if "ENOSPC" in raise_ else raise_.split("(")[0])
+
+
+def test_cli_duplicate_append_valid_dates_and_sheet(tmp_path):
+    db = str(tmp_path / "c.duckdb")
+    f = tmp_path / "ev.csv"
+    f.write_text("customer_id,timestamp,touchpoint\nc1,2025-01-01,homepage\nc2,2019-06-01,homepage\n")
+    out = run("--db", db, "import", str(f), "--dataset", "w", "--valid-from", "2020-01-01", "--valid-to", "2025-12-31")
+    assert out.returncode == 0 and "2 rows read, 1 accepted, 1 rejected" in out.stdout, out.stderr
+    assert "outside the plausible dates 2020-01-01 to 2025-12-31" in out.stdout
+    _no_traceback(run("--db", db, "import", str(f), "--dataset", "w", "--mode", "append"),
+                  "ev.csv was already imported", "--allow-duplicate")
+    out = run("--db", db, "import", str(f), "--dataset", "w", "--mode", "append", "--allow-duplicate")
+    assert out.returncode == 0 and "imported as interactions" in out.stdout, out.stderr
+    import xlsxwriter
+
+    book = tmp_path / "b.xlsx"
+    wb = xlsxwriter.Workbook(book)
+    wb.add_worksheet("First").write_row(0, 0, ["customer_id", "timestamp", "touchpoint"])
+    s = wb.add_worksheet("Second")
+    s.write_row(0, 0, ["customer_id", "timestamp", "touchpoint"])
+    s.write_row(1, 0, ["x", "2025-02-01", "homepage"])
+    wb.close()
+    out = run("--db", db, "import", str(book), "--dataset", "x", "--sheet", "Second")
+    assert out.returncode == 0 and "1 rows read, 1 accepted" in out.stdout, out.stderr
+    assert "sheet 'Second' was read, not 'First'" in out.stdout

@@ -9,7 +9,7 @@ import streamlit as st
 import cx
 from cx import schema
 from cx.export import to_csv_bytes
-from cx.ingest import SAMPLE_DIR, import_folder, open_source
+from cx.ingest import EARLIEST, SAMPLE_DIR, import_folder, open_source, plausible_dates
 from ui import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
@@ -26,16 +26,21 @@ NONE = "(none)"
 tab_import, tab_datasets, tab_stages = st.tabs(["Import a file", "Datasets", "Stage map"])
 
 
-def _source(uploaded):
-    """One staging read per uploaded file (not per rerun)."""
+def _source(uploaded, sheet: str | None = None):
+    """One staging read per uploaded file and sheet (not per rerun)."""
     held = st.session_state.get("import_src")
-    if held and held[0] == uploaded.file_id:
+    if held and held[0] == uploaded.file_id and sheet in (None, held[1].sheet):
         return held[1]
     if held:
         _drop(held[1])
+        st.session_state.pop("import_src", None)
     path = Path(tempfile.mkdtemp(prefix="cx_upload_")) / Path(uploaded.name).name
     path.write_bytes(uploaded.getvalue())
-    src = open_source(store, path)
+    try:
+        src = open_source(store, path, sheet=sheet)
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise
     src.upload_path = path
     st.session_state["import_src"] = (uploaded.file_id, src)
     st.session_state.pop("import_val", None)
@@ -65,10 +70,13 @@ with tab_import:
         st.session_state.pop("import_val", None)
     if up is not None:
         try:
-            src = _source(up)
+            src = _source(up, st.session_state.get(f"sheet_{up.file_id}"))
         except cx.CXError as e:
             st.error(md_escape(e))
             st.stop()
+        if len(src.sheets) > 1:
+            st.selectbox("Sheet", src.sheets, index=src.sheets.index(src.sheet), key=f"sheet_{up.file_id}",
+                         help="The workbook has several sheets; each is imported on its own.")
         details = f"{src.format.upper()}" + (f", {src.encoding}, delimiter “{src.delimiter}”"
                                              if src.format == "csv" else "")
         st.markdown(f"**{md_escape(src.file_name)}** · {md_escape(details)} · {len(src.columns)} columns")
@@ -85,18 +93,29 @@ with tab_import:
             opts = [NONE] + src.columns
             pick = cols[i % 4].selectbox(f"{col.name}{' *' if col.required else ''}", opts,
                                          index=opts.index(suggested.get(col.name, NONE)),
-                                         key=f"map_{up.file_id}_{kind}_{col.name}", help=col.description)
+                                         key=f"map_{up.file_id}_{src.sheet}_{kind}_{col.name}", help=col.description)
             if pick != NONE:
                 mapping[pick] = col.name
-        tz = st.text_input("Time zone of timestamps without an offset", "UTC", key=f"tz_{up.file_id}")
-        key = (up.file_id, kind, tuple(sorted(mapping.items())), tz)
+        c_tz, c_from, c_to = st.columns([2, 1, 1])
+        tz = c_tz.text_input("Time zone of timestamps without an offset", "UTC", key=f"tz_{up.file_id}",
+                             help="Local times the clocks skip are moved forward by the gap; local times they "
+                                  "repeat are read as the earlier instant. Both are counted in the notes.")
+        latest = plausible_dates()[1]
+        valid_from = c_from.date_input("Earliest plausible date", EARLIEST, key=f"from_{up.file_id}",
+                                       min_value=EARLIEST.replace(year=1900), max_value=latest.replace(year=latest.year + 50),
+                                       help="Timestamps before it are rejected with their row.")
+        valid_to = c_to.date_input("Latest plausible date", latest, key=f"to_{up.file_id}",
+                                   min_value=EARLIEST.replace(year=1900), max_value=latest.replace(year=latest.year + 50),
+                                   help="Timestamps after it are rejected (default: a year after today).")
+        key = (up.file_id, src.sheet, kind, tuple(sorted(mapping.items())), tz, valid_from, valid_to)
         val = st.session_state.get("import_val")
         if val is None or val[0] != key:
             if st.button("Check every row", type="primary", key="check"):
                 bar = st.progress(0.0, text="Reading and checking every row…")
                 src.progress = progress_callback(bar)
                 try:
-                    st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz))
+                    st.session_state["import_val"] = (key, src.validate(kind, mapping, timezone=tz, valid_from=valid_from,
+                                                                         valid_to=valid_to))
                     st.rerun()
                 except cx.CXError as e:
                     st.error(md_escape(e))
@@ -126,13 +145,16 @@ with tab_import:
             else:
                 mode = st.radio("If the dataset already has this table", ["replace", "append"],
                                 horizontal=True, key="import_mode")
+            dup = v.duplicate_of(target, mode) if target in names else None
+            if dup:
+                st.warning(md_escape(f"{dup} Import it again only if these are new rows."))
             b = st.columns([1, 1, 4])
-            if b[0].button(f"Import {v.accepted:,} rows", type="primary", disabled=not v.accepted,
-                           key="do_import"):
+            label = "Import it again anyway" if dup else f"Import {v.accepted:,} rows"
+            if b[0].button(label, type="primary", disabled=not v.accepted, key="do_import_again" if dup else "do_import"):
                 bar = st.progress(0.0, text="Importing (one transaction)…")
                 src.progress = progress_callback(bar)
                 try:
-                    rep = v.commit(target, mode=mode)
+                    rep = v.commit(target, mode=mode, allow_duplicate=bool(dup))
                     st.session_state["import_done"] = rep.summary()
                     switch_dataset(target)
                     _forget_source()

@@ -1,0 +1,365 @@
+"""Validation: one pass over the file, every value parsed by the contract, every problem flagged."""
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+
+import duckdb
+import polars as pl
+
+from .. import schema
+from .land import Landing
+from .notes import Note, duplicate_rows, note_mask, note_warnings
+from .parse import (_DIRECTION_SYNONYMS, _STAGE_SYNONYMS, _bool, _customer_id, _day_first, _enum, _epoch,
+                    _finite, _ident, _instant, _iso, _local_iso, _local_time_layers, _metric, _number, _q, _text,
+                    _wall_time)
+from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress
+from .source import Source, _NotStrict, _Retry
+
+
+def _no_nul(c: str) -> str:
+    return f"CASE WHEN contains({c}, chr(0)) THEN replace({c}, chr(0), '') ELSE {c} END"
+
+
+_UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "UNIVERSAL", "ETC/UNIVERSAL", "ZULU", "ETC/ZULU"}
+EARLIEST = date(1970, 1, 1)  # the default plausible range: 1970-01-01 to one year after today
+
+
+def _as_date(v, name: str) -> date | datetime:
+    if isinstance(v, (date, datetime)):
+        return v
+    try:
+        return datetime.fromisoformat(str(v).strip()) if "T" in str(v) or ":" in str(v) else date.fromisoformat(str(v).strip())
+    except ValueError:
+        raise ImportFailed(f"{name} takes a date like 2020-01-31, not {v!r}.") from None
+
+
+def plausible_dates(valid_from=None, valid_to=None) -> tuple[date, date, datetime, datetime]:
+    """The range of plausible timestamps (a timestamp outside it is rejected with its row): by
+    default 1970-01-01 to one year after today (UTC). Dates are whole days (valid_to included).
+    Returns (from, to, lowest and highest timestamp accepted)."""
+    today = datetime.now(timezone.utc).date()
+    lo = _as_date(valid_from, "valid_from") if valid_from is not None else EARLIEST
+    hi = (_as_date(valid_to, "valid_to") if valid_to is not None
+          else today.replace(year=today.year + 1) if (today.month, today.day) != (2, 29) else today + timedelta(days=365))
+    ts_lo = lo if isinstance(lo, datetime) else datetime.combine(lo, datetime.min.time())
+    ts_hi = hi if isinstance(hi, datetime) else datetime.combine(hi, datetime.max.time())
+    ts_lo, ts_hi = (d.astimezone(timezone.utc).replace(tzinfo=None) if d.tzinfo else d for d in (ts_lo, ts_hi))
+    if ts_lo > ts_hi:
+        raise ImportFailed(f"The plausible dates are empty: valid_from {lo} is after valid_to {hi}.")
+    return lo, hi, ts_lo, ts_hi
+
+
+# ----------------------------------------------------------------------------- validation
+class Validation(Landing):
+    """One pass over the file: every value parsed by the contract into a table, with one helper
+    column per possible problem (the raw value where it occurred, else NULL)."""
+
+    def __init__(self, src: Source, kind: str, mapping: dict[str, str] | None, timezone: str = "UTC",
+                 valid_from: date | datetime | str | None = None, valid_to: date | datetime | str | None = None):
+        if kind not in schema.KINDS:
+            raise ImportFailed(f"'{kind}' is not a table kind (kinds: {', '.join(schema.KINDS)}).")
+        self.src, self.kind, self.spec = src, kind, schema.KINDS[kind]
+        self.warnings = list(src.warnings)
+        self.mapping = self._check_mapping(dict(mapping) if mapping else src.suggest_mapping(kind))
+        self.timezone = self._check_timezone(timezone)
+        self.valid_from, self.valid_to, self._ts_lo, self._ts_hi = plausible_dates(valid_from, valid_to)
+        self.table: str | None = None
+        self.persistent = False
+        self.seconds = 0.0
+
+    def _check_mapping(self, mapping: dict[str, str]) -> dict[str, str]:
+        out, used = {}, {}
+        for source, target in mapping.items():
+            if target in (None, "", "(ignore)", "(none)"):
+                continue
+            if source not in self.src.columns:
+                raise ImportFailed(f"The mapping names a column '{source}' that the file does not have "
+                                   f"(columns: {', '.join(self.src.columns)}).")
+            if target not in self.spec.column_names:
+                raise ImportFailed(f"'{target}' is not a column of {self.kind} "
+                                   f"(columns: {', '.join(self.spec.column_names)}).")
+            if target in used:
+                raise ImportFailed(f"Both '{used[target]}' and '{source}' are mapped to {target}; map one.")
+            used[target] = source
+            out[source] = target
+        missing = [r for r in self.spec.required if r not in used]
+        if missing:
+            raise ImportFailed(
+                f"The required column(s) {', '.join(missing)} of {self.kind} are not mapped. Columns in "
+                f"{self.src.file_name}: {', '.join(self.src.columns)}.")
+        return out
+
+    def _check_timezone(self, tz: str) -> str:
+        ok = self.src.cur.sql("SELECT count(*) FROM pg_timezone_names() WHERE name = $tz",
+                              params={"tz": tz}).fetchall()[0][0]
+        if not ok:
+            raise ImportFailed(f"'{tz}' is not a time zone name (for example UTC, Europe/Paris).")
+        return tz
+
+    # -- the SQL of the pass -------------------------------------------------------------
+    def _select(self, strict: bool = False) -> tuple[str, dict]:
+        """The pass as layers of SELECT *, ... (each expression is evaluated once a row): raw text
+        columns c0..cN -> text __t{i} -> parsed contract columns -> __bad (problems bitmask), __raw
+        (the raw values of bad rows) and __note (notes bitmask)."""
+        src = self.src
+        self.warnings = list(src.warnings)  # a retried pass says its notes once
+        rel, params = src.relation(rejects=None if strict else src.name, strict=strict)
+        nul = src.may_hold_nul
+        utc = self.timezone.upper() in _UTC_NAMES
+        texts, epochs, parsed, problems, notes = [], [], [], [], []
+        local: list[list[list[str]]] = []  # per timestamp column (other time zones than UTC): its layers
+        raw_cols = []
+        for source, target in self.mapping.items():
+            i, col = src.columns.index(source), self.spec.column(target)
+            t, c = f"__t{i}", f"c{i}"
+            x = _no_nul(c) if nul else c  # NUL characters are removed (and noted)
+            raw_cols.append(c)
+            # Blank = missing. Text is kept as written; typed values are trimmed inside their (rarely
+            # taken) slow paths: casts ignore edge spaces.
+            texts.append(f"NULLIF({x}, '') AS {t}")
+            if target == "customer_id":
+                expr = _customer_id(t)
+                notes.append(Note(f"customer_id IS DISTINCT FROM {t}",
+                                  "{n} customer id{s} {were} normalised (white space at the edges, Unicode NFC, "
+                                  "full-width or zero-width characters), so the same customer is one id: {rows}."))
+            elif target == "metric":
+                expr = _metric(t)
+                notes.append(Note(f"metric IS DISTINCT FROM {t}",
+                                  "{n} metric name{s} {were} trimmed or put in lower case (so 'NPS ' is nps and its "
+                                  "scale is checked): {rows}."))
+            elif col.type == "text":
+                expr = t
+            elif col.type == "timestamp":
+                texts[-1] += f", {_iso(x)} AS __iso{i}" + ("" if utc else f", {_local_iso(x)} AS __loc{i}")
+                values = src.sample[c].drop_nulls().to_list() if src.sample.height else []
+                day_first, note = _day_first(values)
+                if note:
+                    self.warnings.append(f"'{source}' " + note.format("day first" if day_first else "month first")
+                                         + ".")
+                epochs.append(f"{_epoch(t, f'__iso{i}')} AS __ep{i}")
+                wall = _wall_time(t, f"__iso{i}", f"__ep{i}", day_first)
+                if utc:  # (each expression once in a layer: a repeated one would run on every row)
+                    expr = f"{_instant(f'__iso{i}', f'__ep{i}', wall)} AT TIME ZONE 'UTC'"
+                else:
+                    parsed.append(f"{wall} AS __wall{i}")
+                    local.append(_local_time_layers(i) + [[f"__at{i} AT TIME ZONE 'UTC' AS {target}"]])
+                    notes.append(Note(f"__amb{i}", f"{{n}} ambiguous local time{{s}} in '{source}' (occurring twice "
+                                      f"in {self.timezone}: the clocks went back) read as the earlier instant "
+                                      f"(summer time): {{rows}}."))
+                    notes.append(Note(f"__gap{i}", f"{{n}} non-existent local time{{s}} in '{source}' (skipped in "
+                                      f"{self.timezone}: the clocks went forward) moved forward by the gap "
+                                      f"(a one-hour gap reads 02:30 as 03:30): {{rows}}."))
+                    expr = None
+                problems.append((source, f"{target} NOT BETWEEN $ts_lo AND $ts_hi", t,
+                                 f"outside the plausible dates {self.valid_from:%Y-%m-%d} to "
+                                 f"{self.valid_to:%Y-%m-%d}"))
+                params.update(ts_lo=self._ts_lo, ts_hi=self._ts_hi)
+            elif col.type in ("decimal", "float"):
+                expr = _number(t, src.decimal_comma)
+            elif col.type == "bool":
+                expr = _bool(t)
+            elif col.type == "stage":
+                expr = _enum(t, _STAGE_SYNONYMS)
+            elif col.type == "direction":
+                expr = _enum(t, _DIRECTION_SYNONYMS)
+            else:  # pragma: no cover
+                raise AssertionError(col.type)
+            if expr is not None:
+                parsed.append(f"{expr} AS {target}")
+            if col.required:
+                missing = f"{target} IS NULL" if col.type == "text" else f"{t} IS NULL"
+                problems.append((source, missing, f"coalesce({t}, '')", f"missing {target}"))
+            if col.type != "text":
+                what = {"timestamp": "a date/time", "decimal": "a number", "float": "a number",
+                        "bool": "true/false", "stage": f"a stage ({', '.join(schema.STAGES)})",
+                        "direction": "inbound or outbound"}[col.type]
+                problems.append((source, f"{t} IS NOT NULL AND {target} IS NULL", t, f"cannot read as {what}"))
+            if col.type in ("decimal", "float"):
+                problems.append((source, _finite(target), t, "not a finite number"))
+            if target == "sentiment":
+                problems.append((source, f"isfinite({target}) AND {target} NOT BETWEEN -1 AND 1", t,
+                                 "sentiment outside -1..1"))
+            if target == "comment":
+                from ..voc import MAX_SCORED_CHARS  # (voc loads Ibis: only for feedback, which it scores)
+
+                notes.append(Note(f"strlen(comment) > {MAX_SCORED_CHARS} AND length(comment) > {MAX_SCORED_CHARS}",
+                                  f"{{n}} comment{{s}} longer than {MAX_SCORED_CHARS:,} characters: the sentiment "
+                                  f"is read from the first {MAX_SCORED_CHARS:,} (the whole comment is kept): "
+                                  f"{{rows}}."))
+        if self.kind == "feedback" and "score" in self.mapping.values():
+            s_src = next(s for s, t in self.mapping.items() if t == "score")
+            t = f"__t{src.columns.index(s_src)}"
+            for m, (lo, hi, _) in schema.METRIC_SCALES.items():
+                problems.append((s_src, f"metric = {_q(m)} AND isfinite(score) AND score NOT BETWEEN {lo} AND {hi}",
+                                 t, f"outside the {m} scale {lo}–{hi}"))
+        self._extra = []
+        extra_sel = []
+        if self.spec.keep_extra:
+            taken = set(self.spec.column_names)
+            for i, name in enumerate(src.columns):
+                if name in self.mapping:
+                    continue
+                norm = schema.normalise_name(name) or f"column_{i + 1}"
+                if not re.match(r"^[a-z]", norm):
+                    norm = "attr_" + norm
+                if norm in taken:
+                    norm = f"{norm}_{i + 1}"
+                taken.add(norm)
+                self._extra.append(norm)
+                raw_cols.append(f"c{i}")
+                x = _no_nul(f"c{i}") if nul else f"c{i}"
+                extra_sel.append(f"{_text(x)} AS {_ident(norm)}")  # normalised: [a-z0-9_] only
+        else:
+            dropped = [c for c in src.columns if c not in self.mapping]
+            if dropped:
+                self.warnings.append(f"Not imported (not in the {self.kind} contract): {', '.join(dropped)}.")
+        if nul:
+            texts.append(f"({' OR '.join(f'contains({c}, chr(0))' for c in raw_cols) or 'false'}) AS __nul")
+            notes.insert(0, Note("__nul", "NUL characters (\\0) were removed from the values of {n} row{s}: {rows}."))
+        if self.kind == "customers":  # a later row of a customer_id is a duplicate
+            cid = next(s for s, t in self.mapping.items() if t == "customer_id")
+            problems.append((cid, "__dup > 1", "customer_id", "duplicate customer_id (the first row with it is kept)"))
+        self.problems, self.notes = problems, notes
+        # Three helper columns, whatever the number of checks: __bad, a bitmask of the problems of
+        # the row (0 = accepted), __raw, the raw values of the checked columns on bad rows only, and
+        # __note, a bitmask of the notes.
+        self.helpers = ["__bad", "__raw", "__note"] + (["__i"] if self.kind == "customers" else [])
+        mapped = set(self.mapping.values())
+        out = [(c if c in mapped else f"NULL::{schema.SQL_TYPES[self.spec.column(c).type]}") + f" AS {c}"
+               for c in self.spec.column_names]
+        mask = " + ".join(f"(CASE WHEN {cond} THEN {1 << j} ELSE 0 END)"
+                          for j, (_, cond, _, _) in enumerate(problems)) or "0"
+        raws = ", ".join(f"CAST({raw} AS VARCHAR)" for _, _, raw, _ in problems)
+        number = "row_number() OVER () AS __i, " if self.kind == "customers" else ""  # the window's file order
+        sql = f"SELECT {number}{', '.join(texts + extra_sel) or '*'} FROM ({rel})"
+        for layer in [epochs, parsed, *(sum(ls, []) for ls in itertools.zip_longest(*local, fillvalue=[]))]:
+            if layer:
+                sql = f"SELECT *, {', '.join(layer)} FROM ({sql})"
+        if self.kind == "customers":
+            sql = f"SELECT *, row_number() OVER (PARTITION BY customer_id ORDER BY __i) AS __dup FROM ({sql})"
+        flagged = f"SELECT *, ({mask})::BIGINT AS __bad, ({note_mask(notes)})::BIGINT AS __note FROM ({sql})"
+        keep = ", __i" if self.kind == "customers" else ""
+        sql = (f"SELECT {', '.join(out + [_ident(e) for e in self._extra])}, __bad, "
+               f"CASE WHEN __bad <> 0 THEN [{raws}] END AS __raw, __note{keep} FROM ({flagged})")
+        return sql, params
+
+    def run(self, into: str | None = None, strict: bool = False) -> None:
+        """The pass: into a temporary table (a check), or into ``into`` (a persistent table, inside
+        the caller's transaction: the one-pass import). strict: the fast read that stops at the
+        first malformed CSV row (raises _NotStrict: run again with strict=False)."""
+        src, cur, t0 = self.src, self.src.cur, time.time()
+        strict = strict and src.format == "csv"
+        src.progress(0.1, f"Reading and checking every row of {src.file_name}")
+        sql, params = self._select(strict=strict)
+        self.persistent = into is not None
+        self.table = into or f"{src.name}_v"
+        cur.sql(f"SET TimeZone = {_q(self.timezone)}")  # validated against pg_timezone_names
+        try:
+            cur.sql(f"DROP TABLE IF EXISTS {self.table}")
+            with _progress_poller(cur, src.progress, 0.1, 0.8, f"Reading and checking every row of {src.file_name}"):
+                cur.sql(f"CREATE {'' if into else 'TEMP '}TABLE {self.table} AS {sql}", params=params)
+        except duckdb.InvalidInputException as e:
+            if strict:
+                raise _NotStrict() from e
+            if src.format == "csv" and src._read_path is src.path:
+                raise _Retry() from e
+            raise ImportFailed(f"{src.file_name} could not be read: {str(e).splitlines()[0]}") from e
+        finally:
+            try:
+                cur.sql("SET TimeZone = 'UTC'")
+            except duckdb.TransactionException:  # aborted: the caller rolls back and retries
+                pass
+        src.collect_rejects(None if strict else src.name)
+        # rowids follow insertion (= file) order; inside a transaction they start at a large offset.
+        # Customers carry an explicit index instead (their duplicate check reorders rows).
+        self._index = "__i" if self.kind == "customers" else "rowid"
+        self._rid0 = cur.sql(f"SELECT coalesce(min({self._index}), 0) FROM {self.table}").fetchall()[0][0]
+        bad = "__bad <> 0"
+        self._bad = bad
+        total, nbad = cur.sql(f"SELECT count(*), count(*) FILTER (WHERE {bad}) FROM {self.table}").fetchall()[0]
+        self.rows_read = int(total) + src.reader_rejected
+        if self.rows_read == 0:
+            raise ImportFailed(f"{src.file_name} has a header but no rows: nothing to import.")
+        self.accepted = int(total) - int(nbad)
+        self.rejected = int(nbad) + src.reader_rejected
+        self.errors, self.error_count = self._errors(int(nbad))
+        self.warnings += note_warnings(cur, self.table, self._index, self._rid0, self.notes, src._row_numbers)
+        if self.kind != "customers" and self.accepted:  # customers: a repeated id is rejected already
+            dup = duplicate_rows(cur, self.table, list(self.mapping.values()) + self._extra, list(self.spec.key_columns))
+            if dup:
+                self.warnings.append(f"{dup:,} row{'s' if dup != 1 else ''} repeat{'' if dup != 1 else 's'} an earlier "
+                                     f"row exactly (every imported column equal); imported.")
+        if self.kind == "interactions":
+            self._stage_warnings()
+        self.seconds = time.time() - t0
+
+    def _errors(self, nbad: int) -> tuple[pl.DataFrame, int]:
+        frames, total = [self.src.reader_errors], self.src.reader_errors.height
+        if nbad:
+            cur = self.src.cur
+            names = [s for s, _, _, _ in self.problems]
+            probs = [p for _, _, _, p in self.problems]
+            unpivot = (f"SELECT rid, j, coalesce(__raw[j + 1], '') AS value FROM b, range({len(self.problems)}) "
+                       f"r(j) WHERE (__bad >> j) & 1 = 1")
+            base = f"WITH b AS (SELECT {self._index} AS rid, __bad, __raw FROM {self.table} WHERE {self._bad})"
+            total += cur.sql(f"{base} SELECT count(*) FROM ({unpivot})").fetchall()[0][0]
+            df = cur.sql(f"{base} SELECT * FROM ({unpivot}) ORDER BY rid, j LIMIT {MAX_ERRORS}").pl()
+            frames.append(pl.DataFrame({
+                "row": self.src._row_numbers(df["rid"] - self._rid0 + 1),
+                "column": [names[j] for j in df["j"]],
+                "value": df["value"].str.slice(0, 200),
+                "problem": [probs[j] for j in df["j"]]}, schema=ERROR_COLUMNS))
+        errors = pl.concat(frames).sort("row", maintain_order=True).head(MAX_ERRORS)
+        return errors, total
+
+    def _stage_warnings(self) -> None:
+        if "stage" in self.mapping.values():
+            missing = self.src.cur.sql(f"SELECT count(*) FROM {self.table} WHERE stage IS NULL AND NOT "
+                                       f"({self._bad})").fetchall()[0][0]
+            if missing:
+                self.warnings.append(f"{missing:,} rows have no stage; it is derived from the touchpoint "
+                                     f"by the dataset's stage rules.")
+        else:
+            self.warnings.append("No stage column: stages are derived from touchpoint names by the "
+                                 "dataset's stage rules (editable under Data → Stage map).")
+
+    def preview(self, n: int = 20) -> pl.DataFrame:
+        """The first accepted rows after mapping and parsing (what will land)."""
+        cols = list(self.mapping.values()) + self._extra
+        return self.src.cur.sql(f"SELECT {', '.join(_ident(c) for c in cols)} FROM {self.table} "
+                                f"WHERE NOT ({self._bad}) ORDER BY {self._index} LIMIT {int(n)}").pl()
+
+    def report(self, dataset: str | None = None, imported: bool = False, seconds: float = 0.0) -> ImportReport:
+        return ImportReport(kind=self.kind, dataset=dataset, file_name=self.src.file_name,
+                            rows_read=self.rows_read, accepted=self.accepted, rejected=self.rejected,
+                            errors=self.errors, warnings=list(self.warnings), mapping=dict(self.mapping),
+                            imported=imported, seconds=seconds or self.seconds, error_count=self.error_count)
+
+
+@contextmanager
+def _progress_poller(cur, progress: Progress, lo: float, hi: float, message: str, every: float = 0.5):
+    """While the statement runs on `cur`, report DuckDB's query progress from a helper thread."""
+    import threading
+
+    done = threading.Event()
+
+    def poll():
+        while not done.wait(every):
+            try:
+                pct = cur.query_progress()
+                if pct >= 0:
+                    progress(lo + (hi - lo) * min(pct, 100.0) / 100.0, f"{message} ({pct:.0f}%)")
+            except Exception:  # noqa: BLE001 - progress is best effort, never a failure
+                return
+
+    th = threading.Thread(target=poll, daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        done.set()
+        th.join(timeout=2)

@@ -1,0 +1,78 @@
+"""The Data page with hostile or awkward files (issue 19): a damaged archive is a message, a
+workbook's sheet is chosen, and appending a file already imported asks for confirmation."""
+import gzip
+
+from tests.test_app import _key, metric, new_app, tiny_db  # noqa: F401 (tiny_db: a fixture)
+from tests.test_ingest_safety import two_sheet_workbook
+
+VISITS = ("customer_id,timestamp,touchpoint,channel\nu1,2025-02-01 10:00,homepage,web\n"
+          "u2,2025-02-02 11:00,pricing_page,web\n").encode()
+
+
+def _plain(text: str) -> str:
+    """A message as the page shows it, without the Markdown escapes (md_escape)."""
+    return text.replace("\\", "")
+
+
+def _data_page():
+    at = new_app().run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _upload_and_check(at, name, body, mime="text/csv"):
+    at.file_uploader[0].set_value((name, body, mime)).run()
+    assert not at.exception, at.exception
+    at.button(key="check").click().run()
+    assert not at.exception, at.exception
+
+
+def test_a_truncated_archive_is_a_message_not_a_traceback(tiny_db):
+    at = _data_page()
+    data = gzip.compress(VISITS * 20)
+    at.file_uploader[0].set_value(("v.csv.gz", data[: len(data) // 2], "application/gzip")).run()
+    assert not at.exception, at.exception
+    assert [_plain(e.value) for e in at.error] == ["v.csv.gz is a truncated or damaged gzip file (Compressed file ended "
+                                           "before the end-of-stream marker was reached): nothing was imported."]
+
+
+def test_appending_a_file_again_asks_for_confirmation(tiny_db):
+    at = _data_page()
+    _upload_and_check(at, "visits.csv", VISITS)
+    at.text_input(key="import_newname").set_value("visits").run()
+    at.button(key="do_import").click().run()
+    assert any("2 accepted" in _plain(s.value) for s in at.success)
+    _upload_and_check(at, "visits.csv", VISITS)  # the same bytes again
+    at.selectbox(key="import_target").set_value("visits").run()
+    at.radio(key="import_mode").set_value("append").run()
+    assert not at.exception, at.exception
+    warning = _plain(" ".join(w.value for w in at.warning))
+    assert "visits.csv was already imported into the interactions of dataset 'visits'" in warning
+    assert [b.label for b in at.button if b.key and b.key.startswith("do_import")] == ["Import it again anyway"]
+    at.button(key="do_import_again").click().run()
+    assert not at.exception, at.exception
+    assert any("2 accepted" in _plain(s.value) for s in at.success)
+    import cx
+
+    s = cx.open(tiny_db)
+    try:
+        assert s.con.sql(f"SELECT count(*) FROM {s.dataset('visits').schema}.interactions").fetchall()[0][0] == 4
+    finally:
+        s.close()
+
+
+def test_a_workbook_sheet_is_chosen_on_the_page(tiny_db, tmp_path):
+    p = two_sheet_workbook(tmp_path / "book.xlsx")
+    at = _data_page()
+    at.file_uploader[0].set_value(("book.xlsx", p.read_bytes(), "application/vnd.ms-excel")).run()
+    assert not at.exception, at.exception
+    sheet = next(s for s in at.selectbox if s.label == "Sheet")
+    assert (sheet.options, sheet.value) == (["Events", "Orders"], "Events")
+    sheet.set_value("Orders").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key=_key(at, "map_", "_amount")).value == "amount"
+    at.button(key="check").click().run()
+    assert not at.exception, at.exception
+    assert (metric(at, "Rows read"), metric(at, "Accepted")) == ("2", "2")
+    assert any("sheet 'Orders' was read, not 'Events'" in _plain(i.value) for i in at.info)
