@@ -22,9 +22,8 @@ import changed, counted), ``land`` (the transaction that swaps or appends, dupli
 from .api import import_file, open_source
 from .folder import KIND_FILES, SAMPLE_DIR, ensure_demo, import_folder
 from .report import ERROR_COLUMNS, MAX_ERRORS, DuplicateImport, ImportFailed, ImportReport, Progress
-from .source import Source
 from ..stages import derive_stages_sql  # re-exported (it lives in cx.stages)
-from .validate import EARLIEST, Validation, plausible_dates
+from .validate import EARLIEST, Source, Validation, plausible_dates
 
 __all__ = ["ERROR_COLUMNS", "KIND_FILES", "MAX_ERRORS", "SAMPLE_DIR", "DuplicateImport", "ImportFailed", "ImportReport", "Progress",
            "Source", "Validation", "derive_stages_sql", "ensure_demo", "import_file", "import_folder",

@@ -7,8 +7,8 @@ from pathlib import Path
 from ..store import Store
 from .land import DUPLICATE_HINT, _target_dataset, _transaction
 from .report import DuplicateImport, ImportReport, Progress, plain_errors
-from .source import Source, with_retries
-from .validate import Validation
+from .source import with_retries
+from .validate import Source, Validation
 
 
 def open_source(store: Store, path, progress: Progress | None = None, file_name: str | None = None,

@@ -8,7 +8,6 @@ import itertools
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -18,9 +17,6 @@ from ..store import Store
 from .report import ERROR_COLUMNS, ImportFailed, Progress, _empty_errors, plain_errors
 from .sniff import (SNIFF_BYTES, _detect_encoding, _Hash, _has_nul, _header_names, _open_bytes, _reader_problem,
                     _sniff_delimiter, _transcode, builtins_open)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .validate import Validation
 
 _uid = itertools.count(1)
 
@@ -257,18 +253,6 @@ class Source:
 
     def suggest_mapping(self, kind: str | None = None) -> dict[str, str]:
         return schema.suggest_mapping(self.columns, kind or self.detect_kind())
-
-    def validate(self, kind: str | None = None, mapping: dict[str, str] | None = None,
-                 timezone: str = "UTC", valid_from=None, valid_to=None) -> "Validation":
-        """Read and check the whole file (into a temporary table); commit() imports it. Timestamps
-        outside valid_from..valid_to (default 1970-01-01 to a year after today) are rejected."""
-        from .validate import Validation
-
-        with plain_errors(self.file_name):
-            v = Validation(self, kind or self.detect_kind(), mapping, timezone, valid_from, valid_to)
-            with_retries(self, lambda strict: v.run(strict=strict))
-        return v
-
 
     def _row_numbers(self, idx: pl.Series) -> pl.Series:
         """Record index among the records the reader accepted (1-based) -> spreadsheet row number."""

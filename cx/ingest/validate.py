@@ -16,8 +16,9 @@ from .notes import Note, duplicate_rows, note_mask, note_warnings
 from .parse import (_DIRECTION_SYNONYMS, _STAGE_SYNONYMS, _bool, _customer_id, _day_first, _enum, _epoch,
                     _finite, _ident, _instant, _iso, _local_iso, _local_time_layers, _metric, _number, _q, _text,
                     _wall_time)
-from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress
-from .source import Source, _NotStrict, _Retry
+from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress, plain_errors
+from . import source as _source
+from .source import _NotStrict, _Retry, with_retries
 
 
 def _no_nul(c: str) -> str:
@@ -58,7 +59,7 @@ class Validation(Landing):
     """One pass over the file: every value parsed by the contract into a table, with one helper
     column per possible problem (the raw value where it occurred, else NULL)."""
 
-    def __init__(self, src: Source, kind: str, mapping: dict[str, str] | None, timezone: str = "UTC",
+    def __init__(self, src: _source.Source, kind: str, mapping: dict[str, str] | None, timezone: str = "UTC",
                  valid_from: date | datetime | str | None = None, valid_to: date | datetime | str | None = None):
         if kind not in schema.KINDS:
             raise ImportFailed(f"'{kind}' is not a table kind (kinds: {', '.join(schema.KINDS)}).")
@@ -363,3 +364,17 @@ def _progress_poller(cur, progress: Progress, lo: float, hi: float, message: str
     finally:
         done.set()
         th.join(timeout=2)
+
+
+class Source(_source.Source):
+    """A file to import (see cx.ingest.source.Source) that can check itself: validate() reads and
+    checks every row (Validation), commit() on the result imports it."""
+
+    def validate(self, kind: str | None = None, mapping: dict[str, str] | None = None,
+                 timezone: str = "UTC", valid_from=None, valid_to=None) -> "Validation":
+        """Read and check the whole file (into a temporary table); commit() imports it. Timestamps
+        outside valid_from..valid_to (default 1970-01-01 to a year after today) are rejected."""
+        with plain_errors(self.file_name):
+            v = Validation(self, kind or self.detect_kind(), mapping, timezone, valid_from, valid_to)
+            with_retries(self, lambda strict: v.run(strict=strict))
+        return v
