@@ -119,7 +119,11 @@ GLOSSARY: tuple[Term, ...] = (
        "Distinct customer_id with at least one touchpoint (after the filters).", "cx.profile.kpis", "overview"),
     _T("touchpoints", "Touchpoints", "Dataset", "Rows of interactions: every recorded touchpoint.",
        "cx.profile.kpis", "overview"),
-    _T("purchases", "Purchases", "Dataset", "Touchpoints with amount > 0.", "cx.profile.kpis", "overview"),
+    _T("purchases", "Purchases", "Dataset",
+       "Transactions: rows with an amount > 0, or rows of a purchase touchpoint whatever their amount (a $0 "
+       "order is an order; purchase touchpoints come from keyword rules such as order or purchase, editable "
+       "on the Data page). Reaching the purchase stage (a cart, a checkout step) is not buying.",
+       "cx.expr.is_purchase", "overview"),
     _T("buying_share", "Buying customers", "Dataset",
        "Customers with at least one purchase ÷ customers.", "cx.profile.kpis", "overview"),
     _T("revenue", "Revenue", "Dataset", "Sum of amount over all touchpoints (refunds count negative).",

@@ -342,6 +342,46 @@ def p_chart(k, n) -> ControlChart:
     return ControlChart("p", pbar, up, lo, _signals(x, pbar, up, lo))
 
 
+def nps_chart(promoters, detractors, n) -> ControlChart:
+    """An NPS chart: centre = the pooled NPS of all periods, limits = centre ± 3 standard errors of
+    each period's own n (the multinomial variance at the pooled shares), like a p-chart."""
+    rows = [(p, q, m) for p, q, m in zip(promoters, detractors, n)]
+    known = [(p, q, m) for p, q, m in rows if p is not None and q is not None and m]
+    if len(known) < 3:
+        return ControlChart("NPS", None, [None] * len(rows), [None] * len(rows), [""] * len(rows))
+    N = sum(m for _, _, m in known)
+    pb, db = sum(p for p, _, _ in known) / N, sum(q for _, q, _ in known) / N
+    center, var = 100.0 * (pb - db), max(pb + db - (pb - db) ** 2, 0.0)
+    x, up, lo = [], [], []
+    for p, q, m in rows:
+        if p is None or q is None or not m:
+            x.append(None), up.append(None), lo.append(None)
+            continue
+        s = 300.0 * math.sqrt(var / m)
+        x.append(100.0 * (p - q) / m), up.append(min(100.0, center + s)), lo.append(max(-100.0, center - s))
+    return ControlChart("NPS", center, up, lo, _signals(x, center, up, lo))
+
+
+def mean_chart(n, total, total_sq) -> ControlChart:
+    """An x̄ chart for a mean score per period (CES): centre = the pooled mean, limits = centre ± 3
+    pooled standard deviations ÷ √(each period's n)."""
+    rows = list(zip(n, total, total_sq))
+    known = [(m, s, q) for m, s, q in rows if m and s is not None and q is not None]
+    if len(known) < 3:
+        return ControlChart("mean", None, [None] * len(rows), [None] * len(rows), [""] * len(rows))
+    N, S, Q = sum(m for m, _, _ in known), sum(s for _, s, _ in known), sum(q for _, _, q in known)
+    center = S / N
+    sd = math.sqrt(max((Q - S * S / N) / max(N - 1, 1), 0.0))
+    x, up, lo = [], [], []
+    for m, s, q in rows:
+        if not m or s is None:
+            x.append(None), up.append(None), lo.append(None)
+            continue
+        h = 3 * sd / math.sqrt(m)
+        x.append(s / m), up.append(center + h), lo.append(center - h)
+    return ControlChart("mean", center, up, lo, _signals(x, center, up, lo))
+
+
 def _signals(x, center, up, lo) -> list[str]:
     """Per point: beyond a limit, the end of a run of RUN_LENGTH on one side of the centre, or the
     end of TREND_LENGTH points each higher (lower) than the one before; "" otherwise."""

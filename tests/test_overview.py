@@ -150,3 +150,17 @@ def test_a_planted_shift_is_found_and_small_samples_are_said_to_be_small(store, 
     # the same scorecard one week at a time: 60 answers a month is ~14 a week, too few to compare
     wk = {r["key"]: r for r in overview.scorecard(store, "week", dataset="shift", with_model=False).iter_rows(named=True)}
     assert wk["csat"]["status"] == "few" and wk["csat"]["note"].endswith("answers: too few to compare")
+
+
+def test_kpi_history_has_control_limits(store, write):
+    inter, fb = _programme(3, shift_last=True)
+    store.import_file(write("i.csv", inter), dataset="h")
+    store.import_file(write("f.csv", fb), kind="feedback", dataset="h")
+    h = overview.kpi_history(store, "nps", "month", dataset="h")
+    assert h.height == 12 and (h["low"] < h["value"]).all() and (h["value"] < h["high"]).all()
+    # an NPS chart: limits from each month's own n (60, then 400 in the planted month)
+    assert h["center"].n_unique() == 1 and h["upper"][-1] < h["upper"][-2]
+    assert h["signal"][-1].startswith("above the upper control limit")
+    r = overview.kpi_history(store, "csat", "month", dataset="h")  # a share: a p-chart, limits per period
+    assert r["center"][0] == pytest.approx(r["value"].mean(), rel=0.05)  # both in percent
+    assert overview.kpi_history(store, "avg_clv", "month", dataset="h").height == 0

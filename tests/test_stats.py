@@ -194,3 +194,13 @@ def test_words():
     assert stats.plus_minus(3.0, None) == "+3"
     assert stats.plus_minus(None, 2) == "–"
     assert stats.few(10) == "10 answers: too few to compare"
+
+
+def test_nps_and_mean_charts_use_each_periods_n():
+    cc = stats.nps_chart([30, 30, 28, 340], [15, 15, 16, 20], [60, 60, 60, 400])
+    pb, db = 428 / 580, 66 / 580
+    assert approx(cc.center, 100 * (pb - db))
+    assert approx(cc.upper[3], 100 * (pb - db) + 300 * math.sqrt((pb + db - (pb - db) ** 2) / 400))
+    assert cc.signals[3].startswith("above")
+    m = stats.mean_chart([40, 40, 40, 40], [200.0, 196.0, 204.0, 160.0], [1010.0, 990.0, 1050.0, 660.0])
+    assert approx(m.center, 760 / 160) and m.signals[3].startswith("below")

@@ -7,11 +7,13 @@ import streamlit as st
 from cx import glossary, lifecycle
 from cx.charts import lifecycle as lc_charts
 from ui import call, chart, clicked_points, figures, page_frame, table
+from ui.drilldown import kpi_focus
 
 lc_charts = figures(lc_charts)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Life cycle", "Do customers come back? Cohorts by the month (or week) they started, and every "
                "period's customers split into new, returning, resurrecting and dormant.")
+kpi_focus(("active_customers", "retention"), f)  # opened from an overview card: that period first
 
 
 def _apply_selection(event, key: str, values: dict) -> None:

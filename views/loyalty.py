@@ -8,12 +8,14 @@ from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
 from ui import call, chart, clicked_points, current_dataset, figures, get_store, md_escape, page_frame, table
+from ui.drilldown import kpi_focus
 
 ch = figures(ch)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Loyalty & trust", "How likely customers are to recommend you, how satisfied they are and how easy "
                "you make things; which touchpoints drive that; whether trust pays; who forgives an incident; and how "
                "healthy each relationship is.")
+kpi_focus(("nps", "csat", "ces"), f)  # opened from an overview card: that period first
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 BY_LABELS = {"touchpoint": "touchpoint", "channel": "channel", "solicited": "solicited or not",
              "stage": "stage (of the rated interaction)", "department": "department (of the rated interaction)",

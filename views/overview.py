@@ -4,6 +4,7 @@ import streamlit as st
 from cx import glossary, overview, profile
 from cx.charts import overview as oc
 from ui import call, chart, figures, fmt_date, md_escape, page_frame, page_link
+from ui.drilldown import card_link_params
 
 oc = figures(oc)  # figures memoised per input (ui.cache.figure)
 
@@ -23,7 +24,8 @@ st.caption(f"Last full {period}: **{when}**, compared with the {period} before. 
            f"to {fmt_date(k['last'])}; {k['customers']:,} customers, {k['touchpoints']:,} touchpoints.")
 
 STATUS = {"improving": ("green", ":material/trending_up:"), "declining": ("red", ":material/trending_down:"),
-          "steady": ("gray", ":material/trending_flat:"), "unknown": ("gray", ":material/help:")}
+          "steady": ("gray", ":material/trending_flat:"), "few": ("gray", ":material/more_horiz:"),
+          "unknown": ("gray", ":material/help:")}
 rows = list(sc.iter_rows(named=True))
 for chunk in (rows[:4], rows[4:]):  # the loop (activity, retention, repeat) then what customers say and are worth
     cols = st.columns(len(chunk))
@@ -34,12 +36,16 @@ for chunk in (rows[:4], rows[4:]):  # the loop (activity, retention, repeat) the
                 st.metric(r["label"], "–", help=hint, border=True)
                 st.caption(f"Needs {r['needs']}.")
                 continue
-            delta = overview.fmt_delta(r["unit"], r["delta"])
+            real = r["status"] in ("improving", "declining")  # coloured only when beyond chance
+            delta = overview.fmt_delta(r["unit"], r["delta"], r["margin"]) if r["status"] != "few" else None
             spark = [v for v in r["spark"] if v is not None]
             st.metric(r["label"], overview.fmt(r["unit"], r["value"]), delta=delta,
-                      delta_color="normal" if r["status"] != "steady" else "off",
+                      delta_color="normal" if real else "off", delta_arrow="auto" if real else "off",
                       help=hint, border=True, chart_data=spark if len(spark) > 1 else None, chart_type="line")
-            page_link(f"views/{r['page']}.py", label="Details", icon=":material/arrow_forward:")
+            if r["note"]:
+                st.caption(md_escape(r["note"]), help=glossary.help_text("change_test"))
+            page_link(f"views/{r['page']}.py", label="Details", icon=":material/arrow_forward:",
+                      query_params=card_link_params(r["key"], period, r["period"]) if r["period"] else None)
 
 st.subheader("The four core elements")
 el = overview.core_elements(sc)
@@ -53,8 +59,11 @@ for col, r in zip(cols, el.iter_rows(named=True)):
 
 st.subheader("What changed")
 mv = call(overview.movers, period=period, filters=f)
-if mv.height:
-    st.markdown("\n".join(f"- {md_escape(s)}" for s in mv["sentence"].to_list()), help=glossary.help_text("movers"))
+sig = mv.filter(mv["significant"]) if mv.height else mv
+if sig.height:
+    st.markdown("\n".join(f"- {md_escape(s)}" for s in sig["sentence"].to_list()), help=glossary.help_text("movers"))
+elif mv.height:
+    st.markdown(md_escape(overview.nothing_changed(period, shown)), help=glossary.help_text("movers"))
 else:
     st.caption("Not enough full periods to compare yet.")
 

@@ -5,12 +5,14 @@ import streamlit as st
 from cx import clv, glossary
 from cx.charts import value as vc
 from ui import call, chart, figures, fmt_money, md_escape, page_frame, table
+from ui.drilldown import kpi_focus
 
 vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
 f = page_frame("Value", "What customers have brought so far, what they are likely to bring next (BG/NBD × "
                "Gamma-Gamma, fitted on your data), how far to trust that forecast, and which valuable "
                "customers to reach out to before they go.")
+kpi_focus(("revenue", "repeat_rate"), f)  # opened from an overview card: that period first
 
 # the main choices live in the URL (?vh=24&vd=5%25&vu=M): string options, so a copied link restores them
 RATES = {"0%": 0.0, "5%": 0.05, "8%": 0.08, "10%": 0.10, "12%": 0.12, "15%": 0.15, "20%": 0.20}

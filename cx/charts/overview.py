@@ -58,3 +58,39 @@ def activity_lines(df: pl.DataFrame, title: str = "Activity over time", period: 
                                   tickformat=",.0f", rangemode="tozero", tickmode="auto", nticks=6),
                       yaxis_rangemode="tozero")
     return _layout(fig, title)
+
+
+def control_chart(df: pl.DataFrame, label: str, unit: str = "", focus=None,
+                  title: str | None = None) -> go.Figure:
+    """A KPI's history with its control limits (cx.overview.kpi_history: period, value, n, low, high,
+    center, upper, lower, signal). Each period's interval is an error bar; a period outside the
+    limits or ending a run or trend is red, its reason on hover; `focus` (a period) is ringed."""
+    fig = go.Figure()
+    if not df.height:
+        return _layout(fig, title or f"{label} over time")
+    x = df["period"].to_list()
+    val, lo, hi = df["value"].to_list(), df["low"].to_list(), df["high"].to_list()
+    up = [None if v is None or h is None else h - v for v, h in zip(val, hi)]
+    down = [None if v is None or lo_ is None else v - lo_ for v, lo_ in zip(val, lo)]
+    sig = df["signal"].to_list()
+    fig.add_trace(go.Scatter(x=x, y=df["upper"].to_list(), name="control limits", mode="lines",
+                             line=dict(color="#b0b0b0", dash="dash", shape="hv"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=df["lower"].to_list(), name="lower limit", mode="lines", showlegend=False,
+                             line=dict(color="#b0b0b0", dash="dash", shape="hv"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=df["center"].to_list(), name="centre (average)", mode="lines",
+                             line=dict(color="#8d99ae", width=1), hoverinfo="skip"))
+    colours = ["#e63946" if s else PALETTE[0] for s in sig]
+    words = [s or "within the limits: ordinary variation" for s in sig]
+    fig.add_trace(go.Scatter(
+        x=x, y=val, name=label, mode="lines+markers", line=dict(color=PALETTE[0], width=2),
+        marker=dict(color=colours, size=9), customdata=list(zip(df["n"].to_list(), words)),
+        error_y=dict(type="data", array=up, arrayminus=down, visible=True, color="#9bb9c9", thickness=1),
+        hovertemplate="%{x}<br>" + label + " %{y:,.1f}" + unit + " (n = %{customdata[0]:,})<br>%{customdata[1]}"
+                      "<extra></extra>"))
+    if focus is not None and focus in x:
+        i = x.index(focus)
+        fig.add_trace(go.Scatter(x=[focus], y=[val[i]], name="the period you opened", mode="markers",
+                                 marker=dict(symbol="circle-open", size=18, color="#1d2b36", line=dict(width=2)),
+                                 hoverinfo="skip"))
+    fig.update_yaxes(title=label + (f" ({unit.strip()})" if unit.strip() else ""))
+    return _layout(fig, title or f"{label} over time, with control limits")

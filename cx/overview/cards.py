@@ -1,27 +1,18 @@
-"""The leadership view: KPI cards with period-over-period deltas and sparklines, the four core
-elements of a CX program, and what changed since the previous period, in words.
-
-Nothing here defines a metric: every number comes from the one function that defines it
-(profile, lifecycle, loyalty, clv), called with the same data handle (:mod:`cx.data`), and is
-compared between the last two *full* periods (a period the data covers only partly is never
-compared with a full one).
-"""
+"""The KPI cards: each card's value per full period, the aggregates its test needs, the change
+between the last two full periods tested against chance (cx.stats), and how a card reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
 
-import ibis
 import polars as pl
-from ibis import _
 
-from . import lifecycle, loyalty, profile, stats
-from .data import Data, uses_data
-from .expr import initiated, period_start
-from .filters import Filters
-from .fmt import MISSING, money
-from .store import CXError
-from .terms import Term
+from .. import lifecycle, loyalty, profile, stats
+from ..data import Data, uses_data
+from ..filters import Filters
+from ..fmt import MISSING, money
+from ..store import CXError
+
 
 PERIODS = ("week", "month")
 SPARK = 12  # periods in a sparkline
@@ -266,7 +257,7 @@ def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
         elif c.key in ("avg_clv", "health") and with_model:
             try:
                 if c.key == "avg_clv":
-                    from . import clv
+                    from .. import clv
 
                     df = _on(d, clv.customer_value).customers
                     level_est = stats.bootstrap_mean(df["predicted_clv"].to_list(), level) if df.height else None
@@ -336,32 +327,6 @@ def _level(key: str, r: dict | None, level: float) -> stats.Estimate | None:
     return stats.Estimate(pct(e.value), pct(e.low), pct(e.high), e.n)
 
 
-ELEMENTS = {
-    "Engagement": ("active_customers", "revenue"),
-    "Success": ("csat", "ces"),
-    "Life cycle": ("retention", "active_customers"),
-    "Loyalty": ("nps", "repeat_rate", "retention"),
-}
-
-
-def core_elements(card: pl.DataFrame) -> pl.DataFrame:
-    """The four core elements of a CX program from the scorecard: element, status, metrics (the
-    cards behind it), sentence. Only changes beyond chance count: declining if any of its metrics
-    declines significantly, improving if one improves and none declines, steady otherwise
-    (including metrics with too few answers to compare), unknown when none has data."""
-    by = {r["key"]: r for r in card.iter_rows(named=True)}
-    out = []
-    for element, keys in ELEMENTS.items():
-        st = [by[k]["status"] for k in keys if k in by]
-        known = [x for x in st if x != "unknown"]
-        status = ("unknown" if not known else "declining" if "declining" in known
-                  else "improving" if "improving" in known else "steady")
-        parts = [_phrase(by[k]) for k in keys if k in by and by[k]["status"] != "unknown"]
-        out.append({"element": element, "status": status, "metrics": list(keys),
-                    "sentence": "; ".join(parts) if parts else "No data for this element yet."})
-    return pl.DataFrame(out)
-
-
 def fmt(unit: str, v) -> str:
     """A card's value in its unit (int, money, pct, ces, score); a dash when missing."""
     if v is None:
@@ -389,139 +354,3 @@ def fmt_delta(unit: str, d, margin: float | None = None) -> str | None:
     tail = "" if body else " pts"
     pm = f" ± {one(margin)}" if margin is not None else ""
     return ("+" if d >= 0 else "-") + one(d) + pm + tail
-
-
-def _phrase(r: dict) -> str:
-    verb = {"improving": "up", "declining": "down"}.get(r["status"])
-    now = fmt(r["unit"], r["value"])
-    if r["previous"] is None:
-        return f"{r['label']} {now}"
-    if verb:
-        return f"{r['label']} {verb} ({fmt(r['unit'], r['previous'])} → {now})"
-    if r["status"] == "few":
-        return f"{r['label']} {now} ({r['note']})" if r.get("note") else f"{r['label']} {now}"
-    return f"{r['label']} steady at {now}" + (" (the change could be chance)" if r.get("delta") else "")
-
-
-DIMENSIONS = ("channel", "persona")
-MOVER_COLUMNS = {"metric": pl.Utf8, "dimension": pl.Utf8, "group": pl.Utf8, "previous": pl.Float64,
-                 "value": pl.Float64, "change": pl.Float64, "margin": pl.Float64, "p_value": pl.Float64,
-                 "p_adjusted": pl.Float64, "significant": pl.Boolean, "sentence": pl.Utf8}
-
-
-def _no_movers() -> pl.DataFrame:
-    return pl.DataFrame(schema=MOVER_COLUMNS)
-
-
-@uses_data
-def movers(d: Data, period: str = "month", filters: Filters | None = None, dataset: str | None = None,
-           top: int = 5, level: float = stats.LEVEL) -> pl.DataFrame:
-    """What changed between the last two full periods: active customers and revenue per channel
-    and per persona (customers table). Every group is tested (exact Poisson test for active
-    customers, compound-Poisson z-test for revenue: cx.stats) and, because many groups are
-    scanned, the false-discovery rate is controlled across them (Benjamini–Hochberg at 1 − level).
-    One row per group and metric: metric, dimension, group, previous, value, change, margin (of the
-    change), p_value, p_adjusted, significant, sentence. The significant ones come first, largest
-    change relative to the total first (at most `top` of them); then the others, which could be
-    chance. Active customers as in profile.activity (not outbound)."""
-    _check(period)
-    full = _full_periods(d, period)
-    if full.height < 2:
-        return _no_movers()
-    prev, cur = full["period"][-2], full["period"][-1]
-    t = d.interactions
-    t = t.mutate(period=period_start(t.timestamp, period), _own=initiated(t))
-    t = t.filter(t.period.isin([prev, cur]))
-    parts = []
-    for dim in DIMENSIONS:
-        if dim == "persona":
-            if not d.has("customers", "persona"):
-                continue
-            c = d.table("customers").select(_cid="customer_id", _g="persona")
-            tt = t.left_join(c, t.customer_id == c._cid)
-        else:
-            tt = t.mutate(_g=t[dim])
-        tt = tt.mutate(_g=tt._g.cast("string").fill_null("(unknown)"))
-        per = tt.group_by(["_g", "period", "customer_id"]).aggregate(_own=_._own.any(),
-                                                                     _rev=_.amount.sum().fill_null(0))
-        g = per.group_by(["_g", "period"]).aggregate(active_customers=_._own.cast("int64").sum(),
-                                                     revenue=_._rev.sum(), revenue_sq=(_._rev * _._rev).sum())
-        parts.append(g.mutate(dimension=ibis.literal(dim)))
-    if not parts:
-        return _no_movers()
-    df = ibis.union(*parts).to_polars()
-    p, c = str(prev), str(cur)
-    rows = []
-    for (dim, grp), g in df.group_by(["dimension", "_g"], maintain_order=True):
-        by = {str(r["period"]): r for r in g.iter_rows(named=True)}
-        a, b = by.get(p, {}), by.get(c, {})
-        ac = stats.count_change(int(a.get("active_customers") or 0), int(b.get("active_customers") or 0), level)
-        rv = stats.total_change(a.get("revenue") or 0.0, a.get("revenue_sq") or 0.0, int(a.get("active_customers") or 0),
-                                b.get("revenue") or 0.0, b.get("revenue_sq") or 0.0,
-                                int(b.get("active_customers") or 0), level)
-        for metric, ch in (("active_customers", ac), ("revenue", rv)):
-            rows.append({"metric": metric, "dimension": dim, "group": grp, "previous": ch.a or 0.0,
-                         "value": ch.b or 0.0, "change": ch.diff or 0.0, "margin": ch.margin, "p_value": ch.p_value})
-    out = pl.DataFrame(rows, schema={k: MOVER_COLUMNS[k] for k in ("metric", "dimension", "group", "previous",
-                                                                    "value", "change", "margin", "p_value")})
-    money_moved = out.filter((pl.col("metric") == "revenue") & ((pl.col("previous") != 0) | (pl.col("value") != 0)))
-    if not money_moved.height:
-        out = out.filter(pl.col("metric") != "revenue")  # no money in the data: nothing to say about it
-    out = out.filter((pl.col("previous") != 0) | (pl.col("value") != 0))  # nothing to nothing is no change
-    if not out.height:
-        return _no_movers()
-    reject, adjusted = stats.fdr(out["p_value"].to_list(), 1 - level)
-    out = out.with_columns(pl.Series("p_adjusted", adjusted), pl.Series("significant", reject))
-    total = {m: out.filter((pl.col("metric") == m) & (pl.col("dimension") == out["dimension"][0]))
-             .select(pl.col("previous").sum()).item() or 1.0 for m in out["metric"].unique().to_list()}
-    out = out.with_columns(_rel=pl.col("change").abs() / pl.col("metric").replace_strict(total, return_dtype=pl.Float64))
-    out = out.sort(["significant", "_rel", "metric", "dimension", "group"], descending=[True, True, False, False, False])
-    sig = out.filter(pl.col("significant")).head(top)
-    out = pl.concat([sig, out.filter(~pl.col("significant"))])
-    label = {"active_customers": "Active customers", "revenue": "Revenue"}
-    when = f"in {cur:%B %Y}" if period == "month" else f"in the week of {cur:%d %b %Y}"
-    unit = {"active_customers": "int", "revenue": "money"}
-
-    def sentence(r):
-        up = "rose" if r["change"] > 0 else "fell"
-        u = unit[r["metric"]]
-        pm = f" ± {fmt(u, r['margin'])}" if r["margin"] is not None else ""
-        tail = "." if r["significant"] else ": could be chance."
-        return (f"{label[r['metric']]} with {r['dimension']} {r['group']} {up} by {fmt(u, abs(r['change']))}{pm} "
-                f"({fmt(u, r['previous'])} → {fmt(u, r['value'])}) {when}{tail}")
-
-    return out.drop("_rel").with_columns(pl.Series("sentence", [sentence(r) for r in out.iter_rows(named=True)],
-                                                   dtype=pl.Utf8)).select(list(MOVER_COLUMNS))
-
-
-def nothing_changed(period: str, when: date | None) -> str:
-    """The sentence for a scan in which no group passed the test."""
-    shown = "" if when is None else (f" in {when:%B %Y}" if period == "month" else f" in the week of {when:%d %b %Y}")
-    return (f"Nothing changed beyond normal variation{shown}: no channel or persona moved more than chance "
-            f"would explain.")
-
-
-# ----------------------------------------------------------------------------- glossary
-_T = Term
-GLOSSARY: tuple[Term, ...] = (
-    _T("repeat_rate", "Repeat-purchase rate", "Overview",
-       "Per period: buyers whose first purchase (in the filtered data) was in an earlier period ÷ customers "
-       "who bought in the period.", "cx.profile.purchase_activity", "overview"),
-    _T("retention", "Retention", "Overview",
-       "Per period: the share of the previous period's active customers who are active again = returning ÷ "
-       "(returning + dormant) of the life-cycle states.", "cx.overview.period_series", "lifecycle"),
-    _T("scorecard", "KPI cards", "Overview",
-       "Each card compares the last two full periods (weeks or months; a period the data covers only partly "
-       "is never compared) and draws the last 12 as a sparkline. Status: improving or declining when the "
-       "change is at least 2% of the previous value (or 2 NPS points, 1 CSAT or retention point, 0.05 CES), "
-       "steady otherwise. Average CLV and relationship health cover the whole filtered history.",
-       "cx.overview.scorecard", "overview"),
-    _T("core_elements", "Four core elements", "Overview",
-       "Engagement (active customers, revenue), success (CSAT, CES), life cycle (retention, active "
-       "customers) and loyalty (NPS, repeat-purchase rate, retention): declining if any of its metrics "
-       "declines, improving if one improves and none declines, steady otherwise.",
-       "cx.overview.core_elements", "overview"),
-    _T("movers", "What changed", "Overview",
-       "Active customers and revenue per channel and per persona in the last two full periods: the groups "
-       "with the largest change relative to the total, in words.", "cx.overview.movers", "overview"),
-)
