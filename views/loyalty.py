@@ -113,10 +113,12 @@ def scores_tab():
     bd = call(loyalty.score_summary, metric, by=by, filters=f)
     ev = chart(ch.breakdown_bars(bd, metric, BY_LABELS.get(by, by)), key="ly_breakdown", on_select="rerun",
                selection_mode="points",
-               caption="One bar per group with its number of answers; ⚠ and grey = fewer than 30 answers. Stage and "
-                       "department come from the interaction each answer rates (same customer and touchpoint, the "
-                       "latest at or before the answer). Click a bar to list its customers.")
-    groups = bd["group"].to_list()
+               caption="One bar per group, best first, with its 95% interval and number of answers. Green or red: the "
+                       "group differs from the rest of the answers beyond chance (tested against the rest, "
+                       "Benjamini-Hochberg across the groups); ⚠ grey = fewer than 30 answers, shown but not ranked. "
+                       "Stage and department come from the interaction each answer rates. Click a bar to list its "
+                       "customers.", help=help_text("breakdown_intervals"))
+    groups = loyalty.worst_first(bd)
     with st.expander("Customers of a bar", expanded=bool(clicked_points(ev))):
         g = _drill_select("Group", groups, "ly_by_pick", _clicked(ev, custom=0))
         if g is not None:

@@ -54,20 +54,43 @@ def score_distribution(df: pl.DataFrame, metric: str, title: str | None = None) 
     return _layout(fig, title or f"How customers answered ({LABELS[metric]})")
 
 
+DIFFERS_COLORS = {"above": "#2a9d8f", "below": "#e63946"}
+
+
 def breakdown_bars(df: pl.DataFrame, metric: str, by: str, title: str | None = None) -> go.Figure:
-    """df: group, n, value, low_n (largest group first). Groups with fewer than 30 answers are grey
-    and marked ⚠ in their label."""
-    d = df.reverse()
+    """df: group, n, value, low_n[, low, high, differs] (loyalty.score_summary). Bars sorted by the
+    score, best on top; each with its 95% interval as an error bar; green / red = differs from the
+    rest of the answers beyond chance; groups with fewer than 30 answers are grey, marked ⚠ and
+    listed last (shown, not ranked)."""
+    has = "low" in df.columns
+    ranked = df.filter(~pl.col("low_n")).sort("value", descending=True, nulls_last=True)
+    small = df.filter(pl.col("low_n")).sort("n", descending=True)
+    d = pl.concat([ranked, small]).reverse()  # plotly draws the first row at the bottom
+    differs = d["differs"].to_list() if "differs" in d.columns else [""] * d.height
     labels = [f"⚠ {g}" if low else str(g) for g, low in zip(d["group"], d["low_n"])]
+    colours = [LOW_N_COLOR if low else DIFFERS_COLORS.get(x or "", PALETTE[0]) for low, x in zip(d["low_n"], differs)]
+    words = [("fewer than 30 answers: not ranked" if low else
+              "above the rest of the answers, beyond chance" if x == "above" else
+              "below the rest of the answers, beyond chance" if x == "below" else
+              "not different from the rest beyond chance") for low, x in zip(d["low_n"], differs)]
+    err = {}
+    if has:
+        up = [None if v is None or h is None else h - v for v, h in zip(d["value"], d["high"])]
+        dn = [None if v is None or lo is None else v - lo for v, lo in zip(d["value"], d["low"])]
+        err = dict(error_x=dict(type="data", array=up, arrayminus=dn, visible=True, color="#5b6272", thickness=1))
+    bounds = (list(zip(d["low"], d["high"])) if has else [(None, None)] * d.height)
+    band = [f"95% {_fmt(metric, lo)} to {_fmt(metric, hi)}" if lo is not None and hi is not None else ""
+            for lo, hi in bounds]
     fig = go.Figure(go.Bar(
-        y=labels, x=d["value"].to_list(), orientation="h",
-        marker_color=[LOW_N_COLOR if low else PALETTE[0] for low in d["low_n"]],
+        y=labels, x=d["value"].to_list(), orientation="h", marker_color=colours,
         text=[f"{_fmt(metric, v)}  (n={n:,})" for v, n in zip(d["value"], d["n"])], textposition="outside",
-        cliponaxis=False, customdata=list(zip(d["group"].to_list(), d["n"].to_list())),
-        hovertemplate="<b>%{customdata[0]}</b><br>" + LABELS[metric] + " %{x:.1f}<br>%{customdata[1]:,} answers"
-                      "<extra></extra>"))
-    lo = min(0.0, float(d["value"].min() or 0))
-    hi = max(float(d["value"].max() or 1), 1.0)
+        cliponaxis=False, customdata=list(zip(d["group"].to_list(), d["n"].to_list(), band, words)), **err,
+        hovertemplate="<b>%{customdata[0]}</b><br>" + LABELS[metric] + " %{x:.1f} (%{customdata[2]})<br>"
+                      "%{customdata[1]:,} answers<br>%{customdata[3]}<extra></extra>"))
+    vals = [v for v in (d["high"].to_list() if has else []) + d["value"].to_list() if v is not None]
+    lows = [v for v in (d["low"].to_list() if has else []) + d["value"].to_list() if v is not None]
+    lo = min(0.0, min(lows, default=0.0))
+    hi = max(max(vals, default=1.0), 1.0)
     if metric == "ces":
         lo, hi = 1.0, 7.0
     span = hi - lo

@@ -33,7 +33,8 @@ from .health import (HEALTH_WEIGHTS, answer_times, answer_touchpoint_options, he
 from .incidents import (BAND_MIDPOINT_DAYS, DAY_S, NO_INCIDENT, TENURE_BANDS, forgiveness, forgiveness_members,
                         forgiveness_table)
 from .scores import (FEEDBACK_DIMENSIONS, LINKED_DIMENSIONS, NO_SEGMENT, PERIODS, SEGMENT, UNKNOWN, breakdown_options,
-                     score_distribution, score_members, score_overview, score_summary, score_trend, solicited_split)
+                     score_distribution, score_members, score_overview, score_summary, score_trend, solicited_split,
+                     worst_first)
 from .trust import trust_levels, trust_members
 
 __all__ = [
@@ -42,5 +43,5 @@ __all__ = [
     "score_summary", "score_trend", "score_distribution", "score_overview", "solicited_split", "score_members",
     "breakdown_options", "relative_weights", "key_drivers", "fit_drivers", "driver_members", "trust_levels",
     "trust_members", "forgiveness", "forgiveness_table", "forgiveness_members", "answer_times", "relationship",
-    "relationship_summary", "health_retention", "health_members", "answer_touchpoint_options",
+    "relationship_summary", "health_retention", "health_members", "answer_touchpoint_options", "worst_first",
 ]

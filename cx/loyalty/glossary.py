@@ -24,6 +24,11 @@ GLOSSARY: tuple[Term, ...] = (
          "the latest at or before the answer; '(not linked)' without one); any customers column; or "
          "the saved segment (a customer in several counts in each, in none: '(no segment)').",
          "cx.loyalty.score_summary", "loyalty"),
+    Term("breakdown_intervals", "Groups that differ", AREA,
+         "Each group's score carries its 95% interval (NPS: multinomial; CSAT: Wilson; CES: t) and is tested "
+         "against all other answers (the same tests as a change between periods); with many groups, only those "
+         "that pass Benjamini-Hochberg at a 5% false-discovery rate are marked above or below the rest. Groups "
+         "with fewer than 30 answers are shown but never ranked.", "cx.loyalty.score_summary", "loyalty"),
     Term("score_trend", "Score trend", AREA,
          "NPS, CSAT or CES per week (from Monday), month or quarter of the answer, with its number "
          "of answers (fewer than 30 flagged).",

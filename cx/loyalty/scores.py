@@ -10,6 +10,7 @@ import ibis
 import polars as pl
 from ibis import _
 
+from .. import stats
 from ..data import Data, uses_data
 from ..expr import period_start
 from ..filters import Filters
@@ -95,15 +96,68 @@ def _grouped(d: Data, f: ibis.Table, by: str | None) -> ibis.Table:
 
 @uses_data
 def score_summary(d: Data, metric: str = "nps", by: str | None = None, filters: Filters | None = None,
-                  dataset: str | None = None, top: int = 20) -> pl.DataFrame:
+                  dataset: str | None = None, top: int = 20, level: float = stats.LEVEL) -> pl.DataFrame:
     """One row per group (one row "all" without `by`): n answers, value (NPS = % promoters 9–10 −
     % detractors 0–6; CSAT/rating = top-2-box % (4–5 of 1–5); CES = mean on 1–7), share_good
     (promoters / top-2 / easy 5–7), share_bad (detractors / bottom-2 / hard 1–3), mean_score, low_n
-    (n < 30). Groups: see `_grouped`; the `top` largest groups, largest first."""
+    (n < 30). Groups: see `_grouped`; the `top` largest groups, largest first.
+
+    With its uncertainty (cx.stats): low / high (the value's interval at `level`: the NPS
+    multinomial interval, Wilson for top-2-box, t for CES), vs_rest (the group minus all other
+    answers), p_value (that difference's test), and differs: "above" / "below" when the group
+    differs from the rest beyond chance after Benjamini–Hochberg across the groups, "" otherwise
+    (always "" for groups under 30 answers: shown, never ranked)."""
     f = _classified(answers(d, metric), metric)
-    g = _grouped(d, f, by).group_by("group").aggregate(**_score_aggs(metric))
-    g = _finish_scores(g).order_by([ibis.desc("n"), "group"]).limit(top)
-    return g.select("group", "n", "value", "share_good", "share_bad", "mean_score", "low_n").to_polars()
+    g = _grouped(d, f, by).group_by("group").aggregate(**_score_aggs(metric), mean_score_sq=(_._s * _._s).mean())
+    all_groups = _finish_scores(g).order_by([ibis.desc("n"), "group"]).to_polars()
+    return _with_uncertainty(all_groups, metric, level).head(top).select(
+        "group", "n", "value", "share_good", "share_bad", "mean_score", "low_n", "low", "high", "vs_rest", "p_value",
+        "differs")
+
+
+def worst_first(bd: pl.DataFrame) -> list:
+    """The groups of a score breakdown in the order a drill-down offers them: the groups
+    significantly below the rest first (worst first), then the others by score, small groups last
+    (the group that explains a weak number is the one a leader opens)."""
+    rank = pl.when(pl.col("differs") == "below").then(0).when(pl.col("low_n")).then(2).otherwise(1)
+    return bd.sort([rank, "value"], descending=[False, False])["group"].to_list()
+
+
+def _with_uncertainty(g: pl.DataFrame, metric: str, level: float) -> pl.DataFrame:
+    """Intervals per group and each group tested against the rest of the answers (see
+    score_summary); one pass over the (few) groups of the result."""
+    rows = g.to_dicts()
+    N = sum(r["n"] for r in rows)
+    good = {id(r): round(r["share_good"] * r["n"]) for r in rows}
+    bad = {id(r): round(r["share_bad"] * r["n"]) for r in rows}
+    tg, tb = sum(good.values()), sum(bad.values())
+    ts, tq = sum(r["mean_score"] * r["n"] for r in rows), sum(r["mean_score_sq"] * r["n"] for r in rows)
+    est, tests = [], []
+    for r in rows:
+        n, k, b = r["n"], good[id(r)], bad[id(r)]
+        s, q = r["mean_score"] * n, r["mean_score_sq"] * n
+        if metric == "nps":
+            e = stats.nps(k, b, n, level)
+            ch = stats.nps_change(tg - k, tb - b, N - n, k, b, n, level)
+        elif metric == "ces":
+            e = stats.mean(n, s, q, level)
+            ch = stats.mean_change(N - n, ts - s, tq - q, n, s, q, level)
+        else:
+            e = stats.rate(k, n, level)
+            e = stats.Estimate(None if e.value is None else 100 * e.value, None if e.low is None else 100 * e.low,
+                               None if e.high is None else 100 * e.high, e.n)
+            ch = stats.rate_change(tg - k, N - n, k, n, level)
+            ch = stats.Change(*(None if v is None else 100 * v for v in (ch.a, ch.b, ch.diff, ch.low, ch.high)),
+                              ch.p_value, ch.n_a, ch.n_b, ch.level)
+        est.append(e)
+        tests.append(ch if len(rows) > 1 and ch.enough else None)
+    reject, _ = stats.fdr([t.p_value if t else None for t in tests], 1 - level)
+    differs = ["" if t is None or not ok else ("above" if t.diff > 0 else "below") for t, ok in zip(tests, reject)]
+    return g.with_columns(
+        pl.Series("low", [e.low for e in est], dtype=pl.Float64), pl.Series("high", [e.high for e in est], dtype=pl.Float64),
+        pl.Series("vs_rest", [t.diff if t else None for t in tests], dtype=pl.Float64),
+        pl.Series("p_value", [t.p_value if t else None for t in tests], dtype=pl.Float64),
+        pl.Series("differs", differs, dtype=pl.Utf8))
 
 
 @uses_data
