@@ -45,3 +45,35 @@ def test_the_drill_down_opens_on_the_worst_significant_group(fb):
     bd = loyalty.score_summary(fb, "nps", by="touchpoint", dataset="b")
     # delivery is below the rest beyond chance: first; then by score; the 8-answer group last
     assert loyalty.worst_first(bd) == ["delivery", "web", "store", "phone"]
+
+
+# -- key drivers with their honesty ------------------------------------------------------------------
+def test_noise_is_not_a_driver_and_fix_first_needs_a_clear_lead():
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(5)
+    n = 400
+    strong = rng.integers(1, 6, n).astype(float)  # drives the outcome
+    weak = rng.integers(1, 6, n).astype(float)  # unrelated to it
+    y = np.clip(2 * strong + rng.normal(0, 1.5, n), 0, 10)
+    rows = []
+    for i in range(n):
+        rows += [(f"c{i}", "delivery", strong[i] - 1.5, 1, y[i]), (f"c{i}", "website", weak[i], 1, y[i])]
+    long = pl.DataFrame(rows, schema=["customer_id", "touchpoint", "m", "k", "y"], orient="row")
+    kd = loyalty.fit_drivers(long)
+    d = {r["touchpoint"]: r for r in kd["drivers"].iter_rows(named=True)}
+    assert d["delivery"]["distinguishable"] and not d["website"]["distinguishable"]
+    assert d["delivery"]["importance_low"] < d["delivery"]["importance"] < d["delivery"]["importance_high"]
+    s = kd["summary"].row(0, named=True)
+    assert s["fix_first"] == "delivery" and s["verdict"].startswith("Fix delivery first")
+    assert s["r2_low"] < s["r2"] < s["r2_high"]
+
+
+def test_the_demos_planted_worst_touchpoint_is_the_one_to_fix(demo, truth):
+    kd = loyalty.key_drivers(demo, dataset="demo")
+    s = kd["summary"].row(0, named=True)
+    assert s["fix_first"] == truth["worst_touchpoint"] == "delivery"
+    d = kd["drivers"]
+    assert d.filter(d["touchpoint"] == "delivery")["distinguishable"][0]
+    assert (~d["distinguishable"]).sum() >= 1  # some rated touchpoints do not move NPS: flagged, not ranked

@@ -145,13 +145,16 @@ def drivers_tab():
                        help=help_text("key_drivers"))
     kd = call(loyalty.key_drivers, outcome=outcome, filters=f)
     d, s = kd["drivers"], kd["summary"].row(0, named=True)
+    (st.success if s["fix_first"] else st.info)(md_escape(s["verdict"]), icon=":material/build:")
     ev = chart(ch.driver_quadrant(d), key="ly_quadrant", on_select="rerun", selection_mode="points",
                caption=f"Each dot is a touchpoint. Importance: its share of the explained variance (Johnson's "
-                       f"relative weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f} "
-                       f"over {s['customers']:,} customers). Performance: its mean CSAT. Top left (red) = fix first: "
-                       f"it matters and scores below average. Customers who did not rate a touchpoint count at its "
-                       f"mean ({s['imputed_share']:.0%} of the values were filled this way)"
-                       + (f"; left out for too few ratings: {md_escape(s['dropped'])}." if s["dropped"] else "."))
+                       f"relative weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f}, "
+                       f"95% {s['r2_low']:.2f} to {s['r2_high']:.2f}, over {s['customers']:,} customers), with a "
+                       f"bootstrap interval; hollow = cannot be told from a random predictor. Performance: its mean "
+                       f"CSAT. Top left (red) = it matters and scores below average. Customers who did not rate a "
+                       f"touchpoint count at its mean ({s['imputed_share']:.0%} of the values were filled this way)"
+                       + (f"; left out for too few ratings: {md_escape(s['dropped'])}." if s["dropped"] else "."),
+               help=help_text("driver_honesty"))
     table(d, "ly_drivers", title="Key drivers", file_name=f"key_drivers_{outcome}.csv",
           importance=st.column_config.NumberColumn(format="%.3f"),
           importance_share=st.column_config.NumberColumn("share of R²", format="percent"),

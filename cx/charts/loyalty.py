@@ -121,8 +121,10 @@ def solicited_bars(df: pl.DataFrame, title: str = "Solicited vs unsolicited feed
 
 
 def driver_quadrant(df: pl.DataFrame, title: str = "Key drivers: importance × performance") -> go.Figure:
-    """df: touchpoint, importance_share, performance, quadrant, customers. Dashed lines at the means
-    split the quadrants; "Fix first" (important, below-average score) is top left."""
+    """df: touchpoint, importance_share, performance, quadrant, customers[, distinguishable,
+    importance_low, importance_high, importance]. Dashed lines at the means split the quadrants;
+    "Fix first" (important, below-average score) is top left. A touchpoint whose weight cannot be
+    told from noise is a hollow dot; error bars are the bootstrap interval of its share."""
     fig = go.Figure()
     # neighbours on the performance axis get their labels on alternate sides (fewer overlaps)
     df = df.sort("performance").with_columns(
@@ -131,13 +133,23 @@ def driver_quadrant(df: pl.DataFrame, title: str = "Key drivers: importance × p
         d = df.filter(pl.col("quadrant") == q)
         if not d.height:
             continue
+        real = d["distinguishable"].to_list() if "distinguishable" in d.columns else [True] * d.height
+        err = {}
+        if "importance_low" in d.columns:
+            share = (d["importance_share"] / d["importance"]).fill_nan(0).fill_null(0)
+            up = ((d["importance_high"] * share) - d["importance_share"]).to_list()
+            dn = (d["importance_share"] - d["importance_low"] * share).to_list()
+            err = dict(error_y=dict(type="data", array=up, arrayminus=dn, visible=True, color=color, thickness=1))
         fig.add_trace(go.Scatter(
             x=d["performance"].to_list(), y=d["importance_share"].to_list(), mode="markers+text", name=q,
-            text=d["touchpoint"].to_list(), textposition=d["_pos"].to_list(),
-            marker=dict(color=color, size=13, line=dict(color="white", width=1)),
-            customdata=list(zip(d["touchpoint"].to_list(), d["customers"].to_list())),
+            text=d["touchpoint"].to_list(), textposition=d["_pos"].to_list(), **err,
+            marker=dict(color=[color if r else "white" for r in real], size=13,
+                        line=dict(color=[("white" if r else color) for r in real], width=[1 if r else 2 for r in real])),
+            customdata=list(zip(d["touchpoint"].to_list(), d["customers"].to_list(),
+                                ["" if r else "<br>cannot be told from noise (hollow)" for r in real])),
             hovertemplate="<b>%{customdata[0]}</b><br>importance %{y:.0%} of explained variance<br>"
-                          "mean score %{x:.2f}<br>%{customdata[1]:,} customers rated it<extra></extra>"))
+                          "mean score %{x:.2f}<br>%{customdata[1]:,} customers rated it%{customdata[2]}"
+                          "<extra></extra>"))
     if df.height:
         fig.add_vline(x=float(df["performance"].mean()), line=dict(color="#999", dash="dash", width=1))
         fig.add_hline(y=float(df["importance_share"].mean()), line=dict(color="#999", dash="dash", width=1))

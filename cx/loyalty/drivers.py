@@ -34,6 +34,35 @@ def relative_weights(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return w, float(w.sum())
 
 
+BOOTSTRAP = 400  # resamples of customers for the weights' intervals
+
+
+def bootstrap_weights(X: np.ndarray, y: np.ndarray, resamples: int = BOOTSTRAP, seed: int = 0, level: float = 0.95):
+    """Bootstrap over customers (rows) of Johnson's relative weights, with a random-noise predictor
+    added to every resample (Tonidandel & LeBreton, 2009): returns (low, high) of each weight, the
+    (low, high) of each weight minus the noise predictor's (a driver is distinguishable from zero
+    when that interval is above 0), the (low, high) of R², and the resampled weights (resamples ×
+    predictors), for comparing two drivers."""
+    rng = np.random.default_rng(seed)
+    n, p = X.shape
+    ws, diffs, r2s = np.empty((resamples, p)), np.empty((resamples, p)), np.empty(resamples)
+    for b in range(resamples):  # resamples, not rows: each a small matrix computation
+        idx = rng.integers(0, n, n)
+        Xb, yb = X[idx], y[idx]
+        noise = rng.standard_normal(n)
+        ok = (Xb.std(axis=0) > 0)
+        w = np.zeros(p + 1)
+        cols = np.flatnonzero(np.append(ok, True))
+        if yb.std() > 0:
+            w[cols], r2 = relative_weights(np.column_stack([Xb, noise])[:, cols], yb)
+        else:
+            r2 = 0.0
+        ws[b], diffs[b], r2s[b] = w[:p], w[:p] - w[p], r2
+    a = (1 - level) / 2 * 100
+    q = lambda m: (np.percentile(m, a, axis=0), np.percentile(m, 100 - a, axis=0))  # noqa: E731
+    return q(ws), q(diffs), q(r2s), ws
+
+
 
 @uses_data
 def key_drivers(d: Data, outcome: str = "nps", metric: str = "csat", min_coverage: float = 0.05,
@@ -52,8 +81,13 @@ def key_drivers(d: Data, outcome: str = "nps", metric: str = "csat", min_coverag
     (weight / R²), performance (mean score of the touchpoint's answers), correlation (with the
     outcome), customers (who rated it), coverage, quadrant (Fix first = importance ≥ mean and
     performance < mean; Strength = ≥/≥; Maintain = </≥; Low priority = </<), negative_rank (1 = the
-    most important "Fix first" touchpoint), ordered by importance; "summary": one row: outcome,
-    metric, customers, predictors, r2, imputed_share, dropped (touchpoints left out)}."""
+    most important "Fix first" touchpoint), importance_low / importance_high (a bootstrap interval
+    over customers), distinguishable (its weight is above that of a random-noise predictor in 95% of
+    the resamples: otherwise it cannot be told from zero), fix_first (the most important "Fix first"
+    touchpoint, and only when its weight is above the next touchpoint's in 95% of the resamples),
+    ordered by importance; "summary": one row: outcome, metric, customers, predictors, r2, r2_low,
+    r2_high, imputed_share, dropped (touchpoints left out), fix_first (that touchpoint or null),
+    verdict (the recommendation in words, honest about ties and noise)}."""
     if outcome not in ("nps", "repurchase"):
         raise ValueError("outcome is 'nps' or 'repurchase'")
     a = answers(d, metric)
@@ -114,12 +148,44 @@ def fit_drivers(long: pl.DataFrame, outcome: str = "nps", metric: str = "csat", 
     drv = drv.sort(["importance", "touchpoint"], descending=[True, False])
     fix = (pl.col("quadrant") == "Fix first")
     drv = drv.with_columns(negative_rank=pl.when(fix).then(fix.cast(pl.Int64).cum_sum()).otherwise(None))
+    (lo, hi), (dlo, _dhi), (r2lo, r2hi), ws = bootstrap_weights(X, yv)
+    order = {n: j for j, n in enumerate(names)}
+    j_of = [order[t] for t in drv["touchpoint"].to_list()]
+    drv = drv.with_columns(importance_low=pl.Series([float(lo[j]) for j in j_of]),
+                           importance_high=pl.Series([float(hi[j]) for j in j_of]),
+                           distinguishable=pl.Series([bool(dlo[j] > 0) for j in j_of]))
+    first, verdict = _fix_first(drv, ws, order)
+    drv = drv.with_columns(fix_first=pl.col("touchpoint") == first if first else pl.lit(False))
     drv = drv.select("touchpoint", "importance", "importance_share", "performance", "correlation", "customers",
-                 "coverage", "quadrant", "negative_rank")
+                     "coverage", "quadrant", "negative_rank", "importance_low", "importance_high", "distinguishable",
+                     "fix_first")
     summary = pl.DataFrame({"outcome": [outcome], "metric": [metric], "customers": [wide.height],
-                            "predictors": [len(names)], "r2": [r2], "imputed_share": [imputed],
-                            "dropped": [", ".join(dropped)]})
+                            "predictors": [len(names)], "r2": [r2], "r2_low": [float(r2lo)], "r2_high": [float(r2hi)],
+                            "imputed_share": [imputed], "dropped": [", ".join(dropped)], "fix_first": [first],
+                            "verdict": [verdict]}, schema_overrides={"fix_first": pl.Utf8})
     return {"drivers": drv, "summary": summary}
+
+
+def _fix_first(drv: pl.DataFrame, ws: np.ndarray, order: dict) -> tuple[str | None, str]:
+    """The touchpoint to fix first, only when the data says so clearly: the most important "Fix
+    first" touchpoint that can be told from noise and whose weight is above the next most important
+    touchpoint's in 95% of the resamples. The verdict says what the data supports."""
+    cand = drv.filter((pl.col("quadrant") == "Fix first") & pl.col("distinguishable"))
+    if not cand.height:
+        return None, ("No touchpoint that scores below average matters more than noise: nothing to fix first "
+                      "from these answers.")
+    top = cand["touchpoint"][0]
+    others = [t for t in drv["touchpoint"].to_list() if t != top]
+    nxt = max(others, key=lambda t: float(drv.filter(pl.col("touchpoint") == t)["importance"][0]), default=None)
+    share = float(cand["importance_share"][0])
+    if nxt is None:
+        return top, f"Fix {top} first: it carries {share:.0%} of the explained outcome."
+    ahead = float(np.mean(ws[:, order[top]] > ws[:, order[nxt]]))
+    if ahead >= 0.95:
+        return top, (f"Fix {top} first: it carries {share:.0%} of the explained outcome, clearly more than {nxt} "
+                     f"(ahead in {ahead:.0%} of the resamples).")
+    return None, (f"{top} scores below average and matters ({share:.0%} of the explained outcome), but it is not "
+                  f"clearly ahead of {nxt} (ahead in only {ahead:.0%} of the resamples): treat them as tied.")
 
 
 @uses_data

@@ -24,6 +24,12 @@ GLOSSARY: tuple[Term, ...] = (
          "the latest at or before the answer; '(not linked)' without one); any customers column; or "
          "the saved segment (a customer in several counts in each, in none: '(no segment)').",
          "cx.loyalty.score_summary", "loyalty"),
+    Term("driver_honesty", "How sure the key drivers are", AREA,
+         "The weights are bootstrapped over customers (400 resamples) for their intervals and for R²'s. A driver "
+         "counts only if its weight beats a random-noise predictor added to every resample in 95% of them "
+         "(Tonidandel & LeBreton); 'fix first' is said only for the most important below-average driver that is "
+         "also ahead of the next most important touchpoint in 95% of the resamples, otherwise they are called "
+         "tied.", "cx.loyalty.key_drivers", "loyalty"),
     Term("breakdown_intervals", "Groups that differ", AREA,
          "Each group's score carries its 95% interval (NPS: multinomial; CSAT: Wilson; CES: t) and is tested "
          "against all other answers (the same tests as a change between periods); with many groups, only those "
