@@ -43,18 +43,27 @@ def funnel_tab():
         period = period if period in ("week", "month") else "month"
         rep = call(journey.funnel_report, tuple(steps), breakdown=None if breakdown == "none" else breakdown,
                    period=period, **kw)
-        overall = rep["funnel"]
-        chart(jc.funnel_chart(rep["by"] if rep["by"] is not None else overall), key="fn_chart",
+        overall = journey.with_intervals(rep["funnel"])
+        chart(jc.funnel_chart(rep["funnel"]), key="fn_chart",
               caption="Entry: any occurrence of step 1. Each next step is its first occurrence after the previous "
                       "one, all within the window from the entry; a later entry that gets further wins; equal "
                       "timestamps keep file order.", help=glossary.help_text("funnel"))
+        if rep["by"] is not None:
+            chart(jc.conversion_by_group(journey.with_intervals(rep["by"]), breakdown), key="fn_by_chart",
+                  caption="Each bar: the share of a group's entrants who reached the last step, with its 95% "
+                          "interval. Green or red: the group converts better or worse than the others beyond chance "
+                          "(Benjamini-Hochberg across groups); ⚠ grey: fewer than 30 entrants, not ranked.",
+                  help=glossary.help_text("funnel_intervals"))
         show = overall.with_columns(
             (overall["median_time_from_previous"] / 3600).round(1).alias("median hours from previous"),
             (overall["p90_time_from_previous"] / 3600).round(1).alias("p90 hours from previous"))
-        table(show.drop("median_time_from_previous", "p90_time_from_previous"), "fn_table", title="Funnel steps",
-              file_name="funnel.csv",
+        table(show.drop("median_time_from_previous", "p90_time_from_previous", "entered", "previous_low",
+                        "previous_high"), "fn_table", title="Funnel steps", file_name="funnel.csv",
               conversion_from_previous=st.column_config.NumberColumn(format="percent"),
-              conversion_from_first=st.column_config.NumberColumn(format="percent"))
+              conversion_from_first=st.column_config.NumberColumn(format="percent"),
+              conversion_low=st.column_config.NumberColumn("from first, 95% low", format="percent"),
+              conversion_high=st.column_config.NumberColumn("from first, 95% high", format="percent"))
+        compare_periods(tuple(steps), kw)
         left, right = st.columns(2)
         with left:
             st.radio("Trend by entry", ["week", "month"], index=1, horizontal=True, key="fn_period", bind="query-params")
@@ -71,6 +80,30 @@ def funnel_tab():
                 drops = call(journey.dropoff_members, tuple(steps), at, **kw)
                 table(drops, "fn_dropped", title=f"Dropped after step {at}", links=True, height=260,
                       file_name=f"dropped_after_step_{at}.csv")
+
+
+def compare_periods(steps, kw) -> None:
+    """This funnel in two date ranges, step by step, with the change's interval."""
+    k = call(profile.kpis, f).row(0, named=True)
+    if not k["last"]:
+        return
+    a, b = journey.last_two_months(k["last"].date())
+    with st.expander("Compare two periods", icon=":material/compare_arrows:"):
+        c1, c2 = st.columns(2)
+        ra = c1.date_input("Earlier period", a, key="fn_cmp_a", bind="query-params")
+        rb = c2.date_input("Later period", b, key="fn_cmp_b", bind="query-params")
+        if not (isinstance(ra, (tuple, list)) and len(ra) == 2 and isinstance(rb, (tuple, list)) and len(rb) == 2):
+            st.caption("Pick a first and a last day for both periods.")
+            return
+        cmp = call(journey.compare_periods, steps, tuple(ra), tuple(rb), **kw)
+        la, lb = f"{ra[0]:%d %b} – {ra[1]:%d %b %Y}", f"{rb[0]:%d %b} – {rb[1]:%d %b %Y}"
+        chart(jc.period_comparison(cmp, la, lb), key="fn_cmp_chart",
+              caption="The share of step 1 reaching each step in each period (the entries and steps of each "
+                      "range). A red or green dot: the change is beyond chance (Newcombe's interval, 95%); grey "
+                      "line only: it could be chance.", help=glossary.help_text("funnel_intervals"))
+        table(cmp, "fn_cmp_table", title="The funnel in two periods", file_name="funnel_two_periods.csv",
+              **{c: st.column_config.NumberColumn(format="percent") for c in
+                 ("conversion_a", "conversion_b", "diff", "low", "high")})
 
 
 def loops_tab():

@@ -130,3 +130,68 @@ def emotion_curve(df: pl.DataFrame, title: str = "Emotion curve: how customers f
     fig.add_hline(y=0, line=dict(color="#aaa", dash="dot"))
     fig.update_yaxes(title="mean sentiment (−1 … +1)", range=[-1, 1])
     return _layout(fig, title)
+
+
+DIFFERS_COLOURS = {"above": "#2a9d8f", "below": "#e63946"}
+SMALL = "#c9c9c9"
+
+
+def conversion_by_group(df: pl.DataFrame, by: str, title: str | None = None) -> go.Figure:
+    """A breakdown funnel read at its last step (journey.with_intervals: one row per group and
+    step): one bar per group, its conversion from step 1 to the last step with the 95% interval,
+    sorted best first; green / red when the group differs from the others beyond chance; grey and
+    ⚠ with fewer than 30 entrants (shown, not ranked). Labels never cut: the bars are horizontal and
+    the text sits outside."""
+    last = df.filter(pl.col("step") == pl.col("step").max())
+    last = last.with_columns(_small=pl.col("entered") < 30)
+    last = pl.concat([last.filter(~pl.col("_small")).sort("conversion_from_first", descending=True),
+                      last.filter(pl.col("_small")).sort("entered", descending=True)]).reverse()
+    groups = [f"⚠ {g}" if s else str(g) for g, s in zip(last[by], last["_small"])]
+    diff = last["differs"].to_list() if "differs" in last.columns else [""] * last.height
+    colours = [SMALL if s else DIFFERS_COLOURS.get(x or "", PALETTE[0]) for s, x in zip(last["_small"], diff)]
+    v, lo, hi = last["conversion_from_first"].to_list(), last["conversion_low"].to_list(), last["conversion_high"].to_list()
+    step = last["name"][0] if last.height else "the last step"
+    fig = go.Figure(go.Bar(
+        y=groups, x=v, orientation="h", marker_color=colours, cliponaxis=False, textposition="outside",
+        text=[f"{x:.0%} of {n:,}" if x is not None else "–" for x, n in zip(v, last["entered"])],
+        error_x=dict(type="data", array=[None if a is None or b is None else b - a for a, b in zip(v, hi)],
+                     arrayminus=[None if a is None or b is None else a - b for a, b in zip(v, lo)], visible=True,
+                     color="#5b6272", thickness=1),
+        customdata=list(zip(last[by].to_list(), last["entered"].to_list(), last["count"].to_list(),
+                            [f"{a:.0%} to {b:.0%}" if a is not None and b is not None else "" for a, b in zip(lo, hi)],
+                            ["fewer than 30 entrants: not ranked" if s else
+                             {"above": "converts better than the others, beyond chance",
+                              "below": "converts worse than the others, beyond chance"}.get(x or "",
+                                                                                            "not different beyond chance")
+                             for s, x in zip(last["_small"], diff)])),
+        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[2]:,} of %{customdata[1]:,} reached " + step
+                      + " (%{x:.1%}, 95% %{customdata[3]})<br>%{customdata[4]}<extra></extra>"))
+    top = max([x for x in hi if x is not None] + [0.05])
+    fig.update_xaxes(title=f"reached {step}, share of step 1", tickformat=".0%", range=[0, min(1.0, top) * 1.3])
+    return _layout(fig, title or f"Conversion to {step} by {by}", height=max(280, 34 * last.height + 110))
+
+
+def period_comparison(df: pl.DataFrame, label_a: str, label_b: str,
+                      title: str = "The funnel in two periods") -> go.Figure:
+    """journey.compare_periods: per step, the share of step 1 reaching it in each period (a dot
+    each, joined), and the change with its 95% interval in the hover; a step whose change is beyond
+    chance has its later dot in red (down) or green (up)."""
+    names = [f"{s}. {n}" for s, n in zip(df["step"], df["name"])]
+    fig = go.Figure()
+    for n, a, b in zip(names, df["conversion_a"], df["conversion_b"]):
+        fig.add_trace(go.Scatter(x=[a, b], y=[n, n], mode="lines", line=dict(color="#c9d3dc", width=6),
+                                 showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=df["conversion_a"].to_list(), y=names, mode="markers", name=label_a,
+                             marker=dict(color="#8d99ae", size=12),
+                             hovertemplate="%{y}<br>" + label_a + ": %{x:.1%}<extra></extra>"))
+    col = [("#2a9d8f" if d > 0 else "#e63946") if s else PALETTE[0]
+           for d, s in zip(df["diff"].fill_null(0), df["significant"])]
+    words = [f"{d:+.1%} (95% {lo:+.1%} to {hi:+.1%})" + (": beyond chance" if s else ": could be chance")
+             if d is not None and lo is not None else "" for d, lo, hi, s in
+             zip(df["diff"], df["low"], df["high"], df["significant"])]
+    fig.add_trace(go.Scatter(x=df["conversion_b"].to_list(), y=names, mode="markers", name=label_b,
+                             marker=dict(color=col, size=13), customdata=words,
+                             hovertemplate="%{y}<br>" + label_b + ": %{x:.1%}<br>change %{customdata}<extra></extra>"))
+    fig.update_xaxes(title="share of step 1", tickformat=".0%", range=[0, 1.05])
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, height=max(260, 48 * df.height + 120))

@@ -14,6 +14,11 @@ GLOSSARY: tuple[Term, ...] = (
        "further wins; among equals the earliest). Per step: count, conversion from previous and from first, "
        "median and p90 time from the previous step of the winning entries. Breakdown: the entry's channel or "
        "any customers column, top N + Other + (unknown).", "cx.journey.funnel", "journey"),
+    _T("funnel_intervals", "Funnel uncertainty", "Journey",
+       "Each step's conversion carries its 95% Wilson interval. With a breakdown, each group's conversion to the last "
+       "step is tested against the other groups' (two-proportion z-test), Benjamini-Hochberg across groups; groups "
+       "with fewer than 30 entrants are not ranked. Two periods: the same funnel on each date range, each step's "
+       "change with Newcombe's interval.", "cx.journey.with_intervals", "journey"),
     _T("funnel_trend", "Funnel trend", "Journey",
        "Per week or month of the winning entry: entries, completed (reached the last step), conversion = "
        "completed ÷ entries.", "cx.journey.funnel_trend", "journey"),
