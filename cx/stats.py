@@ -134,6 +134,27 @@ def rate(k: int, n: int, level: float = LEVEL) -> Estimate:
     return Estimate(k / n, float(lo), float(hi), int(n))
 
 
+def wilson(k, n, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson intervals of many shares at once (arrays of successes and trials): (low, high), NaN
+    where n is 0 (statsmodels proportion_confint, vectorised)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    safe = np.where(n > 0, n, 1.0)
+    lo, hi = proportion_confint(np.minimum(k, safe), safe, alpha=1 - level, method="wilson")
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+
+
+def with_rate_interval(df, k: str, n: str, level: float = LEVEL, names=("low", "high")):
+    """A polars frame plus the Wilson interval of k ÷ n on every row (null where n is 0)."""
+    import polars as pl
+
+    lo, hi = wilson(df[k].to_numpy(), df[n].to_numpy(), level)
+    return df.with_columns(pl.Series(names[0], lo).fill_nan(None), pl.Series(names[1], hi).fill_nan(None))
+
+
 def mean(n: int, total: float, total_sq: float, level: float = LEVEL) -> Estimate:
     """A mean (CES, a score) with Student's t interval, from the aggregates n, Σx and Σx²."""
     if n <= 0:

@@ -204,3 +204,13 @@ def test_nps_and_mean_charts_use_each_periods_n():
     assert cc.signals[3].startswith("above")
     m = stats.mean_chart([40, 40, 40, 40], [200.0, 196.0, 204.0, 160.0], [1010.0, 990.0, 1050.0, 660.0])
     assert approx(m.center, 760 / 160) and m.signals[3].startswith("below")
+
+
+def test_wilson_vectorised_matches_the_scalar_one():
+    import polars as pl
+
+    df = pl.DataFrame({"k": [8, 0, 3], "n": [10, 0, 3]})
+    out = stats.with_rate_interval(df, "k", "n")
+    e = stats.rate(8, 10)
+    assert out["low"][0] == pytest.approx(e.low) and out["high"][0] == pytest.approx(e.high)
+    assert out["low"][1] is None and out["high"][2] == pytest.approx(1.0)

@@ -4,7 +4,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cx import glossary, lifecycle
+from cx import glossary, lifecycle, stats
 from cx.charts import lifecycle as lc_charts
 from ui import call, chart, clicked_points, figures, page_frame, table
 from ui.drilldown import kpi_focus
@@ -52,7 +52,7 @@ def cohorts_tab():
     bd = None if breakdown == "none" else breakdown
     kw = dict(period=period, cohort_by=cohort_by, active_by=active_by, breakdown=bd, filters=f)
     m = call(lifecycle.retention, **kw)
-    curve = call(lifecycle.retention_curve, **kw)
+    curve = stats.with_rate_interval(call(lifecycle.retention_curve, **kw), "active", "customers")
     overall = curve if bd is None else call(lifecycle.retention_curve, period=period, cohort_by=cohort_by,
                                             active_by=active_by, filters=f)
     unit = "month" if period == "month" else "week"
@@ -74,7 +74,8 @@ def cohorts_tab():
                                      title="Retention curve" + (f" by {bd}" if bd else "")), key="lc_curve",
           caption=f"Each point: of the customers who started k {unit}s earlier, the share active in {unit} k, "
                   "pooled over all cohorts whose period k is complete (a partial last period is left out, so "
-                  "the curve does not dip falsely).", help=glossary.help_text("retention_curve"))
+                  "the curve does not dip falsely); the bars are 95% Wilson intervals: where two groups' intervals "
+                  "overlap, their difference could be chance.", help=glossary.help_text("retention_curve"))
 
     s1, s2, s3 = st.columns(3)
     group = None
@@ -85,7 +86,7 @@ def cohorts_tab():
     max_k = s3.slider(f"{unit.capitalize()}s shown", 3, 48, 12 if period == "month" else 26, key="lc_maxk")
     mg = m if group is None else m.filter(pl.col("group") == group)
     recent = sorted(mg["cohort"].unique().to_list())[-n_cohorts:]
-    mh = mg.filter(pl.col("cohort").is_in(recent))
+    mh = stats.with_rate_interval(mg.filter(pl.col("cohort").is_in(recent)), "active", "cohort_size")
     ev = chart(lc_charts.cohort_heatmap(mh, period, max_k=max_k,
                                         title="Retention by cohort" + (f": {group}" if group else "")),
                key="lc_heatmap", on_select="rerun", selection_mode="points",

@@ -95,12 +95,17 @@ def cross_tab():
     with g2:
         nps, clv = out.get("nps"), out.get("clv")
         if nps is not None and nps.height:
-            st.metric("NPS", f"{nps['value'][0]:+.0f}", help=f"{help_text('nps')} Here: their "
-                      f"{int(nps['n'][0]):,} NPS answers" + (" (fewer than 30: read with care)."
-                                                              if nps["low_n"][0] else "."))
+            band = (f" ± {(nps['high'][0] - nps['low'][0]) / 2:.0f}" if "low" in nps.columns
+                    and nps["low"][0] is not None else "")
+            st.metric("NPS", f"{nps['value'][0]:+.0f}{band}", help=f"{help_text('nps')} Here: their "
+                      f"{int(nps['n'][0]):,} NPS answers, ± its 95% interval" + (" (fewer than 30: read with care)."
+                                                                                 if nps["low_n"][0] else "."))
         if clv is not None and clv.height and clv["buyers"][0]:
-            st.metric("Mean predicted CLV", f"{clv['mean_predicted_clv'][0]:,.0f}",
-                      help="Next 12 months, discounted (cx.clv, fitted on everyone).")
+            lo, hi = clv["mean_predicted_clv_low"][0], clv["mean_predicted_clv_high"][0]
+            st.metric("Mean predicted CLV", f"{clv['mean_predicted_clv'][0]:,.0f}"
+                      + (f" ({lo:,.0f}–{hi:,.0f})" if lo is not None and hi is not None else ""),
+                      help="Next 12 months, discounted (cx.clv, fitted on everyone); in brackets its 95% "
+                           "bootstrap interval over the group's buyers.")
             st.metric("Mean value to date", f"{clv['mean_historical_value'][0]:,.0f}",
                       help="Net revenue to date per buyer (refunds included).")
             st.metric("Mean P(alive)", f"{clv['mean_p_alive'][0]:.0%}")

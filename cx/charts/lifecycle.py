@@ -28,10 +28,15 @@ def cohort_heatmap(m: pl.DataFrame, period: str = "month", title: str = "Retenti
     zi = [[None] * len(ks) for _ in cohorts]
     cd = [[None] * len(ks) for _ in cohorts]
     size = {}
-    for c, k, n, a, s, comp in m.select("cohort", "period_index", "cohort_size", "active", "share",
-                                        "complete").iter_rows():
+    has_ci = "low" in m.columns
+    lows = m["low"].to_list() if has_ci else [None] * m.height
+    highs = m["high"].to_list() if has_ci else [None] * m.height
+    for (c, k, n, a, s, comp), lo, hi in zip(m.select("cohort", "period_index", "cohort_size", "active", "share",
+                                                      "complete").iter_rows(), lows, highs):
         (z if comp else zi)[row[c]][col[k]] = s
-        cd[row[c]][col[k]] = [str(c), k, n, a, "" if comp else " (partial period)", f"{s:.0%}"]
+        band = f", 95% {lo:.0%} to {hi:.0%}" if lo is not None and hi is not None else ""
+        small = " — fewer than 30 customers: read with care" if n < 30 else ""
+        cd[row[c]][col[k]] = [str(c), k, n, a, ("" if comp else " (partial period)") + band + small, f"{s:.0%}"]
         size[c] = n
     labels = [f"{_fmt_period(c, period)} · {size.get(c, 0):,}" for c in cohorts]
     hover = ("cohort %{customdata[0]} (%{customdata[2]:,} customers)<br>" + period +
@@ -62,8 +67,10 @@ def cohort_heatmap(m: pl.DataFrame, period: str = "month", title: str = "Retenti
 
 def retention_curves(c: pl.DataFrame, period: str = "month", title: str = "Retention curve",
                      max_k: int | None = None) -> go.Figure:
-    """c: a retention curve frame ([group,] period_index, cohorts, customers, active, share); one line
-    per group. Only complete periods are pooled, so the end of the curve does not dip falsely."""
+    """c: a retention curve frame ([group,] period_index, cohorts, customers, active, share[, low,
+    high]); one line per group, with each point's 95% interval when low/high are given
+    (cx.stats.with_rate_interval).
+    Only complete periods are pooled, so the end of the curve does not dip falsely."""
     if max_k is not None:
         c = c.filter(pl.col("period_index") <= max_k)
     groups = [(None, c)] if "group" not in c.columns else [(k[0], g) for k, g in c.group_by("group",
@@ -71,10 +78,15 @@ def retention_curves(c: pl.DataFrame, period: str = "month", title: str = "Reten
     fig = go.Figure()
     for i, (name, g) in enumerate(sorted(groups, key=lambda x: str(x[0]))):
         g = g.sort("period_index")
-        fig.add_trace(go.Scatter(
+        colour = PALETTE[i % len(PALETTE)]
+        err = {}
+        if "low" in g.columns:  # the 95% interval of each point, as thin error bars on the same trace
+            err = dict(error_y=dict(type="data", visible=True, color=colour, thickness=1, width=2,
+                                    array=(g["high"] - g["share"]).to_list(), arrayminus=(g["share"] - g["low"]).to_list()))
+        fig.add_trace(go.Scatter(**err,
             x=g["period_index"].to_list(), y=g["share"].to_list(), mode="lines+markers",
             name=str(name) if name is not None else "all customers",
-            line=dict(color=PALETTE[i % len(PALETTE)], width=2.5), marker=dict(size=5),
+            line=dict(color=colour, width=2.5), marker=dict(size=5),
             customdata=list(zip(g["customers"].to_list(), g["active"].to_list(), g["cohorts"].to_list())),
             hovertemplate=f"{period} %{{x}}: %{{y:.1%}} active<br>%{{customdata[1]:,}} of %{{customdata[0]:,}} "
                           "customers in %{customdata[2]} cohorts<extra>%{fullData.name}</extra>"))
