@@ -140,6 +140,13 @@ def offenders(at) -> list[str]:
             if re.search(r"(?i)\b(URL|href)\s*=", dot):
                 out.append(f"graphviz: {dot[:120]}")
             continue
+        if typ == "table":  # st.table: every cell is Markdown
+            df = node.value
+            for col in df.columns:
+                for s in df[col]:
+                    if isinstance(s, str) and EVIL_HOST in s:
+                        out += [f"table.{col}: {u}" for u in _evil_urls(md.render(s))]
+            continue
         if typ in _PLAIN_TYPES:
             continue
         for name, s in _strings(proto):

@@ -54,8 +54,9 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
                                                                      df["customer_id"].head(1000).to_list()]))
         column_config["customer_id"] = st.column_config.LinkColumn(
             "customer", display_text=r"customer=([^&]+)", help="Open the customer view")
-    if shown_as is not None:
-        st.table(shown_as, hide_index=True)  # its frame carries its own headers
+    if shown_as is not None:  # a static table: its cells are Markdown, so text from data is escaped
+        st.table(shown_as.with_columns(pl.col(pl.Utf8).map_elements(md_escape, return_dtype=pl.Utf8)),
+                 hide_index=True)
     else:
         # readable headers ("predicted CLV", not predicted_clv); the CSV keeps the machine names
         for c in shown.columns:

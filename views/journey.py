@@ -150,10 +150,11 @@ def paths_tab():
           purchase_conversion=st.column_config.NumberColumn(format="percent"))
     sw = call(journey.channel_switching, filters=f)
     c1, c2, c3 = st.columns(3)
-    c1.metric("Journeys across 2+ channels", f"{sw['summary']['cross_channel_share'][0]:.0%}",
+    pct = lambda v: "–" if v is None else f"{v:.0%}"  # noqa: E731 - no purchase, no single-channel journey ...
+    c1.metric("Journeys across 2+ channels", pct(sw['summary']['cross_channel_share'][0]),
               help=glossary.help_text("channel_switching"))
-    c2.metric("Purchase conversion, cross-channel", f"{sw['summary']['conversion_cross'][0]:.0%}")
-    c3.metric("Purchase conversion, single channel", f"{sw['summary']['conversion_single'][0]:.0%}")
+    c2.metric("Purchase conversion, cross-channel", pct(sw['summary']['conversion_cross'][0]))
+    c3.metric("Purchase conversion, single channel", pct(sw['summary']['conversion_single'][0]))
     ho = sw["handoffs"].head(12)
     ho = ho.with_columns((ho["from_channel"] + " → " + ho["to_channel"]).alias("handoff"))
     chart(jc.hbars(ho, "handoff", "count", "Most common channel hand-offs"), key="pt_handoffs",

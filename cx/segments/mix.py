@@ -144,8 +144,9 @@ def mix_personas(mix: pl.DataFrame, k: int | None = None, random_state: int = 0)
                                                mean_strength=pl.col("strength").mean())
              .with_columns(share=pl.col("customers") / n)
              .sort("component"))
-    agree_in = members.group_by("component").agg(
-        agreement=(pl.col("persona") == pl.col("behaves_like")).sum() / (pl.col("persona") != NO_PERSONA).sum())
+    declared_n = (pl.col("persona") != NO_PERSONA).sum()
+    agree_in = members.group_by("component").agg(  # no declared persona in a recipe: no agreement (null, not NaN)
+        agreement=pl.when(declared_n > 0).then((pl.col("persona") == pl.col("behaves_like")).sum() / declared_n))
     comps = (comps.join(agree_in, on="component", how="left")
              .with_columns(name=pl.col("component").replace_strict(names, return_dtype=pl.Utf8),
                            top=pl.col("component").replace_strict({c: ", ".join(_pair_label(p) for p in v)
