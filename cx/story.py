@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 import polars as pl
 
-from . import clv, journey, loyalty, voc
+from . import clv, journey, loyalty, stats, voc
 from .charts import journey as jc
 from .charts import loyalty as loyalty_charts
 from .charts import voc as voc_charts
@@ -71,9 +71,13 @@ def _drop(d: Data) -> Step:
     c = df["count"].to_list()
     conv = df["conversion_from_previous"].to_list()
     worst = min(range(1, len(c)), key=lambda i: conv[i] if conv[i] is not None else 1.0)
-    s = (f"Of {c[0]:,} customers who discovered us, {c[-1]:,} ({_pct(c[-1] / c[0] if c[0] else None)}) bought "
-         f"within 30 days of that first visit, in order. The biggest loss is between {steps[worst - 1]} and "
-         f"{steps[worst]}: only {_pct(conv[worst])} go on.")
+    if not c or not c[0]:
+        raise CXError("This step needs touchpoints in the discover stage (a stage column, or touchpoint names the "
+                      "stage rules place there).")
+    # reaching the purchase *stage* (a cart, a checkout step) is not buying: the words say what was reached
+    s = (f"Of {c[0]:,} customers who discovered us, {c[-1]:,} ({_pct(c[-1] / c[0])}) reached the purchase stage "
+         f"(a cart, a checkout step or an order) within 30 days of that first visit, in order. The biggest loss is "
+         f"between {steps[worst - 1]} and {steps[worst]}: only {_pct(conv[worst])} go on.")
     return Step(2, TITLES[1], s, figure=jc.funnel_chart(df, title="Discover to purchase within 30 days"),
                 page="journey")
 
@@ -82,10 +86,20 @@ def _who(d: Data) -> Step:
     by = "persona" if d.has("customers", "persona") else "channel"
     lm = journey.loop_metrics(d, by=by)
     lm = lm.filter(pl.col(by) != "(unknown)") if by in lm.columns else lm
+    lm = lm.filter(pl.col("loop_rate").is_not_null()).sort("loop_rate", descending=True)
+    if lm.height < 2:
+        raise CXError(f"This step compares loops between groups: it needs at least two {by} values with journeys "
+                      "that have stages.")
     hi, lo = lm.row(0, named=True), lm.row(lm.height - 1, named=True)
-    s = (f"Loops differ by {by}: {hi[by]} customers loop most ({_pct(hi['loop_rate'])} return to an earlier "
-         f"stage), {lo[by]} least ({_pct(lo['loop_rate'])}). Design the way back for the first, the way in "
-         f"for the second.")
+    ch = stats.rate_change(round(lo["loop_rate"] * lo["customers"]), lo["customers"],
+                           round(hi["loop_rate"] * hi["customers"]), hi["customers"])
+    if ch.significant:
+        s = (f"Loops differ by {by}: {hi[by]} customers loop most ({_pct(hi['loop_rate'])} return to an earlier "
+             f"stage), {lo[by]} least ({_pct(lo['loop_rate'])}), a difference beyond chance. Design the way back "
+             f"for the first, the way in for the second.")
+    else:
+        s = (f"Loops are alike across {by}: from {_pct(lo['loop_rate'])} ({lo[by]}) to {_pct(hi['loop_rate'])} "
+             f"({hi[by]}) of customers return to an earlier stage, a spread that could be chance.")
     fig = jc.hbars(lm.sort("loop_rate"), by, "loop_rate", f"Loop rate by {by}", fmt="%")
     return Step(3, TITLES[2], s, figure=fig, page="segments")
 
@@ -121,11 +135,9 @@ def _drivers(d: Data) -> Step:
     dr = kd["drivers"]
     if not dr.height:
         raise CXError("This step needs CSAT answers per touchpoint and NPS answers from the same customers.")
-    fix = dr.filter(pl.col("quadrant") == "Fix first").sort("importance", descending=True)
-    first = fix.row(0, named=True) if fix.height else dr.row(0, named=True)
-    s = (f"Of all the touchpoint experiences, {first['touchpoint']} moves recommendation most while scoring "
-         f"lowest: it carries {_pct(first['importance_share'])} of the explained NPS and its satisfaction is "
-         f"{first['performance']:.2f} of 5. Fix it first.")
+    verdict = kd["summary"]["verdict"][0]  # says "fix first" only when the data is clear (cx.loyalty.key_drivers)
+    s = (f"Which touchpoint experiences move recommendation, of {kd['summary']['customers'][0]:,} customers "
+         f"(R² = {kd['summary']['r2'][0]:.2f}): {verdict}")
     return Step(6, TITLES[5], s, figure=loyalty_charts.driver_quadrant(dr), page="loyalty")
 
 
@@ -139,7 +151,7 @@ def _worth(d: Data) -> Step:
          f"{best['group']} customers are worth the most in total ({_pct(best['share_of_clv'])} of predicted "
          f"value).")
     fig = jc.hbars(vb.sort("predicted_clv"), "group", "predicted_clv",
-                       f"Predicted 12-month value by {by}")
+                   f"Predicted 12-month value by {by}", fmt="money")
     return Step(7, TITLES[6], s, figure=fig, page="value")
 
 

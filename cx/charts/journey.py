@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
+from ..fmt import money
 from ..schema import STAGES
 from . import PALETTE, STAGE_COLORS, _layout
 
@@ -73,10 +74,24 @@ def transition_heatmap(df: pl.DataFrame, value: str = "probability", title: str 
     return _layout(fig, title, height=max(320, 34 * len(order) + 120))
 
 
+def _label(v, fmt: str) -> str:
+    """A bar's text, formatted for people: "%" a percentage, "money" a compact amount (12.3k), ","
+    a whole number with thousands separators."""
+    if v is None:
+        return "–"
+    if fmt == "%":
+        return f"{v:.0%}"
+    if fmt == "money":
+        return money(v)
+    return f"{v:,.0f}" if isinstance(v, float) else f"{v:,}"
+
+
 def hbars(df: pl.DataFrame, label: str, value: str, title: str, fmt: str = ",", hover: str | None = None) -> go.Figure:
+    """Horizontal bars, largest on top (df in ascending order); fmt: "," whole numbers, "%" shares,
+    "money" compact amounts."""
     d = df.reverse()
     fig = go.Figure(go.Bar(y=d[label].to_list(), x=d[value].to_list(), orientation="h", marker_color=PALETTE[0],
-                           text=[(f"{v:.0%}" if fmt == "%" else f"{v:,}") for v in d[value]], textposition="outside",
+                           text=[_label(v, fmt) for v in d[value]], textposition="outside",
                            cliponaxis=False))
     fig.update_xaxes(tickformat=".0%" if fmt == "%" else ",", range=[0, (d[value].max() or 1) * 1.2])
     fig.update_yaxes(automargin=True)

@@ -73,6 +73,10 @@ def _relationship_expr(d: Data, t: ibis.Table, answer_touchpoints: tuple | None 
                                                   _idn=(_._n * _._idf).sum())
     j = base.left_join(ans, base.customer_id == ans._ac).drop("_ac")
     j = j.left_join(ch, j.customer_id == ch._rc).drop("_rc")
+    # a component the dataset cannot measure at all is absent (null), never a zero: no value_given
+    # anywhere -> no exchange of value; no channel anywhere -> no recognition
+    have = t.aggregate(_has_give=t.value_given.notnull().any(), _has_ch=t.channel.notnull().any())
+    j = j.cross_join(have)
     inbound_share = j.inbound / j.contacts.nullif(0)
     ident_share = j._idn / j._tot.nullif(0)
     channels = j.channels.fill_null(0)
@@ -82,12 +86,16 @@ def _relationship_expr(d: Data, t: ibis.Table, answer_touchpoints: tuple | None 
     g, p = j.gives.cast("float64"), j.purchases.cast("float64")
     dialogue = 100.0 * (1.0 - (j.inbound_share - 0.5).abs() * 2.0)
     respons = 100.0 * (-math.log(2.0) * j.median_answer_minutes / 1440.0).exp()
-    exchange = ibis.ifelse((g + p) > 0, 100.0 * ibis.least(g, p) / ibis.greatest(g, p), 0.0)
-    recog = 100.0 * (0.5 * j.identified_share.fill_null(0.0) + 0.5 * ibis.ifelse(channels >= 2, 1.0, 0.0))
+    exchange = ibis.ifelse(j._has_give.fill_null(False),
+                           ibis.ifelse((g + p) > 0, 100.0 * ibis.least(g, p) / ibis.greatest(g, p), 0.0),
+                           ibis.null("float64"))
+    recog = ibis.ifelse(j._has_ch.fill_null(False),
+                        100.0 * (0.5 * j.identified_share.fill_null(0.0) + 0.5 * ibis.ifelse(channels >= 2, 1.0, 0.0)),
+                        ibis.null("float64"))
     j = j.mutate(dialogue=dialogue, responsiveness=respons, exchange=exchange, recognition=recog)
     num = sum(ibis.ifelse(j[k].notnull(), w * j[k], 0.0) for k, w in HEALTH_WEIGHTS.items())
     den = sum(ibis.ifelse(j[k].notnull(), w, 0.0) for k, w in HEALTH_WEIGHTS.items())
-    j = j.mutate(health=num / den)
+    j = j.mutate(health=num / den.nullif(0.0))  # no component measurable: no health score
     return j.select("customer_id", "touchpoints", "contacts", "inbound", "inbound_share", "inbound_contacts",
                     "answered", "median_answer_minutes", "gives", "purchases", "identified_share", "channels",
                     "multichannel", *HEALTH_WEIGHTS, "health")
@@ -112,6 +120,8 @@ def relationship(d: Data, answer_touchpoints: tuple | None = None, max_answer_da
     100·min(gives, purchases)/max(gives, purchases) (0 when neither); recognition =
     50·identified_share + 50·[2+ channels]. health = weighted mean of the components present
     (weights HEALTH_WEIGHTS, each 0.25; a missing component, e.g. no inbound contact, is left out).
+    A component the dataset cannot measure is null for everyone (no value_given anywhere: no
+    exchange; no channel anywhere: no recognition); with none present, health is null.
     One row per customer by customer_id; with `weakest`, only that many customers, lowest health first."""
     t = d.interactions
     r = _relationship_expr(d, t, answer_touchpoints, max_answer_days)
