@@ -96,7 +96,7 @@ def import_without_sentiment(n: int) -> dict:
     """Baseline: the same import with the sentiment hook switched off."""
     csv = comments_csv(n)
     path = _fresh_db(n, "import_base")
-    voc.score_feedback = lambda cur, schema: 0  # the hook is looked up at call time
+    voc.sentiment.score_feedback = lambda cur, schema: 0  # the hook is looked up at call time
     s = cx.open(path)
     t = time.perf_counter()
     s.import_file(csv, kind="feedback", dataset=DATASET)

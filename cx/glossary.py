@@ -6,34 +6,16 @@ Each definition says what the function computes (the function named in `api` is 
 definition of the metric, used by every page, the CLI and the tests)."""
 from __future__ import annotations
 
-from . import journey, overview, profile
+from . import clv, journey, lifecycle, loyalty, overview, profile, segments, teams, voc
 from .terms import Term
 
 AREAS = ("Dataset", "Journey", "Life cycle", "Loyalty & trust", "Teams", "Segments", "Value",
          "Voice of the customer", "Overview")
 
-
-# Every area keeps its definitions next to the functions that compute them: each module exports
-# GLOSSARY = (Term, ...) (or, while an area moves to that shape, ({"key", "name", "definition",
-# "api", "page"}, ...)). The README's order: Dataset, Journey, the areas below, then Overview.
-_AREA_MODULES = (("Life cycle", "lifecycle"), ("Loyalty & trust", "loyalty"), ("Teams", "teams"),
-                 ("Segments", "segments"), ("Value", "clv"), ("Voice of the customer", "voc"))
-
-
-def _module_terms() -> tuple[Term, ...]:
-    import importlib
-
-    out = []
-    for area, mod in _AREA_MODULES:
-        for d in getattr(importlib.import_module(f"cx.{mod}"), "GLOSSARY", ()):
-            if isinstance(d, Term):  # the one shape (areas move to it one by one)
-                out.append(d)
-            else:
-                out.append(Term(d["key"], d["name"], area, d["definition"], d.get("api", ""), d.get("page", "")))
-    return tuple(out)
-
-
-TERMS: tuple[Term, ...] = profile.GLOSSARY + journey.GLOSSARY + _module_terms() + overview.GLOSSARY
+# Every area keeps its definitions next to the functions that compute them: each module or package
+# exports GLOSSARY = (Term, ...). The order of docs/metrics.md: Dataset, Journey, the areas, Overview.
+TERMS: tuple[Term, ...] = (profile.GLOSSARY + journey.GLOSSARY + lifecycle.GLOSSARY + loyalty.GLOSSARY
+                           + teams.GLOSSARY + segments.GLOSSARY + clv.GLOSSARY + voc.GLOSSARY + overview.GLOSSARY)
 _BY_KEY = {t.key: t for t in TERMS}
 assert len(_BY_KEY) == len(TERMS), "duplicate glossary keys"
 assert all(t.area in AREAS for t in TERMS)

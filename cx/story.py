@@ -44,14 +44,6 @@ def _pct(x) -> str:
     return "–" if x is None else f"{x:.0%}"
 
 
-def _on(d: Data, fn, *args, **kw):
-    """`fn(d, ...)`: another area's metric on the same handle. (While an area still takes the older
-    form, store with filters= and dataset=, it gets that instead.)"""
-    if getattr(fn, "uses_data", False):
-        return fn(d, *args, **kw)
-    return fn(d.store, *args, filters=d.filters, dataset=d.name, **kw)
-
-
 def _loop(d: Data) -> Step:
     tr = journey.transitions(d, level="stage", collapse_repeats=True)
     lm = journey.loop_metrics(d).row(0, named=True)
@@ -119,7 +111,7 @@ def _feel(d: Data) -> Step:
 
 
 def _say(d: Data) -> Step:
-    th = _on(d, voc.theme_summary).filter(pl.col("theme") >= 0)
+    th = voc.theme_summary(d).filter(pl.col("theme") >= 0)
     if not th.height:
         raise CXError("This step needs comments in the feedback table.")
     neg = th.sort("mean_sentiment").row(0, named=True)
@@ -131,7 +123,7 @@ def _say(d: Data) -> Step:
 
 
 def _drivers(d: Data) -> Step:
-    kd = _on(d, loyalty.key_drivers, outcome="nps")
+    kd = loyalty.key_drivers(d, outcome="nps")
     dr = kd["drivers"]
     if not dr.height:
         raise CXError("This step needs CSAT answers per touchpoint and NPS answers from the same customers.")
@@ -142,9 +134,9 @@ def _drivers(d: Data) -> Step:
 
 
 def _worth(d: Data) -> Step:
-    conc = _on(d, clv.concentration)
+    conc = clv.concentration(d)
     by = "persona" if d.has("customers") else "purchase_channel"
-    vb = _on(d, clv.value_by, by)
+    vb = clv.value_by(d, by)
     top10 = conc.filter(pl.col("customers_share") >= 0.1).row(0, named=True)["value_share"]
     best = vb.row(0, named=True)
     s = (f"The top 10% of customers hold {_pct(top10)} of the value expected over the next 12 months. "

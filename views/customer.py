@@ -1,11 +1,9 @@
 """Customer view (customer 360): one customer's whole story across channels."""
-import importlib
-
 import polars as pl
 import streamlit as st
 
 import cx
-from cx import clv, glossary
+from cx import clv, glossary, loyalty
 from cx import customer as cu
 from cx.charts import value as vc
 from ui import call, chart, figures, fmt_date, fmt_money, md_escape, page_frame, table
@@ -77,12 +75,10 @@ except Exception:  # noqa: BLE001 - segments are optional
 health = None
 health_needs = "Needs directions (inbound/outbound) on the interactions."
 try:
-    loyalty = importlib.import_module("cx.loyalty")
-    if hasattr(loyalty, "relationship"):
-        rel = call(loyalty.relationship)
-        hit = rel.filter(pl.col("customer_id") == picked)
-        if hit.height and "health" in hit.columns and hit["health"][0] is not None:
-            health = f"{hit['health'][0]:.0f} / 100"
+    rel = call(loyalty.relationship)
+    hit = rel.filter(pl.col("customer_id") == picked)
+    if hit.height and "health" in hit.columns and hit["health"][0] is not None:
+        health = f"{hit['health'][0]:.0f} / 100"
 except Exception:  # noqa: BLE001 - relationship health is optional
     health = None
 

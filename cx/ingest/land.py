@@ -119,7 +119,7 @@ class Landing:
             cur.sql(f"DROP TABLE IF EXISTS {target}")
             cur.sql(f"ALTER TABLE {new} RENAME TO {self.kind}")
         if self.kind == "feedback":  # voice of the customer: comment sentiment, scored once, in this transaction
-            from ..voc import score_feedback
+            from ..voc.sentiment import score_feedback
 
             score_feedback(cur, ds.schema)
         import_id = cur.sql("SELECT coalesce(max(id), 0) + 1 FROM cx_meta.imports").fetchall()[0][0]

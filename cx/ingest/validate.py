@@ -185,7 +185,7 @@ class Validation(Landing):
                 problems.append((source, f"isfinite({target}) AND {target} NOT BETWEEN -1 AND 1", t,
                                  "sentiment outside -1..1"))
             if target == "comment":
-                from ..voc import MAX_SCORED_CHARS  # (voc loads Ibis: only for feedback, which it scores)
+                from ..voc.sentiment import MAX_SCORED_CHARS  # (voc loads Ibis: only for feedback, which it scores)
 
                 notes.append(Note(f"strlen(comment) > {MAX_SCORED_CHARS} AND length(comment) > {MAX_SCORED_CHARS}",
                                   f"{{n}} comment{{s}} longer than {MAX_SCORED_CHARS:,} characters: the sentiment "

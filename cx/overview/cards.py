@@ -53,14 +53,6 @@ def _check(period: str) -> None:
         raise CXError(f"The overview compares weeks or months, not '{period}'.")
 
 
-def _on(d: Data, fn, *args, **kw):
-    """`fn(d, ...)`: another area's metric on the same handle. (While an area still takes the older
-    form, store with filters= and dataset=, it gets that instead.)"""
-    if getattr(fn, "uses_data", False):
-        return fn(d, *args, **kw)
-    return fn(d.store, *args, filters=d.filters, dataset=d.name, **kw)
-
-
 def _full_periods(d: Data, period) -> pl.DataFrame:
     """Activity per period with the partial periods dropped (the ones compared)."""
     a = profile.activity(d, period=period)
@@ -87,7 +79,7 @@ def period_stats(d: Data, period: str = "month", filters: Filters | None = None,
             "revenue": _series(full, "revenue", periods), "revenue_sq": _series(full, "revenue_sq", periods)}
     if d.has("feedback"):
         for m in ("nps", "csat", "ces"):
-            tr = _on(d, loyalty.score_trend, m, period=period)
+            tr = loyalty.score_trend(d, m, period=period)
             tr = tr.with_columns(_good=(pl.col("share_good") * pl.col("n")).round(0),
                                  _bad=(pl.col("share_bad") * pl.col("n")).round(0),
                                  _sum=pl.col("mean_score") * pl.col("n"), _sq=pl.col("mean_score_sq") * pl.col("n"))
@@ -259,10 +251,10 @@ def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
                 if c.key == "avg_clv":
                     from .. import clv
 
-                    df = _on(d, clv.customer_value).customers
+                    df = clv.customer_value(d).customers
                     level_est = stats.bootstrap_mean(df["predicted_clv"].to_list(), level) if df.height else None
                 else:
-                    h = _on(d, loyalty.relationship_summary)
+                    h = loyalty.relationship_summary(d)
                     r = h.row(0, named=True) if h.height else {}
                     if r.get("health") is not None and r.get("health_n"):
                         nn = int(r["health_n"])
