@@ -76,25 +76,6 @@ class Filters:
                    **{n: t(params.get(n)) for n in CUSTOMER_FILTERS}, segment=params.get("segment") or None)
 
 
-# -- the older form: until every metric takes a data handle (cx.data) ----------------------------
-def interactions(store, f: Filters | None = None, dataset: str | None = None):
-    from .data import of
-
-    return of(store, f, dataset).interactions
-
-
-def feedback(store, f: Filters | None = None, dataset: str | None = None):
-    from .data import of
-
-    return of(store, f, dataset).feedback
-
-
-def customers(store, f: Filters | None = None, dataset: str | None = None):
-    from .data import of
-
-    return of(store, f, dataset).customers
-
-
 @dataclass(frozen=True)
 class FilterOptions:
     """The values the sidebar offers, read from the dataset."""
@@ -102,26 +83,3 @@ class FilterOptions:
     max_date: date | None = None
     channels: tuple[str, ...] = ()
     values: dict = field(default_factory=dict)  # persona/region/tier/stakeholder -> values
-
-
-def options(store, dataset: str | None = None) -> FilterOptions:
-    """The values the sidebar offers, read from the dataset (dates, channels, customer attributes)."""
-    from .data import of
-
-    d = of(store, None, dataset)
-    if not d.has("interactions"):
-        return FilterOptions()
-    t = d.table("interactions")
-    span = t.aggregate(lo=t.timestamp.min(), hi=t.timestamp.max()).to_polars()
-    chans = t.filter(t.channel.notnull()).select("channel").distinct().order_by("channel").to_polars()
-    values = {}
-    if d.has("customers"):
-        c = d.table("customers")
-        for n in CUSTOMER_FILTERS:
-            if n in c.columns:
-                v = c.filter(c[n].notnull()).select(n).distinct().order_by(n).limit(200).to_polars()
-                if v.height:
-                    values[n] = tuple(v[n].to_list())
-    lo, hi = span["lo"][0], span["hi"][0]
-    return FilterOptions(lo.date() if lo else None, hi.date() if hi else None,
-                         tuple(chans["channel"].to_list()), values)

@@ -12,7 +12,7 @@ from ibis import _
 
 from .data import Data, uses_data
 from .expr import initiated, is_purchase, period_start, stage_rank
-from .filters import Filters
+from .filters import CUSTOMER_FILTERS, FilterOptions, Filters
 from .terms import Term
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}
@@ -84,6 +84,28 @@ def activity(d: Data, filters: Filters | None = None, dataset: str | None = None
     g = g.cross_join(span)
     g = g.mutate(partial=(g.lo.cast("date") > g.period) | ((g.hi.cast("date") + ibis.interval(days=1)) < g.period + step))
     return g.drop("lo", "hi").order_by("period").to_polars()
+
+
+@uses_data
+def filter_options(d: Data, dataset: str | None = None) -> FilterOptions:
+    """The values the sidebar offers, read from the dataset (unfiltered): the date span, the
+    channels, and the customer attributes' values (at most 200 each)."""
+    if not d.has("interactions"):
+        return FilterOptions()
+    t = d.table("interactions")
+    span = t.aggregate(lo=t.timestamp.min(), hi=t.timestamp.max()).to_polars()
+    chans = t.filter(t.channel.notnull()).select("channel").distinct().order_by("channel").to_polars()
+    values = {}
+    if d.has("customers"):
+        c = d.table("customers")
+        for n in CUSTOMER_FILTERS:
+            if n in c.columns:
+                v = c.filter(c[n].notnull()).select(n).distinct().order_by(n).limit(200).to_polars()
+                if v.height:
+                    values[n] = tuple(v[n].to_list())
+    lo, hi = span["lo"][0], span["hi"][0]
+    return FilterOptions(lo.date() if lo else None, hi.date() if hi else None,
+                         tuple(chans["channel"].to_list()), values)
 
 
 @uses_data

@@ -208,10 +208,8 @@ def test_saved_segment_is_a_global_filter_and_a_breakdown(tiny):
     k = profile.kpis(tiny, f, "t").row(0, named=True)
     assert (k["customers"], k["touchpoints"], k["revenue"]) == (1, 7, 150.0)
     assert segments.features(tiny, f, "t")["customer_id"].to_list() == ["a"]
-    from cx import filters as flt
-
-    assert flt.customers(tiny, f, "t").to_polars()["customer_id"].to_list() == ["a"]
-    assert flt.feedback(tiny, f, "t").count().to_pyarrow().as_py() == 3
+    assert tiny.data("t", f).customers.to_polars()["customer_id"].to_list() == ["a"]
+    assert tiny.data("t", f).feedback.count().to_pyarrow().as_py() == 3
     # combined with a persona filter (intersection), and a segment that does not exist shows no one
     assert profile.kpis(tiny, Filters(segment="Just a", persona=("Bargain Hunter",)), "t")["customers"][0] == 0
     assert profile.kpis(tiny, Filters(segment="nope"), "t")["customers"][0] == 0

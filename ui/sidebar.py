@@ -35,7 +35,7 @@ def sidebar() -> flt.Filters:
         ds = st.selectbox("Dataset", names, key="dataset_picker",
                           help="Each dataset holds its own interactions, customers and feedback.")
         st.session_state["dataset"] = ds
-        opts = _cached("cx.filters:options", ds, dataset_version(ds), (), ())
+        opts = _cached("cx.profile:filter_options", ds, dataset_version(ds), (), ())
         st.markdown("**Filters**")
         f = flt.Filters.from_params(st.query_params)
         if opts.min_date and opts.max_date:
