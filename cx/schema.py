@@ -1,4 +1,4 @@
-"""The data contract (DESIGN.md §2): table kinds, columns, types, synonyms and stages.
+"""The data contract (docs/data.md): table kinds, columns, types, synonyms, stages and purchases.
 
 Everything that knows a column name lives here. Identifiers that reach SQL (column names from a
 user's mapping) are only ever taken from this whitelist.

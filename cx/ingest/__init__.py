@@ -11,7 +11,7 @@ Flow (the app and the API share it)::
 Row numbers are the ones a spreadsheet shows: the header is row 1, the first data record row 2
 (a quoted field with a line break does not shift later rows). Nothing is dropped silently:
 ``rows_read == accepted + rejected`` and every rejected row has at least one line in ``errors``.
-Import is DuckDB-native by design (DESIGN.md §1); metrics are not written here.
+Import is DuckDB-native by design (README, Architecture); metrics are not written here.
 
 Modules: ``report`` (ImportReport, ImportFailed, raw errors as messages), ``sniff`` and
 ``source`` (the file: format, encoding, delimiter, line endings, header, sheets, content hash),
