@@ -52,3 +52,35 @@ def test_without_rules_amounts_alone_decide(orders):
     d = orders.data("o")
     assert d.purchase_touchpoints == ()
     assert profile.kpis(d)["purchases"][0] == 2  # the $25 order and the gift card
+
+
+def test_transactions_without_amounts_give_the_purchase_side_of_value(store, write):
+    """An event log whose purchases are events with no revenue: expected purchases and P(alive) from
+    BG/NBD, no money figure (absent, not zero), the repeat-purchase card works."""
+    import random
+
+    from cx import clv, overview
+
+    rng = random.Random(3)
+    rows = ["user_id,event_time,event"]
+    for i in range(60):
+        day = rng.randrange(1, 60)
+        for k in range(rng.randrange(1, 5)):
+            rows.append(f"u{i},2025-01-01T10:00:00Z,page_view")
+            rows.append(f"u{i},2025-{1 + (day + 20 * k) // 28 % 6:02d}-{1 + (day + 20 * k) % 28:02d}T12:00:00Z,purchase")
+    rows.append("u0,2025-06-30T23:00:00Z,page_view")
+    store.import_file(write("ev.csv", "\n".join(rows) + "\n"), dataset="ev")
+    vm = clv.customer_value(store, dataset="ev")
+    assert not vm.money and vm.customers.height == 60
+    assert vm.customers["predicted_clv"].null_count() == 60 and vm.customers["p_alive"].null_count() == 0
+    assert vm.customers["expected_purchases"].min() > 0
+    assert any("Lifetime value in money is not shown" in n for n in vm.notes)
+    with pytest.raises(Exception, match="needs amounts"):
+        clv.value_by(store, "purchase_channel", dataset="ev")
+    sc = overview.scorecard(store, "month", dataset="ev")
+    by = {r["key"]: r for r in sc.iter_rows(named=True)}
+    assert by["avg_clv"]["value"] is None and by["avg_clv"]["needs"]
+    assert by["revenue"]["value"] is None and by["revenue"]["needs"]
+    # the repeat-purchase rate comes from the purchase events: a value in every month with buyers
+    rr = overview.period_series(store, "month", dataset="ev")["repeat_rate"].to_list()
+    assert rr[:5] == [0.0, pytest.approx(100 * 22 / 47), pytest.approx(100 * 29 / 34), 100.0, 100.0]

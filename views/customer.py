@@ -42,6 +42,10 @@ attrs = prof["attributes"]
 st.subheader(f"Customer {md_escape(picked)}")
 
 
+ONE_TIME = ("BG/NBD assumes a customer can drop out only right after a purchase that repeats an earlier one, so "
+            "a customer with a single purchase has P(alive) = 100%: not a forecast that they will buy again.")
+
+
 def card(col, label, value, help_text, needs=None):
     if value is None:
         col.metric(label, "–", help=needs or help_text)
@@ -53,15 +57,18 @@ def card(col, label, value, help_text, needs=None):
 
 # value cards: CLV and P(alive) from the whole-dataset model (no filters)
 value_row = None
-value_needs = None
+value_needs = money_needs = None
 try:
     vm = call(clv.customer_value)
     hit = vm.customers.filter(pl.col("customer_id") == picked)
     value_row = hit.row(0, named=True) if hit.height else None
     if value_row is None:
-        value_needs = "No purchase yet: CLV needs at least one purchase (amount > 0)."
+        value_needs = "No purchase yet: the purchase model needs at least one purchase."
+    if not vm.money:
+        money_needs = "Money needs amounts on purchases: this dataset's purchases have none."
 except cx.CXError as e:
-    value_needs = f"CLV needs purchases with amounts: {md_escape(e)}"
+    value_needs = f"Needs purchases: {md_escape(e)}"
+one_time = value_row is not None and value_row["frequency"] == 0
 
 segment = None
 segment_needs = "Not in a saved segment (save segments on the Segments page)."
@@ -86,11 +93,14 @@ k1, k2, k3 = st.columns(3)
 k4, k5, k6 = st.columns(3)
 card(k1, "Persona", attrs.get("persona"), "From the customers table.", "Needs a customers table with a persona.")
 card(k2, "Segment", segment, "Behavioural segment (Segments page).", segment_needs)
-card(k3, "Predicted CLV, 12 months", fmt_money(value_row["predicted_clv"]) if value_row else None,
-     "12 months, 10% a year. " + glossary.help_text("predicted_clv"),
-     value_needs)
+card(k3, "Predicted CLV, 12 months",
+     fmt_money(value_row["predicted_clv"]) if value_row and value_row["predicted_clv"] is not None else None,
+     "12 months, 10% a year. " + glossary.help_text("predicted_clv"), money_needs or value_needs)
 card(k4, "P(alive)", f"{value_row['p_alive']:.0%}" if value_row else None,
-     glossary.help_text("p_alive"), value_needs)
+     glossary.help_text("p_alive") + (" " + ONE_TIME if one_time else ""), value_needs)
+if one_time:
+    k4.caption("One purchase so far: the model counts a customer as lost only after a repeat purchase, so "
+               "P(alive) is 100% until then. Read it as “not known to have left”.", help=ONE_TIME)
 nps = prof.get("nps")
 card(k5, "Latest NPS answer", f"{nps['score']:.0f}" if nps else None,
      f"Their latest 'how likely to recommend' answer ({fmt_date(nps['timestamp'].date())})." if nps else "",

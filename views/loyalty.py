@@ -230,10 +230,16 @@ def relationship_tab():
                 help=help_text("answer_time") + " The card: the median over customers of each customer's median.")
     gpp = sm["gives_per_purchase"]
     c[2].metric("Gives per purchase", "–" if gpp is None else f"{gpp:.2f}", help=help_text("exchange_of_value"))
-    c[3].metric("On 2+ channels", f"{sm['multichannel_share']:.0%}",
-                help=f"{help_text('recognition')} Here: on average {sm['identified_share']:.0%} of a customer's "
+    pct = lambda v: "–" if v is None else f"{v:.0%}"  # noqa: E731 - a share without a base is a dash
+    c[3].metric("On 2+ channels", pct(sm["multichannel_share"]),
+                help=f"{help_text('recognition')} Here: on average {pct(sm['identified_share'])} of a customer's "
                      "touchpoints are on channels where they are identified.")
-    c[4].metric("Health", f"{sm['health']:.0f} / 100", help=help_text("health"))
+    c[4].metric("Health", "–" if sm["health"] is None else f"{sm['health']:.0f} / 100", help=help_text("health"))
+    if sm["health"] is None:
+        st.info("Relationship health needs at least one of its components: directions (inbound / outbound) for "
+                "two-way dialogue and answer times, a value_given column for the exchange of value, or channels "
+                "for recognition.")
+        return
     left, right = st.columns(2)
     with left:
         chart(ch.health_components(sm), key="ly_components",

@@ -37,7 +37,27 @@ for note in vm.notes:
     st.warning(note)
 
 
+def purchases_only() -> None:
+    """Transactions without amounts: the purchase side of the model (expected purchases, P(alive))."""
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Buyers", f"{df.height:,}", help=glossary.help_text("purchases"))
+    m2.metric("Repeat buyers", f"{(df['frequency'] > 0).mean():.0%}", help="Buyers with purchases on 2+ days.")
+    m3.metric(f"Expected purchases, {horizon} mo", f"{df['expected_purchases'].sum():,.0f}",
+              help="Sum over the buyers (BG/NBD). " + glossary.help_text("p_alive"))
+    m4.metric("Mean P(alive)", f"{df['p_alive'].mean():.0%}", help=glossary.help_text("p_alive"))
+    chart(vc.purchases_histogram(df, horizon), key="val_purchases",
+          caption="Each bar counts buyers by the purchases the model expects from them over the horizon. Money "
+                  "needs amounts: import an amount column to see lifetime value.")
+    table(df.sort("expected_purchases", descending=True).select(
+        "customer_id", "expected_purchases", "p_alive", "frequency", "recency", "T", "last_purchase"),
+        "val_purchases_top", title="Buyers by expected purchases", file_name="expected_purchases.csv", links=True,
+        height=300, p_alive=PCT, expected_purchases=st.column_config.NumberColumn(format="%.2f"))
+
+
 def value_tab():
+    if not vm.money:
+        purchases_only()
+        return
     conc = call(clv.concentration, **kw)
     m1, m2, m3, m4, m5, m6 = st.columns(6)
     m1.metric("Buyers", f"{df.height:,}", help="Customers with at least one purchase (amount > 0).")
@@ -120,6 +140,7 @@ def value_tab():
           monetary_value=MONEY, expected_purchases=st.column_config.NumberColumn(format="%.2f"),
           expected_spend=MONEY)
 
+
 def trust_tab():
     hw = int(st.select_slider("Hold out the last … weeks", ["8", "13", "26", "39", "52"], value="26", key="hw",
                               bind="query-params",
@@ -152,9 +173,11 @@ def trust_tab():
         f"**The fitted model** (all data, time unit {vm.time_unit}). Purchase rate while active ~ Gamma(r = "
         f"{bg['r']:.3g}, α = {bg['alpha']:.3g}): a typical customer buys {bg['r'] / bg['alpha']:.3g} times per "
         f"{vm.time_unit}. Chance of leaving after each repeat purchase ~ Beta(a = {bg['a']:.3g}, b = "
-        f"{bg['b']:.3g}): {bg['a'] / (bg['a'] + bg['b']):.0%} on average. Spend per purchase ~ Gamma-Gamma(p = "
-        f"{gg['p']:.3g}, q = {gg['q']:.3g}, γ = {gg['gamma']:.3g})"
-        + (f": {gg['p'] * gg['gamma'] / (gg['q'] - 1):,.2f} on average." if gg["q"] > 1 else "."))
+        f"{bg['b']:.3g}): {bg['a'] / (bg['a'] + bg['b']):.0%} on average. "
+        + ("Spend per purchase: not modelled (no amounts)." if not vm.money else
+           f"Spend per purchase ~ Gamma-Gamma(p = {gg['p']:.3g}, q = {gg['q']:.3g}, γ = {gg['gamma']:.3g})"
+           + (f": {gg['p'] * gg['gamma'] / (gg['q'] - 1):,.2f} on average." if gg["q"] > 1 else ".")))
+
 
 def outreach_tab():
     o1, o2 = st.columns(2)

@@ -34,6 +34,23 @@ def clv_histogram(df: pl.DataFrame, horizon_months: int = 12,
     return _layout(fig, title or f"Predicted lifetime value per customer (next {horizon_months} months)")
 
 
+def purchases_histogram(df: pl.DataFrame, horizon_months: int = 12, title: str | None = None) -> go.Figure:
+    """df: per customer, expected_purchases (BG/NBD over the horizon) and p_alive: customers by
+    expected purchases, coloured by mean P(alive) (the purchase side of value, without money)."""
+    v = df["expected_purchases"].to_numpy()
+    hi = float(np.quantile(v, 0.99)) if len(v) else 1.0
+    counts, edges = np.histogram(np.clip(v, 0, hi), bins=30, range=(0, hi or 1.0))
+    mids = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure(go.Bar(x=mids.tolist(), y=counts.tolist(), width=float(edges[1] - edges[0]) * 0.95,
+                           marker_color=PALETTE[0],
+                           customdata=np.stack([edges[:-1], edges[1:]], axis=1).tolist(),
+                           hovertemplate="%{customdata[0]:.1f} – %{customdata[1]:.1f} purchases<br>%{y:,} customers"
+                                         "<extra></extra>"))
+    fig.update_xaxes(title=f"expected purchases, next {horizon_months} months (top 1% in the last bar)")
+    fig.update_yaxes(title="customers")
+    return _layout(fig, title or f"Expected purchases per customer (next {horizon_months} months)")
+
+
 def value_by_bars(df: pl.DataFrame, by: str, title: str | None = None) -> go.Figure:
     """df: group, customers, mean_predicted_clv, mean_historical, share_of_clv, mean_p_alive."""
     d = df.head(15)

@@ -81,8 +81,8 @@ def summary(d: Data, calibration_end=None, observation_end=None, time_unit: str 
     check_amounts(d)
     df = summary_expr(d, calibration_end, observation_end, time_unit).to_polars()
     if df.height == 0:
-        raise CXError("No purchases found: lifetime value needs interactions with an amount > 0 "
-                      "(revenue on purchases).")
+        raise CXError("No purchases found: lifetime value needs purchases, rows with an amount > 0 or of a "
+                      "purchase touchpoint (an order, a purchase event: Data → Purchases).")
     return df.sort("customer_id")
 
 

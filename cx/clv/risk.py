@@ -27,6 +27,7 @@ def outreach(d: Data, horizon_months: int = 12, discount_rate: float = 0.10, tim
     Columns: customer_id, predicted_clv, p_alive, p_alive_30d_ago, value_at_risk, reasons (text),
     last_activity, persona (when known)."""
     vm = customer_value(d, horizon_months, discount_rate, time_unit)
+    vm.require_money("The outreach list (valuable customers at risk)")
     df = vm.customers
     t = d.interactions
     end = t.aggregate(end=t.timestamp.max()).to_polars()["end"][0]

@@ -38,6 +38,13 @@ class ValueModel:
     discount_rate: float
     end: date | None = None
     notes: list = field(default_factory=list)
+    money: bool = True  # False: transactions without (enough) amounts: purchases and P(alive) only
+
+    def require_money(self, what: str) -> None:
+        """A CXError saying that `what` needs amounts, when the model has none."""
+        if not self.money:
+            raise CXError(f"{what} needs amounts: purchases with an amount > 0 by at least 2 repeat buyers. The "
+                          "purchases are counted (expected purchases and P(alive) are on the Value page).")
 
 
 @uses_data
@@ -73,12 +80,19 @@ def customer_value(d: Data, horizon_months: int = 12, discount_rate: float = 0.1
     p_alive_30d_ago (P(alive) as it was 30 days before the end, with the history known then)."""
     s = summary(d, time_unit=time_unit)
     bg = fit_bgnbd(s["frequency"], s["recency"], s["T"])  # on its unique rows, weighted (grouped in polars)
-    gg = fit_gamma_gamma(s["frequency"], s["monetary_value"])
-    x, tx, T, m = (s[c].to_numpy().astype(float) for c in ("frequency", "recency", "T", "monetary_value"))
+    notes = []
+    try:  # transactions without amounts ($0 orders, a purchase event): the purchase side only
+        gg = fit_gamma_gamma(s["frequency"], s["monetary_value"].fill_null(0.0))
+    except CXError as e:
+        gg = None
+        notes.append(f"Lifetime value in money is not shown: {e} Expected purchases and P(alive) come from the "
+                     "purchases themselves.")
+    x, tx, T = (s[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    m = s["monetary_value"].fill_null(0.0).to_numpy().astype(float)
     u = unit_days(time_unit)
     horizon_t = horizon_months * MONTH_DAYS / u
     pa = p_alive(bg, x, tx, T)
-    value = clv(bg, gg, x, tx, T, m, horizon_months, discount_rate, time_unit)
+    value = clv(bg, gg, x, tx, T, m, horizon_months, discount_rate, time_unit) if gg else np.full(len(x), np.nan)
     # P(alive) 30 days ago: only when the last purchase happened before then (otherwise it rose)
     back = 30 / u
     pa_then = np.where(T - back >= tx, p_alive(bg, x, tx, np.maximum(T - back, tx)), np.nan)
@@ -87,22 +101,21 @@ def customer_value(d: Data, horizon_months: int = 12, discount_rate: float = 0.1
         pl.Series("expected_purchases", expected_purchases(bg, horizon_t, x, tx, T)),
         pl.Series("p_alive", pa),
         pl.Series("p_alive_30d_ago", pa_then).fill_nan(None),
-        pl.Series("expected_spend", expected_spend(gg, x, m)),
-        pl.Series("predicted_clv", value),
-        pl.Series("clv_if_alive", value / np.maximum(pa, 1e-9)),
+        pl.Series("expected_spend", expected_spend(gg, x, m) if gg else np.full(len(x), np.nan)).fill_nan(None),
+        pl.Series("predicted_clv", value).fill_nan(None),
+        pl.Series("clv_if_alive", value / np.maximum(pa, 1e-9)).fill_nan(None),
         cohort=pl.col("first_purchase").dt.truncate("1q").dt.strftime("%Y-Q") +
         pl.col("first_purchase").dt.quarter().cast(pl.Utf8),
     ).drop("end")
     attrs = _attributes(d)
     df = df.join(attrs, on="customer_id", how="left")
-    notes = []
     if not bg["converged"]:
         notes.append("The purchase model did not fully converge: read its numbers with care.")
-    if gg["q"] <= 1:
+    if gg and gg["q"] <= 1:
         notes.append("The spend model has q ≤ 1 (heavy-tailed spend): expected spend falls back to each "
                      "customer's own mean.")
-    return ValueModel(df, bg, gg, UNIT_NAMES[{"day": "D", "week": "W", "month": "M"}.get(time_unit, time_unit)],
-                      horizon_months, discount_rate, end, notes)
+    return ValueModel(df, bg, gg or {}, UNIT_NAMES[{"day": "D", "week": "W", "month": "M"}.get(time_unit, time_unit)],
+                      horizon_months, discount_rate, end, notes, money=gg is not None)
 
 
 @uses_data
@@ -112,6 +125,7 @@ def value_by(d: Data, by: str, horizon_months: int = 12, discount_rate: float = 
     the dataset has saved segments): customers, historical value (sum and mean), predicted CLV (sum and
     mean), mean P(alive), and the group's share of all predicted CLV. Largest total first."""
     vm = customer_value(d, horizon_months, discount_rate, time_unit)
+    vm.require_money("Value by group")
     df = vm.customers
     if by == "segment":
         df = df.join(segments_table(d), on="customer_id", how="left")
@@ -149,7 +163,10 @@ def concentration(d: Data, horizon_months: int = 12, discount_rate: float = 0.10
     """The value concentration curve: customers sorted by `measure` (predicted_clv or
     historical_value), largest first; per percentile of customers (1..100) the cumulative share
     of the total value. Row 10 is the share of value in the top decile."""
-    df = customer_value(d, horizon_months, discount_rate, time_unit).customers
+    vm = customer_value(d, horizon_months, discount_rate, time_unit)
+    if measure == "predicted_clv":
+        vm.require_money("The value concentration")
+    df = vm.customers
     v = np.sort(np.clip(df[measure].to_numpy().astype(float), 0, None))[::-1]
     total = v.sum() or 1.0
     n = len(v)

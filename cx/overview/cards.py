@@ -32,7 +32,7 @@ class Card:
 CARDS = (
     Card("active_customers", "Active customers", "int", "up", "lifecycle",
          "interactions with a timestamp", "customers"),
-    Card("revenue", "Revenue", "money", "up", "value", "an amount column (purchases > 0)", "customers"),
+    Card("revenue", "Revenue", "money", "up", "value", "an amount column (revenue on purchases)", "customers"),
     Card("retention", "Retention", "pct", "up", "lifecycle",
          "two full periods of activity", "customers"),
     Card("repeat_rate", "Repeat purchases", "pct", "up", "value",
@@ -41,7 +41,7 @@ CARDS = (
     Card("csat", "CSAT", "pct", "up", "loyalty", "feedback answers with metric = csat (1–5)"),
     Card("ces", "CES", "ces", "up", "loyalty", "feedback answers with metric = ces (1–7, 7 = easy)"),
     Card("avg_clv", "Average CLV", "money", "up", "value",
-         "purchases (amount > 0) with repeat buyers, for the lifetime-value model", "buyers"),
+         "purchases with amounts (> 0) by repeat buyers, for the lifetime-value model", "buyers"),
     Card("health", "Health score", "score", "up", "loyalty",
          "interactions with direction, value_given or department/channel", "customers"),
 )
@@ -251,8 +251,10 @@ def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
                 if c.key == "avg_clv":
                     from .. import clv
 
-                    df = clv.customer_value(d).customers
-                    level_est = stats.bootstrap_mean(df["predicted_clv"].to_list(), level) if df.height else None
+                    vm = clv.customer_value(d)
+                    df = vm.customers
+                    level_est = (stats.bootstrap_mean(df["predicted_clv"].to_list(), level)
+                                 if df.height and vm.money else None)
                 else:
                     h = loyalty.relationship_summary(d)
                     r = h.row(0, named=True) if h.height else {}

@@ -34,6 +34,7 @@ def outcomes(d: Data, customers: tuple[str, ...], filters: Filters | None = None
     try:
         # models fitted on everyone (the global filters), then the group's customers read out
         vm = clv.customer_value(d)
+        vm.require_money("CLV")
         c = vm.customers.filter(pl.col(ID).is_in(list(customers)))
         ci = stats.bootstrap_mean(c["predicted_clv"].to_list())
         out["clv"] = c.select(
