@@ -1,7 +1,7 @@
 """Journey: the ordered funnel, the loops customers really walk, their paths, and the journey map."""
 import streamlit as st
 
-from cx import glossary, journey, profile, segments
+from cx import glossary, journey, profile
 from cx.charts import journey as jc
 from cx.schema import STAGES
 from ui import call, chart, figures, page_frame, table
@@ -12,29 +12,35 @@ f = page_frame("Journey", "Customers do not walk a straight line: see how far th
                "loop back, which paths they take, and how they feel along the way.")
 
 
+MAX_STEPS = 20  # a 7-step checkout is common; links may ask for up to 20
+
+
 def funnel_tab():
     c1, c2, c3, c4 = st.columns(4)
     field = c1.radio("Steps are", ["stage", "touchpoint"], horizontal=True, key="fn_field", bind="query-params")
     window = c2.selectbox("Conversion window", ["none", "1h", "1d", "7d", "30d", "90d", "365d"], index=4,
                           key="fn_window", bind="query-params", help="All steps must happen within this time of the entry.")
     unit = c3.radio("Count", ["customer", "session"], horizontal=True, key="fn_unit", bind="query-params")
-    segs = ["segment"] if call(segments.saved).height else []  # saved segments: a breakdown too
-    breakdown = c4.selectbox("Break down by", ["none", "channel", "persona", "region", "tier", "stakeholder",
-                                               "acquisition_channel", *segs], key="fn_breakdown", bind="query-params",
-                             help="channel = the channel of the entry touchpoint; others from the customers table.")
+    breakdown = c4.selectbox("Break down by", ["none", *call(journey.breakdown_options)], key="fn_breakdown",
+                             bind="query-params", help="The entry touchpoint's channel (or another of its columns), "
+                             "a customers-table column, or the saved segments: only what this dataset holds.")
     if field == "stage":
-        options, default = list(STAGES), [[s] for s in STAGES[:4]]
+        present = set(call(profile.by_stage, f)["stage"].to_list())
+        options = list(STAGES)
+        default = [[s] for s in STAGES if s in present][:4]
     else:
         options = call(profile.touchpoints, f)["touchpoint"].head(60).to_list()
-        default = [[t] for t in options[:3]]
-    n = st.slider("Number of steps", 2, 6, len(default), key=f"fn_n_{field}", bind="query-params")
-    cols = st.columns(n)
+        default = [[t] for t in call(journey.default_steps, 3, filters=f)]  # in journey order, ending at a purchase
+    n = st.slider("Number of steps", 2, MAX_STEPS, max(len(default), 2), key=f"fn_n_{field}", bind="query-params")
     steps = []
-    for i in range(n):
-        pick = cols[i].multiselect(f"Step {i + 1}", options, default=default[i] if i < len(default) else [],
-                                   key=f"fn_step_{field}_{i}", bind="query-params", help="Several values = any of them.")
-        if pick:
-            steps.append(tuple(pick))
+    for row in range(0, n, 5):  # five steps a row: up to 20 stay readable
+        cols = st.columns(5)
+        for i in range(row, min(row + 5, n)):
+            pick = cols[i - row].multiselect(f"Step {i + 1}", options, default=default[i] if i < len(default) else [],
+                                             key=f"fn_step_{field}_{i}", bind="query-params",
+                                             help="Several values = any of them.")
+            if pick:
+                steps.append(tuple(pick))
     if len(steps) < 2:
         st.info("Pick at least two steps.")
     else:
@@ -116,7 +122,10 @@ def loops_tab():
     st.caption("Arrows are consecutive touchpoints of the same customer. Back-edges (returns to an earlier "
                "stage) and self-loops are highlighted in red: the loop a Sankey cannot draw.",
                help=glossary.help_text("transitions"))
-    by = st.selectbox("Loop metrics by", ["persona", "channel", "region", "tier", "none"], key="lp_by", bind="query-params")
+    by_opts = [b for b in call(journey.breakdown_options) if b not in journey.ENTRY_ONLY] + ["none"]
+    by_opts = sorted(by_opts, key=lambda b: (b != "persona", b != "channel", b == "none"))  # persona first if any
+    by = st.selectbox("Loop metrics by", by_opts, key="lp_by", bind="query-params",
+                      help="channel = the customer's most used channel; the others come from the customers table.")
     lm = call(journey.loop_metrics, by=None if by == "none" else by, filters=f)
     table(lm, "lp_metrics", title="Loop metrics", **{
         c: st.column_config.NumberColumn(format="percent") for c in ("loop_rate", "reevaluation_rate",
@@ -164,14 +173,26 @@ def paths_tab():
 
 def map_tab():
     jm = call(journey.journey_map, filters=f)
-    value = st.radio("Colour by", [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns
-                                   and jm[c].drop_nulls().len()], horizontal=True, key="jm_value", bind="query-params")
+    scores = [c for c in ("mean_sentiment", "csat", "ces") if c in jm.columns and jm[c].drop_nulls().len()]
+    if not jm.filter(jm["stage"].is_not_null()).height:
+        st.info("The journey map places touchpoints in stages: it needs a stage column, or touchpoint names the "
+                "stage rules recognise (Data → Stage map).")
+        return
+    names = {"touchpoints": "volume", "mean_sentiment": "sentiment", "csat": "CSAT", "ces": "CES"}
+    value = st.radio("Colour by", [*scores, "touchpoints"], horizontal=True, key="jm_value", bind="query-params",
+                     format_func=names.get)
     chart(jc.journey_map_heatmap(jm, value=value), key="jm_heatmap",
-          caption="Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume and score.",
+          caption="Each column is a stage, each cell a touchpoint (top 8 by volume) with its volume"
+                  + (" and score." if scores else ". The data has no sentiment or score to colour by: add a "
+                     "sentiment column or feedback with CSAT or CES on touchpoints."),
           help=glossary.help_text("journey_map"))
-    chart(jc.emotion_curve(call(journey.emotion_curve, filters=f)), key="jm_curve",
-          caption="Mean sentiment of the touchpoints of each stage, in journey order.",
-          help=glossary.help_text("emotion_curve"))
+    curve = call(journey.emotion_curve, filters=f)
+    if curve.height:
+        chart(jc.emotion_curve(curve), key="jm_curve",
+              caption="Mean sentiment of the touchpoints of each stage, in journey order.",
+              help=glossary.help_text("emotion_curve"))
+    else:
+        st.caption("The emotion curve needs a sentiment column (−1 to 1) on the interactions.")
 
 
 # lazy tabs: only the open tab computes, and the open tab lives in the URL (?tab=Loops), so a

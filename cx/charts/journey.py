@@ -100,7 +100,8 @@ def hbars(df: pl.DataFrame, label: str, value: str, title: str, fmt: str = ",", 
 
 def journey_map_heatmap(df: pl.DataFrame, value: str = "mean_sentiment", title: str = "Journey map") -> go.Figure:
     """df: stage, touchpoint, touchpoints, mean_sentiment[, csat, ces]: one column per stage, touchpoints
-    down; colour = the chosen score (red negative, green positive)."""
+    down; colour = the chosen score (red negative, green positive), or the volume ("touchpoints",
+    blues) when the data has no score."""
     stages = stage_order(df["stage"].drop_nulls().unique().to_list())
     d = df.filter(pl.col("stage").is_not_null()).sort("touchpoints", descending=True)
     cols = []
@@ -115,18 +116,19 @@ def journey_map_heatmap(df: pl.DataFrame, value: str = "mean_sentiment", title: 
                 row = c.row(r, named=True)
                 v = row.get(value)
                 zr.append(v)
-                tr.append(f"{row['touchpoint']}<br>{row['touchpoints']:,}" + (f"<br>{v:+.2f}" if isinstance(v, float)
-                                                                                  and value == "mean_sentiment" else
-                                                                                  f"<br>{v:.2f}" if isinstance(v, float) else ""))
+                score = ("" if value == "touchpoints" or not isinstance(v, float) else
+                         f"<br>{v:+.2f}" if value == "mean_sentiment" else f"<br>{v:.2f}")
+                tr.append(f"{row['touchpoint']}<br>{row['touchpoints']:,}" + score)
             else:
                 zr.append(None)
                 tr.append("")
         z.append(zr)
         text.append(tr)
-    scale = [[0, "#d7301f"], [0.5, "#f7f7f7"], [1, "#1a9850"]]
+    scale = "Blues" if value == "touchpoints" else [[0, "#d7301f"], [0.5, "#f7f7f7"], [1, "#1a9850"]]
     zmid = 0 if value == "mean_sentiment" else None
+    label = {"touchpoints": "volume", "mean_sentiment": "sentiment"}.get(value, value)
     fig = go.Figure(go.Heatmap(z=z, x=stages, y=list(range(1, rows + 1)), text=text, texttemplate="%{text}",
-                               colorscale=scale, zmid=zmid, hoverinfo="text", colorbar=dict(title=value),
+                               colorscale=scale, zmid=zmid, hoverinfo="text", colorbar=dict(title=label),
                                xgap=3, ygap=3))
     fig.update_yaxes(autorange="reversed", showticklabels=False)
     fig.update_xaxes(side="top")

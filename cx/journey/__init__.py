@@ -10,7 +10,7 @@ chart on the Journey page.
 """
 from .compare import compare_periods, last_two_months, with_intervals
 from .flows import BACK_COLOUR, EDGE_COLOUR, SELF_COLOUR, step_sankey, transition_dot, transitions, transitions_expr
-from .funnel import dropoff_members, funnel, funnel_report, funnel_trend, parse_window
+from .funnel import ENTRY_ONLY, breakdown_options, default_steps, dropoff_members, funnel, funnel_report, funnel_trend, parse_window
 from .glossary import GLOSSARY
 from .loops import DEFAULT_CHURN_DAYS, channel_switching, loop_metrics, loop_metrics_expr, paths
 from .maps import emotion_curve, journey_map
@@ -18,4 +18,4 @@ from .maps import emotion_curve, journey_map
 __all__ = ["funnel", "funnel_report", "funnel_trend", "dropoff_members", "parse_window", "transitions",
            "transitions_expr", "transition_dot", "step_sankey", "loop_metrics", "loop_metrics_expr", "paths",
            "channel_switching", "journey_map", "emotion_curve", "GLOSSARY", "BACK_COLOUR", "SELF_COLOUR",
-           "EDGE_COLOUR", "DEFAULT_CHURN_DAYS", "with_intervals", "compare_periods", "last_two_months"]
+           "EDGE_COLOUR", "DEFAULT_CHURN_DAYS", "ENTRY_ONLY", "breakdown_options", "default_steps", "with_intervals", "compare_periods", "last_two_months"]

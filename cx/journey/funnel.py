@@ -39,6 +39,7 @@ UNITS = ("customer", "session")
 # breakdowns read from the winning entry's own row (the others come from the customers table)
 ENTRY_DIMENSIONS = ("channel", "touchpoint", "stage", "direction", "department", "employee_id",
                     "value_given")
+ENTRY_ONLY = ("direction", "department", "employee_id", "value_given", "segment")  # funnel-only breakdowns
 COLUMNS = ("step", "name", "count", "conversion_from_previous", "conversion_from_first",
            "median_time_from_previous", "p90_time_from_previous")
 UNKNOWN = "(unknown)"
@@ -318,3 +319,42 @@ def dropoff_members(d: Data, steps: Steps, at_step: int, field: str = "touchpoin
     u = u.filter(u.level == at_step)
     return (u.select(*keys, entry_time="t1", last_step_time=f"t{at_step}")
             .order_by([*keys, "entry_time"]).to_polars())
+
+
+@uses_data
+def default_steps(d: Data, k: int = 3, filters: Filters | None = None, dataset: str | None = None) -> list[str]:
+    """Touchpoint steps a funnel should start with on this data, in the order customers usually meet
+    them (by the mean rank of each touchpoint's first occurrence in a customer's journey), so the
+    default reads like a journey, not like a list by volume. When the data has purchase
+    touchpoints, the funnel ends at the one most customers reach, after the `k` − 1 touchpoints
+    most customers meet before it (page_view → product_view → purchase); otherwise the `k`
+    touchpoints the most customers reach."""
+    t = d.interactions
+    first = t.group_by(["customer_id", "touchpoint"]).aggregate(_t=_.timestamp.min(), _q=_._seq.min())
+    first = first.mutate(_r=ibis.row_number().over(group_by="customer_id", order_by=["_t", "_q"]))
+    g = first.group_by("touchpoint").aggregate(customers=_.count(), rank=_._r.mean()).to_polars()
+    g = g.sort(["customers", "touchpoint"], descending=[True, False])
+    buy = g.filter(pl.col("touchpoint").is_in(list(d.purchase_touchpoints)))
+    if buy.height:
+        goal = buy.row(0, named=True)
+        pre = g.filter(~pl.col("touchpoint").is_in(list(d.purchase_touchpoints)) & (pl.col("rank") < goal["rank"]))
+        pre = pre.head(int(k) - 1).sort(["rank", "touchpoint"])["touchpoint"].to_list()
+        if pre:
+            return [*pre, goal["touchpoint"]]
+    return g.head(int(k)).sort(["rank", "touchpoint"])["touchpoint"].to_list()
+
+
+@uses_data
+def breakdown_options(d: Data, filters: Filters | None = None, dataset: str | None = None) -> list[str]:
+    """The breakdowns this dataset can give a funnel: the entry touchpoint's columns that hold
+    values (channel, direction, department ...), the customers table's columns, and "segment" when
+    it has saved segments. Never one the data lacks."""
+    t = d.table("interactions")
+    dims = [c for c in ENTRY_DIMENSIONS if c in t.columns and c not in ("touchpoint", "stage")]
+    filled = t.aggregate(**{c: t[c].count() for c in dims}).to_polars().row(0, named=True) if dims else {}
+    out = [c for c in dims if filled.get(c)]
+    if d.has("customers"):
+        out += [c for c in d.cols("customers") if c != "customer_id" and not c.startswith("_") and c not in out]
+    if d.membership().count().to_pyarrow().as_py():
+        out.append("segment")
+    return out
