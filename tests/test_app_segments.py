@@ -134,7 +134,7 @@ def test_touchpoint_mix_personas_tab(app_db):
     assert sorted(recipes["persona"]) == sorted(heat["y"])
     assert sum(int(n.replace(",", "")) for n in recipes["customers"]) == 5000
     assert all(v.endswith("%") for v in recipes["agreement"])
-    assert any("(store)" in n for n in recipes["top touchpoints"])  # named by channel and touchpoint
+    assert any("(store)" in shown(n) for n in recipes["top touchpoints"])  # named by channel and touchpoint
     members = next(d.value for d in at.dataframe if "behaves_like" in d.value.columns)
     assert len(members) == min(odd, 1000)
     assert (members["behaves_like"] != members["declared"]).all()

@@ -125,7 +125,8 @@ def fit_drivers(long: pl.DataFrame, outcome: str = "nps", metric: str = "csat", 
     dropped = tps.filter(~pl.col("touchpoint").is_in(keep["touchpoint"].implode()))["touchpoint"].sort().to_list()
     names = keep["touchpoint"].to_list()
     wide = (long.filter(pl.col("touchpoint").is_in(names))
-            .pivot(on="touchpoint", index=["customer_id", "y"], values="m"))
+            .pivot(on="touchpoint", index=["customer_id", "y"], values="m")
+            .sort("customer_id"))  # a fixed row order: the bootstrap resamples the same rows on every engine
     if len(names) < 2 or wide.height < MIN_N or wide["y"].n_unique() < 2:
         raise CXError("Key drivers need at least two touchpoints rated by 30+ customers who also have the outcome "
                       f"(found {len(names)} touchpoint(s), {wide.height} customers).")
