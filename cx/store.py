@@ -72,6 +72,10 @@ _META_DDL = [
     # user-edited cluster names (cx.segments): per dataset, clustering run key and cluster number
     """CREATE TABLE IF NOT EXISTS cx_meta.cluster_names (
         dataset_id INTEGER, run_key VARCHAR, cluster INTEGER, name VARCHAR)""",
+    # results of cx functions per dataset version (cx.results): the pages' prepared views and model fits
+    """CREATE TABLE IF NOT EXISTS cx_meta.results (
+        dataset_id INTEGER, version INTEGER, code VARCHAR, fn VARCHAR, key VARCHAR, payload BLOB,
+        bytes BIGINT, seconds DOUBLE, created_at TIMESTAMP)""",
 ]
 
 
@@ -244,7 +248,7 @@ class Store:
         ds = self.dataset(name)
         with self.transaction() as con:
             con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
-            for t in ("datasets", "imports", "stage_rules", "purchase_rules", "segments", "cluster_names"):
+            for t in ("datasets", "imports", "stage_rules", "purchase_rules", "segments", "cluster_names", "results"):
                 col = "id" if t == "datasets" else "dataset_id"
                 con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
 
