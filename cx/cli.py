@@ -66,6 +66,48 @@ def cmd_import(args) -> int:
 
             write_csv(rep.errors, args.errors)
             print(f"all problems written to {args.errors}")
+    if args.prepare and not args.dry_run:
+        return _prepare(store, args.dataset, args.quiet)
+    return 0
+
+
+def _prepare(store, dataset: str, quiet: bool = False) -> int:
+    """Every page's default view and the model fits, computed now and kept in the database."""
+    from .prepare import prepare
+
+    def progress(done, total, step):
+        if not quiet:
+            print(f"  preparing dashboards {done}/{total}" + (f": {step}" if step else ""), file=sys.stderr)
+
+    out = prepare(store, dataset, progress=progress)
+    print(f"dashboards of '{dataset}' (version {out['version']}) prepared in {out['seconds']:.1f} s: "
+          f"{out['computed']} results computed, {out['read']} read back"
+          + (f"; showing what they need: {', '.join(out['messages'])}" if out["messages"] else "")
+          + (f"; failed (see the log): {', '.join(out['failed'])}" if out["failed"] else ""))
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    return _prepare(_store(args), args.dataset, args.quiet)
+
+
+def cmd_results(args) -> int:
+    from . import results
+
+    store = _store(args)
+    if args.clear:
+        n = results.clear(store, args.dataset)
+        print(f"deleted {n:,} stored result(s)" + (f" of '{args.dataset}'" if args.dataset else ""))
+        return 0
+    df = results.summary(store)
+    if df.height == 0:
+        print(f"no stored results in {store.path}")
+        return 0
+    print(f"stored results in {store.path}:")
+    for r in df.iter_rows(named=True):
+        print(f"  {r['dataset'] or '(deleted)':<24} version {r['version']:<4} results {r['results']:>5}  "
+              f"{r['bytes'] / 2**20:>9.1f} MiB  compute {r['compute_seconds'] or 0:>8.1f} s"
+              + ("  prepared" if r["prepared"] else "") + ("" if r["current_code"] else "  (older code)"))
     return 0
 
 
@@ -154,8 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--dry-run", action="store_true", help="validate only")
     i.add_argument("--errors", type=Path, help="write every problem found to this CSV")
     i.add_argument("--quiet", action="store_true")
+    i.add_argument("--prepare", action="store_true", help="then prepare the dataset's dashboards (every page's "
+                   "default view and the model fits), kept in the database for the app")
     i.add_argument("--db", default=argparse.SUPPRESS)
     i.set_defaults(fn=cmd_import)
+
+    pr = sub.add_parser("prepare", help="compute every page's default view and the model fits of a dataset and "
+                        "keep them in the database (the app does it by itself after an import)")
+    pr.add_argument("--dataset", default="demo")
+    pr.add_argument("--quiet", action="store_true")
+    pr.add_argument("--db", default=argparse.SUPPRESS)
+    pr.set_defaults(fn=cmd_prepare)
+
+    rs = sub.add_parser("results", help="what the result store holds (per dataset and version), or --clear it")
+    rs.add_argument("--dataset", help="only this dataset (with --clear)")
+    rs.add_argument("--clear", action="store_true", help="delete the stored results (they are computed again)")
+    rs.add_argument("--db", default=argparse.SUPPRESS)
+    rs.set_defaults(fn=cmd_results)
 
     d = sub.add_parser("datasets", help="list datasets")
     d.add_argument("--db", default=argparse.SUPPRESS)
