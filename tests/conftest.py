@@ -62,6 +62,13 @@ def _no_user_db(tmp_path, monkeypatch):
         monkeypatch.setenv("CX_DB", str(tmp_path / "default.duckdb"))
 
 
+@pytest.fixture(autouse=True)
+def _no_background_preparation(monkeypatch):
+    # the app prepares every page's default view in a background thread after an import or on a
+    # new version (ui.prepare): off in tests unless a test turns it on (tests/test_prepare.py)
+    monkeypatch.setenv("CX_PREPARE", "0")
+
+
 @pytest.fixture
 def app_db(tmp_path, monkeypatch):
     """A fresh database for the app under AppTest (CX_DB, caches cleared, so the app opens this one;

@@ -1,19 +1,29 @@
 """Results of cx functions, computed once per (dataset version, arguments) and shared by every
-session of the process; and plotly figures, built once per input object."""
+session of the process, and kept in the database's result store (cx.results) so that an app
+restart reads them instead of computing them again; and plotly figures, built once per input
+object."""
 from __future__ import annotations
 
-import dataclasses
 import functools
-import importlib
+import logging
+import os
+import queue
 import threading
+import time
 import weakref
 from collections import OrderedDict
-from datetime import date
 
 import plotly.graph_objects as go
 import streamlit as st
 
+from cx import results
+from cx.results import Unkeyable as _Unkeyable
+from cx.results import key as _key
+from cx.store import Dataset
+
 from .store import current_dataset, get_store
+
+log = logging.getLogger("cxloop")
 
 
 def new_run() -> None:
@@ -50,14 +60,27 @@ _RESULTS_LOCK = threading.Lock()
 _COMPUTING: dict[str, threading.Lock] = {}  # key -> the lock of its computation in progress
 _RESULTS_STORE = [lambda: None]  # weak reference to the store the results were computed on
 _MISS = object()
+_GENERATION = [0]  # bumped by clear_results(): a result computed before is neither kept nor stored
+_STORED: set = set()  # keys of _RESULTS known to be in the result store (read from it, or written)
+_LOCAL = threading.local()  # .store: the store of a background job's thread; .job: it writes every result
+
+# A result that took at least this long to compute is written to the result store (by a writer
+# thread, off the page's path); the preparation job writes every result it computes.
+PERSIST_MIN_S = 0.1
+
+
+def persisting() -> bool:
+    """Whether results are read from and written to the database (CX_RESULTS=0 turns it off)."""
+    return os.environ.get("CX_RESULTS", "1") != "0"
 
 
 def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple):
     """The cache behind call(). Arguments made of plain values (str, numbers, dates, None,
     tuples, lists, frozen dataclasses such as Filters) are keyed by value (:func:`_key`) in the
     process's result dict: a hit is one dict lookup (Streamlit's per-call key machinery was 5 % of
-    a warm rerun), and a key is computed once however many sessions ask for it at once. Anything
-    else goes through st.cache_resource and Streamlit's own (slower) hasher."""
+    a warm rerun), and a key is computed once however many sessions (and the preparation job) ask
+    for it at once. A miss reads the result store, and only then computes. Anything else goes
+    through st.cache_resource and Streamlit's own (slower) hasher."""
     try:
         key = _key((qualname, dataset, version, args, kwargs))
     except _Unkeyable:
@@ -71,15 +94,107 @@ def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tupl
         with lock:  # a second session asking for the same key waits for the first one's result
             hit = _RESULTS.get(key, _MISS)
             if hit is _MISS:
-                hit = _run_cx(qualname, dataset, args, kwargs)
+                gen = _GENERATION[0]
+                hit = _load_or_run(key, qualname, dataset, version, args, kwargs, gen)
                 with _RESULTS_LOCK:
-                    _RESULTS[key] = hit
+                    if gen == _GENERATION[0]:  # not cleared meanwhile
+                        _RESULTS[key] = hit
                     while len(_RESULTS) > RESULT_ENTRIES:
+                        _STORED.discard(next(iter(_RESULTS)))
                         _RESULTS.pop(next(iter(_RESULTS)))
     finally:
         with _RESULTS_LOCK:
             _COMPUTING.pop(key, None)
     return hit
+
+
+def _load_or_run(key: str, qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple, gen: int):
+    """The result of a key missing in memory: read from the result store, else computed (and
+    written: by the writer thread, or at once in the preparation job's thread)."""
+    store = getattr(_LOCAL, "store", None) or _RESULTS_STORE[0]()  # None: no store seen yet, nothing stored
+    ds = _stored_dataset(store, dataset, version)
+    if ds is not None:
+        k = results.call_key(qualname, args, kwargs)
+        got = results.read(store, ds, k)
+        if got is not results.MISSING:
+            _STORED.add(key)
+            return got
+    t = time.perf_counter()
+    value = _run_cx(qualname, dataset, args, kwargs)
+    seconds = time.perf_counter() - t
+    if ds is not None:
+        item = (key, store, ds, qualname, k, value, seconds, gen)
+        if getattr(_LOCAL, "job", False):
+            _write(item)
+        elif seconds >= PERSIST_MIN_S:
+            _write_later(item)
+    return value
+
+
+def _stored_dataset(store, dataset: str | None, version: int) -> Dataset | None:
+    """The dataset at `version` as the result store keys it (its id), or None: nothing stored."""
+    if dataset is None or not persisting() or getattr(store, "backend_name", None) != "duckdb":
+        return None
+    try:
+        return Dataset(store.dataset(dataset).id, dataset, version)
+    except Exception:  # noqa: BLE001 - e.g. deleted meanwhile: computed, not stored
+        return None
+
+
+def _store():
+    """The store results are computed on: a background job's own, else the app's."""
+    return getattr(_LOCAL, "store", None) or _RESULTS_STORE[0]() or get_store()
+
+
+# -- writes, off the page's path -----------------------------------------------------------
+_WRITES: queue.Queue = queue.Queue()
+_WRITER: list = [None]
+
+
+def _write(item) -> None:
+    key, store, ds, qualname, k, value, seconds, gen = item
+    if gen != _GENERATION[0]:
+        return  # computed before clear_results(): not kept
+    try:
+        if results.write(store, ds, qualname, k, value, seconds):
+            _STORED.add(key)
+    except Exception as e:  # noqa: BLE001 - results.write logs its own failures; this is a last guard
+        log.warning("result %s not stored: %s", qualname, e)
+
+
+def _write_later(item) -> None:
+    with _RESULTS_LOCK:
+        if _WRITER[0] is None or not _WRITER[0].is_alive():
+            _WRITER[0] = threading.Thread(target=_writer, name="cx-results-writer", daemon=True)
+            _WRITER[0].start()
+    _WRITES.put(item)
+
+
+def _writer() -> None:
+    while True:
+        item = _WRITES.get()
+        try:
+            _write(item)
+        finally:
+            del item
+            _WRITES.task_done()
+
+
+def stored(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple, value) -> None:
+    """Make sure a result held in memory is in the result store too (the preparation job: a page
+    may have computed it quickly, below PERSIST_MIN_S, and kept it in memory only)."""
+    key = _key((qualname, dataset, version, args, kwargs))
+    if key in _STORED:
+        return
+    store = getattr(_LOCAL, "store", None) or _RESULTS_STORE[0]()
+    ds = _stored_dataset(store, dataset, version)
+    if ds is not None:
+        _write((key, store, ds, qualname, results.call_key(qualname, args, kwargs), value, 0.0, _GENERATION[0]))
+
+
+def flush_writes() -> None:
+    """Wait until every result queued for the result store is written (tests, benchmarks)."""
+    _WRITES.join()
 
 
 def _results_for(store) -> None:
@@ -88,13 +203,12 @@ def _results_for(store) -> None:
     if _RESULTS_STORE[0]() is not store:
         with _RESULTS_LOCK:
             _RESULTS.clear()
+            _STORED.clear()
             _RESULTS_STORE[0] = weakref.ref(store)
 
 
 def _run_cx(qualname: str, dataset: str, args: tuple, kwargs: tuple):
-    mod, name = qualname.split(":")
-    fn = getattr(importlib.import_module(mod), name)
-    return fn(get_store(), *args, dataset=dataset, **dict(kwargs))
+    return results.function(qualname)(_store(), *args, dataset=dataset, **dict(kwargs))
 
 
 @st.cache_resource(show_spinner=False, max_entries=128)
@@ -104,44 +218,28 @@ def _cached_hashed(qualname: str, dataset: str, version: int, args: tuple, kwarg
 
 def _clear_cached() -> None:
     with _RESULTS_LOCK:
+        _GENERATION[0] += 1
         _RESULTS.clear()
+        _STORED.clear()
     _cached_hashed.clear()
 
 
 _cached.clear = _clear_cached
 
 
-def clear_results() -> None:
+def clear_results(fn_prefixes: tuple[str, ...] | None = None) -> None:
     """Forget every cached result (after the app itself changed what a result depends on, e.g. a
-    renamed theme, without a new dataset version)."""
+    renamed theme, without a new dataset version), and delete the current dataset's stored results
+    of the functions whose name starts with one of `fn_prefixes` (e.g. ``("cx.voc",)``; None:
+    all of them)."""
     _clear_cached()
-
-
-def _key(x, refs: list | None = None) -> str:
-    """A cache key for `x`. Plain values (None, str, numbers, dates; tuples, lists and dicts of
-    them; frozen dataclasses such as Filters) are keyed by value. With `refs`, any other object is
-    keyed by identity and a weak reference to it is appended to `refs` (so the caller can tell
-    when it is gone); without, or when it cannot be weakly referenced, _Unkeyable is raised."""
-    if x is None or isinstance(x, (str, int, float, date)):  # bool is an int; datetime a date
-        return f"{type(x).__name__}:{x!r}"
-    if isinstance(x, (tuple, list)):
-        return f"{type(x).__name__}(" + ",".join(_key(v, refs) for v in x) + ")"
-    if isinstance(x, dict):
-        return "dict(" + ",".join(f"{_key(k)}={_key(v, refs)}" for k, v in sorted(x.items(), key=lambda kv: str(kv[0]))) + ")"
-    if dataclasses.is_dataclass(x) and not isinstance(x, type) and type(x).__dataclass_params__.frozen:
-        return (f"{type(x).__module__}.{type(x).__qualname__}("
-                + ",".join(f"{fl.name}={_key(getattr(x, fl.name), refs)}" for fl in dataclasses.fields(x)) + ")")
-    if refs is not None:
-        try:
-            refs.append(weakref.ref(x))
-        except TypeError:
-            raise _Unkeyable from None
-        return f"id:{id(x)}"
-    raise _Unkeyable
-
-
-class _Unkeyable(Exception):
-    pass
+    ds = current_dataset()
+    if ds is None or not persisting() or not getattr(get_store(), "backend_name", None) == "duckdb":
+        return
+    try:
+        results.clear(get_store(), ds, fn_prefixes)
+    except Exception as e:  # noqa: BLE001 - the memory is cleared; stored rows of the version stay
+        log.warning("stored results of %s not cleared: %s", ds, e)
 
 
 # -- figures, built once per input ---------------------------------------------------------

@@ -6,6 +6,7 @@ import streamlit as st
 
 from cx import filters as flt
 
+from . import prepare
 from .cache import _cached, dataset_version
 from .store import get_store
 from .text import md_escape
@@ -35,6 +36,8 @@ def sidebar() -> flt.Filters:
         ds = st.selectbox("Dataset", names, key="dataset_picker",
                           help="Each dataset holds its own interactions, customers and feedback.")
         st.session_state["dataset"] = ds
+        prepare.ensure(store, ds, dataset_version(ds))  # a version never prepared: the job starts
+        prepare.show_progress(ds)
         opts = _cached("cx.profile:filter_options", ds, dataset_version(ds), (), ())
         st.markdown("**Filters**")
         f = flt.Filters.from_params(st.query_params)

@@ -10,7 +10,8 @@ import cx
 from cx import schema
 from cx.export import to_csv_bytes
 from cx.ingest import EARLIEST, SAMPLE_DIR, import_folder, open_source, plausible_dates
-from ui import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
+from ui import (duckdb_only, get_store, md_escape, on_duckdb, page_header, prepare_dashboards, progress_callback,
+                switch_dataset)
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map." if on_duckdb() else
@@ -155,6 +156,7 @@ with tab_import:
                 src.progress = progress_callback(bar)
                 try:
                     rep = v.commit(target, mode=mode, allow_duplicate=bool(dup))
+                    prepare_dashboards(target)  # every page's first view, in the background
                     st.session_state["import_done"] = rep.summary()
                     switch_dataset(target)
                     _forget_source()
@@ -235,6 +237,7 @@ with tab_stages:
         try:
             rows = [(k, s) for k, s in edited.iter_rows() if k and s]
             n = store.set_stage_rules(rows, ds_name)
+            prepare_dashboards(ds_name)  # a new version: its dashboards, in the background
             st.success(f"Saved {len(rows)} rules; {n:,} rows re-derived.")
         except cx.CXError as e:
             st.error(md_escape(e))

@@ -75,7 +75,7 @@ def themes_tab():
         terms = dict(zip(summ["theme"], summ["terms"]))
         for t, new in changed:
             voc.set_theme_label(store, terms[t], new or "", dataset=current_dataset())
-        clear_results()
+        clear_results(("cx.voc", "cx.story"))  # what shows theme labels
         st.rerun()
 
     st.subheader("Read a theme")
