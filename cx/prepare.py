@@ -274,10 +274,11 @@ class StoreCall(Call):
         got = results.read(self.store, self.ds, k)
         if got is not results.MISSING:
             self.read += 1
+            results.pin(self.store, self.ds, k)
             return got
         t = time.perf_counter()
         out = results.function(name)(self.store, *args, dataset=self.ds.name, **kwargs)
-        results.write(self.store, self.ds, name, k, out, time.perf_counter() - t)
+        results.write(self.store, self.ds, name, k, out, time.perf_counter() - t, pinned=True)
         self.computed += 1
         return out
 

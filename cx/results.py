@@ -13,6 +13,9 @@ arguments, the payload (cx.codec: no pickle) and the seconds it took to compute.
 - A write encodes first, then holds the store's write lock for one short transaction: it writes
   only while the dataset still is at that version, and deletes the dataset's rows of other
   versions (and of other code) on the way. A dataset that is deleted takes its rows with it.
+- The prepared results (cx.prepare's plan) are *pinned*; the others (what pages computed for
+  their users' choices) are kept up to ``max_bytes()`` per dataset (CX_RESULTS_MAX_MB, 1024 MB by
+  default), the oldest written deleted first.
 - ``clear`` empties the table (or one dataset's rows); ``summary`` says what it holds.
 """
 from __future__ import annotations
@@ -22,6 +25,7 @@ import functools
 import hashlib
 import importlib
 import logging
+import os
 import weakref
 from datetime import date
 from pathlib import Path
@@ -121,10 +125,19 @@ def read(store, ds: Dataset, k: str):
         return MISSING
 
 
-def write(store, ds: Dataset, fn: str, k: str, value, seconds: float) -> bool:
-    """Keep `value` as the result of key `k` at version `ds.version`. Returns whether it was
-    written: not when the value cannot be encoded, when the dataset has moved on to another
-    version (or is gone), or when the write failed (logged, never raised)."""
+def max_bytes() -> int:
+    """Bytes of results not pinned kept per dataset (CX_RESULTS_MAX_MB, default 1024)."""
+    try:
+        return int(float(os.environ.get("CX_RESULTS_MAX_MB", "1024")) * 2**20)
+    except ValueError:
+        return 1024 * 2**20
+
+
+def write(store, ds: Dataset, fn: str, k: str, value, seconds: float, pinned: bool = False) -> bool:
+    """Keep `value` as the result of key `k` at version `ds.version` (`pinned`: a prepared result,
+    never evicted for room). Returns whether it was written: not when the value cannot be encoded,
+    when the dataset has moved on to another version (or is gone), or when the write failed
+    (logged, never raised)."""
     if not _usable(store):
         return False
     try:
@@ -133,25 +146,44 @@ def write(store, ds: Dataset, fn: str, k: str, value, seconds: float) -> bool:
         log.debug("result %s kept in memory only: %s", fn, e)
         return False
     try:
-        return _write_payload(store, ds, fn, k, payload, seconds)
+        return _write_payload(store, ds, fn, k, payload, seconds, pinned)
     except Exception as e:  # noqa: BLE001 - a failed write never fails a page
         log.warning("result %s of dataset %s v%s not stored: %s", fn, ds.id, ds.version, e)
         return False
 
 
-def _write_payload(store, ds: Dataset, fn: str, k: str, payload: bytes, seconds: float) -> bool:
+def _write_payload(store, ds: Dataset, fn: str, k: str, payload: bytes, seconds: float, pinned: bool = False) -> bool:
     code = code_version()
     with store.transaction() as con:
         now = con.sql("SELECT version FROM cx_meta.datasets WHERE id = $id", params={"id": ds.id}).fetchall()
         if not now or now[0][0] != ds.version:
             return False  # computed on a version that is no longer the dataset's: never stored
+        if not pinned:  # a pinned row of the key (the job's) stays pinned when a page writes it again
+            pinned = bool(con.sql("SELECT bool_or(pinned) FROM cx_meta.results WHERE dataset_id = $id AND version = $v "
+                                  "AND code = $c AND key = $k",
+                                  params={"id": ds.id, "v": ds.version, "c": code, "k": k}).fetchall()[0][0])
         con.sql("DELETE FROM cx_meta.results WHERE dataset_id = $id AND (version <> $v OR code <> $c OR key = $k)",
                 params={"id": ds.id, "v": ds.version, "c": code, "k": k})
-        con.sql("INSERT INTO cx_meta.results (dataset_id, version, code, fn, key, payload, bytes, seconds, created_at) "
-                "VALUES ($id, $v, $c, $f, $k, $p, $b, $s, $t)",
+        con.sql("INSERT INTO cx_meta.results (dataset_id, version, code, fn, key, payload, bytes, seconds, created_at, "
+                "pinned) VALUES ($id, $v, $c, $f, $k, $p, $b, $s, $t, $pin)",
                 params={"id": ds.id, "v": ds.version, "c": code, "f": fn, "k": k, "p": payload, "b": len(payload),
-                        "s": float(seconds), "t": _now()})
+                        "s": float(seconds), "t": _now(), "pin": bool(pinned)})
+        if not pinned:  # room: the oldest results not pinned beyond max_bytes() go
+            con.sql("DELETE FROM cx_meta.results WHERE dataset_id = $id AND NOT pinned AND key IN ("
+                    "SELECT key FROM (SELECT key, sum(bytes) OVER (ORDER BY created_at DESC, key) AS upto "
+                    "FROM cx_meta.results WHERE dataset_id = $id AND NOT pinned) WHERE upto > $max)",
+                    params={"id": ds.id, "max": max_bytes()})
     return True
+
+
+def pin(store, ds: Dataset, k: str) -> None:
+    """Pin a stored result of the version (it was written for a page, and is a prepared one too)."""
+    try:
+        with store.transaction() as con:
+            con.sql("UPDATE cx_meta.results SET pinned = true WHERE dataset_id = $id AND version = $v AND key = $k",
+                    params={"id": ds.id, "v": ds.version, "k": k})
+    except Exception as e:  # noqa: BLE001 - best effort: at worst it is evicted and computed again
+        log.debug("could not pin result %s: %s", k[:120], e)
 
 
 def _delete_key(store, ds: Dataset, k: str) -> None:
@@ -165,7 +197,7 @@ def _delete_key(store, ds: Dataset, k: str) -> None:
 # -- the preparation record (cx.prepare) -------------------------------------------------------
 def mark_prepared(store, ds: Dataset, summary: dict) -> bool:
     """Record that the dataset version's dashboards were prepared (`summary`: steps, seconds ...)."""
-    return write(store, ds, PREPARED, PREPARED, summary, summary.get("seconds", 0.0))
+    return write(store, ds, PREPARED, PREPARED, summary, summary.get("seconds", 0.0), pinned=True)
 
 
 def prepared(store, ds: Dataset) -> dict | None:

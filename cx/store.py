@@ -75,7 +75,7 @@ _META_DDL = [
     # results of cx functions per dataset version (cx.results): the pages' prepared views and model fits
     """CREATE TABLE IF NOT EXISTS cx_meta.results (
         dataset_id INTEGER, version INTEGER, code VARCHAR, fn VARCHAR, key VARCHAR, payload BLOB,
-        bytes BIGINT, seconds DOUBLE, created_at TIMESTAMP)""",
+        bytes BIGINT, seconds DOUBLE, created_at TIMESTAMP, pinned BOOLEAN)""",
 ]
 
 

@@ -222,6 +222,8 @@ def test_the_app_prepares_every_page_in_the_background_once(demo_app, monkeypatc
     assert sum(counts.values()) == n and job.status("demo")["state"] == "done"  # read, and not prepared again
     store = cx.open(demo_app)
     assert results.prepared(store, store.dataset("demo"))["steps"] == len(prepare.PLAN)
+    # every prepared result is pinned (never evicted for room), also those a page wrote first
+    assert store.con.sql("SELECT bool_and(pinned), count(*) FROM cx_meta.results").fetchall()[0] == (True, n + 1)
     store.close()
 
 

@@ -204,6 +204,27 @@ def test_a_failed_write_or_read_never_raises(tiny, monkeypatch, caplog):
     assert results.read(tiny, ds, "k") is results.MISSING
 
 
+def test_results_of_the_pages_choices_are_kept_within_a_budget_prepared_ones_always(tiny, monkeypatch):
+    ds = tiny.dataset("t")
+    df = pl.DataFrame({"x": list(range(50))})
+    monkeypatch.setenv("CX_RESULTS_MAX_MB", str(2.5 * len(codec.encode(df)) / 2**20))  # room for two
+    assert results.write(tiny, ds, "f", "prepared", df, 0.1, pinned=True)
+
+    def kept() -> set:
+        return {r[0] for r in tiny.con.sql("SELECT key FROM cx_meta.results").fetchall()}
+
+    for k in ("a", "b", "c"):
+        assert results.write(tiny, ds, "f", k, df, 0.1)
+    assert kept() == {"prepared", "b", "c"}  # the oldest page result went
+    assert results.write(tiny, ds, "f", "prepared", df, 0.1)  # a page writing a prepared key: still pinned
+    assert results.write(tiny, ds, "f", "d", df, 0.1)
+    assert kept() == {"prepared", "c", "d"}
+    results.pin(tiny, ds, "c")  # the job found it written by a page
+    assert results.write(tiny, ds, "f", "e", df, 0.1)
+    assert kept() == {"prepared", "c", "d", "e"}
+    assert_frame_equal(results.read(tiny, ds, "prepared"), df)
+
+
 def test_clear_and_summary(tiny, write):
     tiny.import_file(write("e2.csv", EVENTS), dataset="u")
     t, u = tiny.dataset("t"), tiny.dataset("u")

@@ -123,8 +123,9 @@ def _load_or_run(key: str, qualname: str, dataset: str, version: int, args: tupl
     value = _run_cx(qualname, dataset, args, kwargs)
     seconds = time.perf_counter() - t
     if ds is not None:
-        item = (key, store, ds, qualname, k, value, seconds, gen)
-        if getattr(_LOCAL, "job", False):
+        job = getattr(_LOCAL, "job", False)
+        item = (key, store, ds, qualname, k, value, seconds, gen, job)
+        if job:
             _write(item)
         elif seconds >= PERSIST_MIN_S:
             _write_later(item)
@@ -152,11 +153,11 @@ _WRITER: list = [None]
 
 
 def _write(item) -> None:
-    key, store, ds, qualname, k, value, seconds, gen = item
+    key, store, ds, qualname, k, value, seconds, gen, pinned = item
     if gen != _GENERATION[0]:
         return  # computed before clear_results(): not kept
     try:
-        if results.write(store, ds, qualname, k, value, seconds):
+        if results.write(store, ds, qualname, k, value, seconds, pinned):
             _STORED.add(key)
     except Exception as e:  # noqa: BLE001 - results.write logs its own failures; this is a last guard
         log.warning("result %s not stored: %s", qualname, e)
@@ -181,15 +182,19 @@ def _writer() -> None:
 
 
 def stored(qualname: str, dataset: str, version: int, args: tuple, kwargs: tuple, value) -> None:
-    """Make sure a result held in memory is in the result store too (the preparation job: a page
-    may have computed it quickly, below PERSIST_MIN_S, and kept it in memory only)."""
+    """Make sure a result held in memory is in the result store too, pinned (the preparation job: a
+    page may have computed it quickly, below PERSIST_MIN_S, and kept it in memory only, or had it
+    written as one of its users' results)."""
     key = _key((qualname, dataset, version, args, kwargs))
-    if key in _STORED:
-        return
     store = getattr(_LOCAL, "store", None) or _RESULTS_STORE[0]()
     ds = _stored_dataset(store, dataset, version)
-    if ds is not None:
-        _write((key, store, ds, qualname, results.call_key(qualname, args, kwargs), value, 0.0, _GENERATION[0]))
+    if ds is None:
+        return
+    k = results.call_key(qualname, args, kwargs)
+    if key in _STORED:
+        results.pin(store, ds, k)
+    else:
+        _write((key, store, ds, qualname, k, value, 0.0, _GENERATION[0], True))
 
 
 def flush_writes() -> None:
