@@ -85,8 +85,12 @@ def start(store, dataset: str) -> None:
 
 
 def prepare_dashboards(dataset: str) -> None:
-    """After a page changed the dataset (an import, new rules): prepare its new version now."""
-    start(get_store(), dataset)
+    """After a page changed the dataset (an import, new rules): prepare its new version now. Never
+    raises: the change is done whatever happens here."""
+    try:
+        start(get_store(), dataset)
+    except Exception as e:  # noqa: BLE001 - the job never fails an import
+        log.warning("could not start preparing the dashboards of %s: %s", dataset, e)
 
 
 def wait(timeout: float | None = None) -> bool:
