@@ -39,7 +39,7 @@ def chart(fig, key: str, caption: str | None = None, help: str | None = None, **
 
 
 def table(df, key: str, title: str = "", caption: str | None = None, file_name: str | None = None,
-          links: bool = False, height=None, shown_as=None, **column_config) -> None:
+          links: bool = False, height=None, shown_as=None, machine_csv: bool = False, **column_config) -> None:
     """Show a table with a formula-safe CSV download (the table toolbar's own export is off:
     client.disableDataExport); `links=True` turns customer_id into a link to the customer view.
     `shown_as`: a small frame to show instead, as a static table whose long text wraps (the CSV and
@@ -70,11 +70,23 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
     c1, c2 = st.columns([4, 1])
     if caption:
         c1.caption(caption)
-    c2.download_button("CSV", lambda: to_csv_bytes(df), file_name=file_name or f"{key}.csv", mime="text/csv",
-                       key=f"{key}_csv", icon=":material/download:", on_click="ignore",
-                       help="Download this table as CSV (cells that a spreadsheet would run as formulas are "
-                            "neutralised).")
-    view().add_table(df, title=title, caption=caption or "")
+    c2.download_button("CSV", lambda: to_csv_bytes(df, readable=not machine_csv), file_name=file_name or f"{key}.csv",
+                       mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore",
+                       help="Download this table as CSV: " + ("its columns as named." if machine_csv else
+                            "the first row has the column names as shown, the second the names scripts use.")
+                            + " Cells a spreadsheet would run as formulas are neutralised.")
+    view().add_table(df, title=title, caption=caption or "", formats=_formats(column_config))
+
+
+def _formats(column_config: dict) -> dict[str, str]:
+    """column -> the number format a table shows it in ("percent", "%.2f" ...), for the HTML report."""
+    out = {}
+    for c, cfg in column_config.items():
+        if isinstance(cfg, dict):
+            fmt = (cfg.get("type_config") or {}).get("format")
+            if isinstance(fmt, str):
+                out[c] = fmt
+    return out
 
 
 def progress_callback(bar):

@@ -271,7 +271,7 @@ def relationship_tab():
                    "weakest_relationships.csv", "ly_rel", title="The 500 weakest relationships",
                    caption="The 500 weakest relationships (the CSV beside has them; the button below every "
                            "customer).")
-        st.download_button("Export every customer's relationship (CSV)", lambda: to_csv_bytes(
+        st.download_button("Export every customer's relationship (CSV)", lambda: to_csv_bytes(readable=True, df=
             loyalty.relationship(get_store(), answer_touchpoints=answer_tps, filters=f, dataset=ds)),
             file_name="relationships.csv", mime="text/csv", key="ly_rel_all", icon=":material/download:",
             on_click="ignore")

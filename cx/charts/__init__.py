@@ -62,11 +62,17 @@ def defuse(fig: go.Figure) -> go.Figure:
 
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
-    """The house style, and no link from data (:func:`defuse`). Every chart ends here."""
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left") if title else None, height=height,
-                      margin=dict(l=10, r=10, t=50 if title else 20, b=10), font=FONT,
+    """The house style, and no link from data (:func:`defuse`). Every chart ends here.
+
+    Readable at 1280×720 and in the HTML report: axes make room for their labels (automargin), the
+    legend sits on the left under the title, clear of the toolbar Plotly shows at the top right."""
+    legend = any(getattr(t, "showlegend", None) is not False for t in fig.data) and len(fig.data) > 1
+    top = (50 if title else 20) + (28 if legend else 0)
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left", y=1, yanchor="top", yref="container", pad=dict(t=12))
+                      if title else None, height=height,
+                      margin=dict(l=10, r=10, t=top, b=10, autoexpand=True), font=FONT,
                       plot_bgcolor="white", paper_bgcolor="white", hoverlabel=dict(font_size=13),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right"))
-    fig.update_xaxes(showgrid=False, linecolor="#ccc")
-    fig.update_yaxes(gridcolor="#eee", zeroline=False)
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0, xanchor="left"))
+    fig.update_xaxes(showgrid=False, linecolor="#ccc", automargin=True)
+    fig.update_yaxes(gridcolor="#eee", zeroline=False, automargin=True)
     return defuse(fig)
