@@ -22,17 +22,23 @@ def customer_url(customer_id: str) -> str:
     return "customer?" + urlencode({"customer": customer_id, "dataset": current_dataset() or ""})
 
 
+PRESENT_MAX_HEIGHT = 460  # px: with the title, the sentence and the navigation, fits 720 px (16:9, 1280×720)
+
+
 def chart(fig, key: str, caption: str | None = None, help: str | None = None, **kwargs):  # noqa: A002
     """Draw a plotly figure (bigger in presentation mode), with its caption (and `help`: the
     caption's hover text, e.g. glossary.help_text(key)); recorded for the view's HTML report.
     Every chart has plotly's own "download as PNG" button."""
-    if presenting():
+    config = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2, "filename": key}}
+    if presenting():  # a 16:9 projector: larger type, a chart that fits the screen, no toolbar over the legend
         fig = go.Figure(fig)
         size = fig.layout.height or 340
-        fig.update_layout(font_size=17, title_font_size=24, height=int(size * 1.35))
-    out = st.plotly_chart(fig, key=key, config={"displaylogo": False, "toImageButtonOptions": {
-        "format": "png", "scale": 2, "filename": key}}, **kwargs)
-    if caption:
+        fig.update_layout(font_size=17, title_font_size=24, height=min(int(size * 1.35), PRESENT_MAX_HEIGHT))
+        fig.update_xaxes(tickfont_size=16)
+        fig.update_yaxes(tickfont_size=16)
+        config["displayModeBar"] = False
+    out = st.plotly_chart(fig, key=key, config=config, **kwargs)
+    if caption and not presenting():  # one idea per screen: the chart and its sentence, not the fine print
         st.caption(caption, help=help or None)
     view().add_figure(fig, caption or "")
     return out

@@ -87,8 +87,8 @@ def _label(v, fmt: str) -> str:
 
 
 def hbars(df: pl.DataFrame, label: str, value: str, title: str, fmt: str = ",", hover: str | None = None) -> go.Figure:
-    """Horizontal bars, largest on top (df in ascending order); fmt: "," whole numbers, "%" shares,
-    "money" compact amounts."""
+    """Horizontal bars in the frame's order from the top (give it largest first); fmt: "," whole
+    numbers, "%" shares, "money" compact amounts."""
     d = df.reverse()
     fig = go.Figure(go.Bar(y=d[label].to_list(), x=d[value].to_list(), orientation="h", marker_color=PALETTE[0],
                            text=[_label(v, fmt) for v in d[value]], textposition="outside",
