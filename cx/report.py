@@ -21,6 +21,7 @@ class Item:
     table: pl.DataFrame | None = None
     caption: str = ""
     formats: dict = field(default_factory=dict)  # column -> "percent", "%.2f" ... as the screen shows it
+    labels: dict = field(default_factory=dict)  # column -> the header the screen shows, when not cx.report.header
 
 
 @dataclass
@@ -33,8 +34,10 @@ class View:
         title = (fig.layout.title.text or "") if fig.layout.title else ""
         self.items.append(Item(title=title, figure=fig, caption=caption))  # a reference: no copy per rerun
 
-    def add_table(self, df: pl.DataFrame, title: str = "", caption: str = "", formats: dict | None = None) -> None:
-        self.items.append(Item(title=title, table=df.head(MAX_TABLE_ROWS), caption=caption, formats=formats or {}))
+    def add_table(self, df: pl.DataFrame, title: str = "", caption: str = "", formats: dict | None = None,
+                  labels: dict | None = None) -> None:
+        self.items.append(Item(title=title, table=df.head(MAX_TABLE_ROWS), caption=caption, formats=formats or {},
+                               labels=labels or {}))
 
 
 _WORDS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "id": "ID", "ci": "CI", "roi": "ROI",
@@ -81,9 +84,9 @@ def cell_text(v, fmt: str | None = None) -> str:
     return html.escape(str(v))
 
 
-def _table_html(df: pl.DataFrame, formats: dict | None = None) -> str:
-    formats = formats or {}
-    head = "".join(f"<th>{html.escape(header(c))}</th>" for c in df.columns)
+def _table_html(df: pl.DataFrame, formats: dict | None = None, labels: dict | None = None) -> str:
+    formats, labels = formats or {}, labels or {}
+    head = "".join(f"<th>{html.escape(labels.get(c) or header(c))}</th>" for c in df.columns)
     fmts = [formats.get(c) for c in df.columns]
     rows = "".join("<tr>" + "".join(f"<td>{cell_text(v, f)}</td>" for v, f in zip(r, fmts)) + "</tr>"
                    for r in df.iter_rows())
@@ -102,7 +105,7 @@ def html_report(view: View, link: str = "") -> str:
                                      config={"displaylogo": False})
         elif it.table is not None:
             more = "" if it.table.height < MAX_TABLE_ROWS else f"<p class=cap>First {MAX_TABLE_ROWS} rows.</p>"
-            body = _table_html(it.table, it.formats) + more
+            body = _table_html(it.table, it.formats, it.labels) + more
         title = f"<h2>{html.escape(it.title)}</h2>" if it.title and it.figure is None else ""
         cap = f"<p class=cap>{html.escape(it.caption)}</p>" if it.caption else ""
         parts.append(f"<section>{title}{body}{cap}</section>")

@@ -81,7 +81,9 @@ def table(df, key: str, title: str = "", caption: str | None = None, file_name: 
                        help="Download this table as CSV: " + ("its columns as named." if machine_csv else
                             "the first row has the column names as shown, the second the names scripts use.")
                             + " Cells a spreadsheet would run as formulas are neutralised.")
-    view().add_table(df, title=title, caption=caption or "", formats=_formats(column_config))
+    view().add_table(df, title=title, caption=caption or "", formats=_formats(column_config),
+                     labels={c: cfg["label"] for c, cfg in column_config.items()
+                             if isinstance(cfg, dict) and cfg.get("label")})
 
 
 def _formats(column_config: dict) -> dict[str, str]:

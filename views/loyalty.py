@@ -53,8 +53,8 @@ def _drill_select(label: str, options: list, key: str, clicked) -> object:
     if st.session_state.get(key) not in options:
         st.session_state.pop(key, None)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    value = c1.selectbox(label, options, key=key)
-    show = c2.toggle("List its customers", key=f"{key}_show")
+    value = c1.selectbox(label, options, key=key, bind="query-params")
+    show = c2.toggle("List its customers", key=f"{key}_show", bind="query-params")
     return value if show else None
 
 
@@ -216,7 +216,7 @@ def relationship_tab():
     cands = call(loyalty.answer_touchpoint_options, filters=f)["touchpoint"].to_list()
     choices = ["(any outbound touchpoint)", *cands]
     default = next((i for i, c in enumerate(choices) if "reply" in c or "answer" in c), 0)
-    ans = st.selectbox("An inbound contact is answered by", choices, index=default, key="ly_answer",
+    ans = st.selectbox("An inbound contact is answered by", choices, index=default, key="ly_answer", bind="query-params",
                        help="The answer is the next touchpoint of this kind with the same customer, channel and "
                             "department, within 7 days.")
     answer_tps = None if ans == choices[0] else (ans,)

@@ -79,7 +79,7 @@ def cross_tab():
     persona = a.selectbox("Persona", ["all personas", *personas], key="sg_persona", bind="query-params")
     within = ct if persona == "all personas" else ct.filter(pl.col("persona") == persona)
     counts = within.group_by("cluster").agg(pl.col("customers").sum()).sort("customers", descending=True)
-    cl = b.selectbox("Behaviour cluster within it", counts["cluster"].to_list(), key=f"sg_cluster_{persona}",
+    cl = b.selectbox("Behaviour cluster within it", counts["cluster"].to_list(), key=f"sg_cluster_{persona}", bind="query-params",
                      format_func=lambda c: f"{c}. {names.get(c, '')} "
                                            f"({counts.filter(pl.col('cluster') == c)['customers'][0]:,})")
     group = segments.group_members(res, None if persona == "all personas" else persona, cl, names)
