@@ -18,7 +18,7 @@ CLIPPED_JS = """() => {
   for (const plot of document.querySelectorAll('.js-plotly-plot')) {
     const box = plot.querySelector('.main-svg').getBoundingClientRect();
     for (const t of plot.querySelectorAll('.xtick text, .ytick text, .g-xtitle text, .g-ytitle text, .gtitle, '
-                                           + '.legendtext, text.bartext, .annotation-text')) {
+                                           + '.legendtext, text.bartext, .textpoint text, .annotation-text')) {
       const r = t.getBoundingClientRect();
       if (!r.width) continue;
       if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
@@ -132,4 +132,23 @@ def test_a_choice_goes_into_the_link_and_comes_back(browser, server):  # noqa: F
     checkbox.wait_for(state="attached", timeout=90_000)
     assert not checkbox.is_checked()
     other.close()
+    page.close()
+
+
+def test_one_click_on_a_customer_list_opens_the_customer(browser, server):  # noqa: F811
+    """Issue 25, item 5: one click on a row of a customer list (here a number, not the link) opens
+    the customer view on that customer."""
+    page = browser.new_page(viewport={"width": W, "height": H})
+    page.goto(f"{server.url}/value", wait_until="domcontentloaded")
+    settle(page)
+    grid = page.locator(".st-key-val_top_open [data-testid='stDataFrameResizable']").first
+    grid.wait_for(timeout=120_000)
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + 35 + 35 * 2 + 17)  # the third row, a value cell
+    page.wait_for_url(re.compile(r"/customer\?.*customer=[^&]+"), timeout=60_000)
+    settle(page)
+    page.get_by_text("Touchpoints").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
     page.close()
