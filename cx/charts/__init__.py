@@ -61,6 +61,25 @@ def defuse(fig: go.Figure) -> go.Figure:
     return fig
 
 
+def labels_past_intervals(fig: go.Figure, y: list, value: list, low: list, high: list, text: list) -> go.Figure:
+    """Bar labels of a horizontal bar chart with error bars, set past the interval's end (right of
+    a positive bar, left of a negative one) so the whisker never runs through the text."""
+    for trace in fig.data:  # the bars carry no legend entry once text traces sit beside them
+        if not trace.name:
+            trace.showlegend = False
+    right = [v is None or v >= 0 for v in value]
+    x = [(h if h is not None else v) if r else (lo if lo is not None else v)
+         for v, lo, h, r in zip(value, low, high, right)]
+    for side in (True, False):
+        idx = [i for i, r in enumerate(right) if r == side and x[i] is not None]
+        if idx:
+            fig.add_trace(go.Scatter(
+                y=[y[i] for i in idx], x=[x[i] for i in idx], text=[" " + text[i] + " " for i in idx], mode="text",
+                textposition="middle right" if side else "middle left", cliponaxis=False, hoverinfo="skip",
+                showlegend=False, textfont=dict(color="#31333f")))
+    return fig
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
     """The house style, and no link from data (:func:`defuse`). Every chart ends here.
 

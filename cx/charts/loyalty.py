@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from . import PALETTE, _layout
+from . import PALETTE, _layout, labels_past_intervals
 
 LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": "Review rating"}
 UNITS = {"nps": "NPS (−100 to 100)", "csat": "CSAT: % satisfied (4–5 of 5)", "ces": "CES: mean effort score (1–7, 7 = easy)",
@@ -83,10 +83,12 @@ def breakdown_bars(df: pl.DataFrame, metric: str, by: str, title: str | None = N
             for lo, hi in bounds]
     fig = go.Figure(go.Bar(
         y=labels, x=d["value"].to_list(), orientation="h", marker_color=colours,
-        text=[f"{_fmt(metric, v)}  (n={n:,})" for v, n in zip(d["value"], d["n"])], textposition="outside",
         cliponaxis=False, customdata=list(zip(d["group"].to_list(), d["n"].to_list(), band, words)), **err,
         hovertemplate="<b>%{customdata[0]}</b><br>" + LABELS[metric] + " %{x:.1f} (%{customdata[2]})<br>"
                       "%{customdata[1]:,} answers<br>%{customdata[3]}<extra></extra>"))
+    labels_past_intervals(fig, labels, d["value"].to_list(), d["low"].to_list() if has else [None] * d.height,
+                          d["high"].to_list() if has else [None] * d.height,
+                          [f"{_fmt(metric, v)}  (n={n:,})" for v, n in zip(d["value"], d["n"])])
     vals = [v for v in (d["high"].to_list() if has else []) + d["value"].to_list() if v is not None]
     lows = [v for v in (d["low"].to_list() if has else []) + d["value"].to_list() if v is not None]
     lo = min(0.0, min(lows, default=0.0))
