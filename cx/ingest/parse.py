@@ -193,3 +193,73 @@ def _ident(name: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"unsafe identifier {name!r}")
     return f'"{name}"'
+
+
+# ----------------------------------------------------------------------------- typed attributes
+# Extra columns (attributes) are typed by their values: a number, a date/time, true/false, else
+# text. A value with a leading zero ('007', '01234') or an integer of more than 15 digits is an
+# identifier, not a number (a number would lose the zero or the last digits): such a column is text.
+ATTRIBUTE_TYPES = {"DOUBLE": "number", "TIMESTAMP": "date/time", "BOOLEAN": "true/false", "VARCHAR": "text"}
+_TYPE_PLURAL = {"DOUBLE": "numbers", "TIMESTAMP": "dates/times", "BOOLEAN": "true/false values", "VARCHAR": "text"}
+_ATTR_BOOL = {"true": True, "yes": True, "t": True, "y": True, "1": True,
+              "false": False, "no": False, "f": False, "n": False, "0": False}
+
+
+def _identifier_like(t: str) -> str:
+    """A condition on a trimmed text: it looks like an identifier rather than a number."""
+    return (f"((ascii({t}) = 48 AND ascii(substr({t}, 2, 1)) BETWEEN 48 AND 57) OR "
+            f"(strlen({t}) > 15 AND TRY_CAST({t} AS HUGEINT) IS NOT NULL))")
+
+
+def _attr_bool(t: str) -> str:
+    pairs = ", ".join(f"{_q(k)}: {'true' if v else 'false'}" for k, v in _ATTR_BOOL.items())
+    return f"map_extract_value(MAP {{{pairs}}}, lower({t}))"
+
+
+def attr_value(t: str, typ: str, decimal_comma: bool = False, day_first: bool = True) -> str:
+    """SQL: a trimmed text attribute value `t` read as `typ` (DOUBLE, TIMESTAMP, BOOLEAN or VARCHAR);
+    NULL when it does not read. One expression (for samples and for the values of a table being
+    appended to; the pass uses attr_layers, which evaluate each slow part once). Timestamps without
+    an offset are in the session's time zone, stored as naive UTC."""
+    if typ == "DOUBLE":
+        n = _number(t, decimal_comma)
+        return f"(CASE WHEN {_identifier_like(t)} THEN NULL WHEN isfinite({n}) THEN {n} END)"
+    if typ == "TIMESTAMP":
+        iso = _iso(t)
+        return (f"(coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', day_first)} AS TIMESTAMPTZ)) "
+                f"AT TIME ZONE 'UTC')")
+    if typ == "BOOLEAN":
+        return _attr_bool(t)
+    return t
+
+
+def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, day_first: bool) -> tuple[str, str, str]:
+    """The pass's expressions for a typed attribute, one per layer (each slow part once): an
+    intermediate over `t` (the trimmed text, a column of the layer before), the parsed value
+    `__p_<out>`, and the attribute `out` (a safe identifier) from it."""
+    p = f"__p_{out}"
+    if typ == "DOUBLE":
+        return (f"CASE WHEN NOT {_identifier_like(t)} THEN {t} END AS __q_{out}",
+                f"{_number(f'__q_{out}', decimal_comma)} AS {p}",
+                f"CASE WHEN isfinite({p}) THEN {p} END AS {_ident(out)}")
+    if typ == "TIMESTAMP":
+        iso = f"__q_{out}"
+        return (f"{_iso(t)} AS {iso}",
+                f"coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', day_first)} AS TIMESTAMPTZ)) AT TIME ZONE 'UTC' "
+                f"AS {p}", f"{p} AS {_ident(out)}")
+    if typ == "BOOLEAN":
+        return (f"{t} AS __q_{out}", f"{_attr_bool(f'__q_{out}')} AS {p}", f"{p} AS {_ident(out)}")
+    raise ValueError(typ)
+
+
+def attr_text(c: str, typ: str) -> str:
+    """SQL: a typed attribute column as text, the way it would be written (5 not 5.0, a date
+    without a midnight time)."""
+    if typ == "DOUBLE":
+        return (f"CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({c} AS VARCHAR) END")
+    if typ == "TIMESTAMP":
+        return f"CASE WHEN {c} = date_trunc('day', {c}) THEN strftime({c}, '%Y-%m-%d') ELSE CAST({c} AS VARCHAR) END"
+    if typ == "BOOLEAN":
+        return f"CAST({c} AS VARCHAR)"
+    return c
