@@ -328,3 +328,20 @@ def test_the_same_file_appended_in_a_later_session_is_noticed(tmp_path, write):
         assert log["file_hash"][1] == hashlib.sha256(p.read_bytes()).hexdigest()[:12]
     finally:
         s.close()
+
+
+def test_dates_in_the_files_format_and_two_digit_years(store, write):
+    """The format the first rows are written in is tried first (yyyymmdd, the last of the formats,
+    reads in one try); a two-digit year is the year 20yy/19yy, not the year 24."""
+    p = write("d.csv", "customer_id,timestamp,touchpoint,joined\nc1,31.12.24,home,19990105\n"
+                       "c2,01.02.2025,home,20240229\nc3,2.3.24,home,20240230\n")
+    rep = imp(store, p)
+    assert (rep.accepted, rep.rejected) == (3, 0)
+    df = rows_of(store).sort("_seq")
+    assert df["timestamp"].to_list() == [datetime(2024, 12, 31), datetime(2025, 2, 1), datetime(2024, 3, 2)]
+    # joined: a number column by its values (yyyymmdd are numbers); as an attribute it stays one
+    assert rep.attributes == {"joined": "DOUBLE"}
+    from cx.ingest.parse import wall_formats
+
+    assert wall_formats(True, "%Y%m%d")[:3] == ["%d/%m/%y", "%d.%m.%y", "%Y%m%d"]
+    assert wall_formats(False)[0] == "%m/%d/%y" and len(wall_formats(True, "%Y%m%d")) == len(wall_formats(True))

@@ -119,13 +119,25 @@ def _epoch(t: str, iso: str) -> str:
             f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) END END")
 
 
-def _wall_time(t: str, iso: str, epoch: str, day_first: bool) -> str:
+def wall_formats(day_first: bool, first: str | None = None) -> list[str]:
+    """The day- or month-first and named-month formats, in the order they are tried; `first` (the
+    format the file's first rows are written in) moved to the front, after the two-digit-year ones:
+    strptime tries the formats one by one, so yyyymmdd, the last, would cost 20 tries a value. The
+    formats are exclusive on a full match but for %Y, which also reads a two-digit year (the %y
+    formats come first), so the order does not change which one reads a value."""
+    formats = (_TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY) + _TS_FORMATS_TEXT
+    # two-digit years first: %Y reads '31.12.24' as the year 24 (then implausible); %y never reads 2024
+    short = [f for f in formats if "%y" in f]
+    rest = [f for f in formats if "%y" not in f]
+    return short + ([first] + [f for f in rest if f != first] if first in rest else rest)
+
+
+def _wall_time(t: str, iso: str, epoch: str, day_first: bool, first: str | None = None) -> str:
     """Day- or month-first and named-month formats, where neither ISO nor epoch read the value: a
     local wall time (TIMESTAMP, no offset). A value without a digit is no date (strptime, too,
-    reads 'epoch' and 'infinity')."""
-    slash = _TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY
+    reads 'epoch' and 'infinity'). `first`: see wall_formats."""
     return (f"CASE WHEN {iso} IS NULL AND {epoch} IS NULL AND regexp_matches({t}, '[0-9]') THEN "
-            f"try_strptime(trim({t}), {_list(slash + _TS_FORMATS_TEXT)}) END")
+            f"try_strptime(trim({t}), {_list(wall_formats(day_first, first))}) END")
 
 
 def _instant(iso: str, epoch: str, wall: str) -> str:
@@ -216,24 +228,26 @@ def _attr_bool(t: str) -> str:
     return f"map_extract_value(MAP {{{pairs}}}, lower({t}))"
 
 
-def attr_value(t: str, typ: str, decimal_comma: bool = False, day_first: bool = True) -> str:
+def attr_value(t: str, typ: str, decimal_comma: bool = False, dates: tuple[bool, str | None] = (True, None)) -> str:
     """SQL: a trimmed text attribute value `t` read as `typ` (DOUBLE, TIMESTAMP, BOOLEAN or VARCHAR);
     NULL when it does not read. One expression (for samples and for the values of a table being
     appended to; the pass uses attr_layers, which evaluate each slow part once). Timestamps without
-    an offset are in the session's time zone, stored as naive UTC."""
+    an offset are in the session's time zone, stored as naive UTC; `dates`: (day first, the format
+    tried first) of the other date formats (_wall_time)."""
     if typ == "DOUBLE":
         n = _number(t, decimal_comma)
         return f"(CASE WHEN {_identifier_like(t)} THEN NULL WHEN isfinite({n}) THEN {n} END)"
     if typ == "TIMESTAMP":
         iso = _iso(t)
-        return (f"(coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', day_first)} AS TIMESTAMPTZ)) "
+        return (f"(coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', *dates)} AS TIMESTAMPTZ)) "
                 f"AT TIME ZONE 'UTC')")
     if typ == "BOOLEAN":
         return _attr_bool(t)
     return t
 
 
-def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, day_first: bool) -> tuple[str, str, str]:
+def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, dates: tuple[bool, str | None]
+                ) -> tuple[str, str, str]:
     """The pass's expressions for a typed attribute, one per layer (each slow part once): an
     intermediate over `t` (the trimmed text, a column of the layer before), the parsed value
     `__p_<out>`, and the attribute `out` (a safe identifier) from it."""
@@ -245,7 +259,7 @@ def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, day_first: bool
     if typ == "TIMESTAMP":
         iso = f"__q_{out}"
         return (f"{_iso(t)} AS {iso}",
-                f"coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', day_first)} AS TIMESTAMPTZ)) AT TIME ZONE 'UTC' "
+                f"coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', *dates)} AS TIMESTAMPTZ)) AT TIME ZONE 'UTC' "
                 f"AS {p}", f"{p} AS {_ident(out)}")
     if typ == "BOOLEAN":
         return (f"{t} AS __q_{out}", f"{_attr_bool(f'__q_{out}')} AS {p}", f"{p} AS {_ident(out)}")

@@ -15,7 +15,7 @@ from .land import Landing
 from .notes import Note, duplicate_rows, note_mask, note_warnings
 from .parse import (_DIRECTION_SYNONYMS, _STAGE_SYNONYMS, _TYPE_PLURAL, ATTRIBUTE_TYPES, _bool, _customer_id, _day_first, _enum,
                     _epoch, _finite, _ident, _instant, _iso, _local_iso, _local_time_layers, _metric, _number, _q,
-                    _text, _wall_time, attr_layers, attr_value)
+                    _text, _wall_time, attr_layers, attr_value, wall_formats)
 from .report import ERROR_COLUMNS, MAX_ERRORS, ImportFailed, ImportReport, Progress, plain_errors
 from . import source as _source
 from .source import _NotStrict, _Retry, with_retries
@@ -140,23 +140,26 @@ class Validation(Landing):
         return out
 
     # -- attributes: the columns outside the contract ----------------------------------------------
-    def _attribute_types(self) -> dict[str, tuple[str, str, bool]]:
-        """Source column -> (attribute name, type, day first) for each column not mapped: typed by
+    def _attribute_types(self) -> dict[str, tuple[str, str, tuple[bool, str | None]]]:
+        """Source column -> (attribute name, type, (day first, first date format)) for each column not
+        mapped: typed by
         the sample's values (every non-empty value a number: DOUBLE; else a date/time: TIMESTAMP;
         else true/false: BOOLEAN; else VARCHAR). Customers' attributes are text. The pass checks
         every row and turns a column whose values do not all read into text (run)."""
         src = self.src
         names = schema.attribute_names(self.kind, src.columns, set(self.mapping))
         if not self.spec.typed_attributes or not names:
-            return {s: (n, "VARCHAR", True) for s, n in names.items()}
+            return {s: (n, "VARCHAR", (True, None)) for s, n in names.items()}
         typed = [s for s, n in names.items() if not _IDENTIFIER_NAME.search(n)]
-        out = {s: (n, "VARCHAR", True) for s, n in names.items()}
+        out = {s: (n, "VARCHAR", (True, None)) for s, n in names.items()}
         if not typed or src.sample.height == 0:
             return out
         sel, days = [], {}
         for k, s in enumerate(typed):
             t = f"NULLIF(trim(c{src.columns.index(s)}), '')"
-            days[s] = _day_first(src.sample[f"c{src.columns.index(s)}"].drop_nulls().to_list())[0]
+            values = src.sample[f"c{src.columns.index(s)}"].drop_nulls().to_list()
+            day_first = _day_first(values)[0]
+            days[s] = (day_first, self._sample_format(values, day_first))
             sel += [f"count({t})"] + [f"count({attr_value(t, typ, src.decimal_comma, days[s])})"
                                       for typ in _TYPED_ORDER]
         src.cur.register("cx_attr_sample", src.sample)
@@ -190,6 +193,18 @@ class Validation(Landing):
         return [f"Kept as attributes (columns outside the {self.kind} contract, usable as filters and breakdowns): "
                 f"{said}."] + notes
 
+    def _sample_format(self, values: list[str], day_first: bool) -> str | None:
+        """The date format (of wall_formats) that reads the most of the first rows' values, if any:
+        tried first on every row (see wall_formats)."""
+        values = [v.strip() for v in values[:500] if v and v.strip()]
+        if not values:
+            return None
+        formats = wall_formats(day_first)  # constants of cx.ingest.parse (strptime takes a constant format)
+        counts = self.src.cur.sql(f"SELECT {', '.join(f'count(try_strptime(v, {_q(f)}))' for f in formats)} "
+                                  f"FROM (SELECT unnest($v) AS v)", params={"v": values}).fetchall()[0]
+        best = max(range(len(formats)), key=lambda i: (counts[i], -i))
+        return formats[best] if counts[best] else None
+
     def _untyped(self) -> dict[str, int]:
         """After a pass: the typed attributes (source columns) whose value on some accepted row did
         not read as their type -> the first such row (its index among the records read, from 1)."""
@@ -204,8 +219,8 @@ class Validation(Landing):
 
     def _as_text(self, failed: dict[str, int]) -> None:
         for s, idx in failed.items():
-            name, typ, day_first = self._attrs[s]
-            self._attrs[s] = (name, "VARCHAR", day_first)
+            name, typ, dates = self._attrs[s]
+            self._attrs[s] = (name, "VARCHAR", dates)
             self._untyped_at[s] = (typ, idx)
 
     def _typed_attrs(self) -> list[str]:
@@ -285,7 +300,7 @@ class Validation(Landing):
                     self.warnings.append(f"'{source}' " + note.format("day first" if day_first else "month first")
                                          + ".")
                 epochs.append(f"{_epoch(t, f'__iso{key}')} AS __ep{key}")
-                wall = _wall_time(t, f"__iso{key}", f"__ep{key}", day_first)
+                wall = _wall_time(t, f"__iso{key}", f"__ep{key}", day_first, self._sample_format(values, day_first))
                 if utc:  # (each expression once in a layer: a repeated one would run on every row)
                     expr = f"{_instant(f'__iso{key}', f'__ep{key}', wall)} AT TIME ZONE 'UTC'"
                 else:
@@ -345,7 +360,7 @@ class Validation(Landing):
         extra_sel, typed_layer = [], []
         typed = self._typed_attrs()
         untyped: list[list[str]] = [[] for _ in range(_chunks(typed))]
-        for source, (name, typ, day_first) in self._attrs.items():
+        for source, (name, typ, dates) in self._attrs.items():
             i = src.columns.index(source)
             raw_cols.append(f"c{i}")
             x = _no_nul(f"c{i}") if nul else f"c{i}"
@@ -355,7 +370,7 @@ class Validation(Landing):
                 continue
             a = f"__a{i}"
             extra_sel.append(f"{_text(x)} AS {a}")
-            q, parse, value = attr_layers(a, name, typ, src.decimal_comma, day_first)
+            q, parse, value = attr_layers(a, name, typ, src.decimal_comma, dates)
             epochs.append(q)
             parsed.append(parse)
             typed_layer.append(value)
