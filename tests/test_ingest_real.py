@@ -343,5 +343,13 @@ def test_dates_in_the_files_format_and_two_digit_years(store, write):
     assert rep.attributes == {"joined": "DOUBLE"}
     from cx.ingest.parse import wall_formats
 
-    assert wall_formats(True, "%Y%m%d")[:3] == ["%d/%m/%y", "%d.%m.%y", "%Y%m%d"]
-    assert wall_formats(False)[0] == "%m/%d/%y" and len(wall_formats(True, "%Y%m%d")) == len(wall_formats(True))
+    assert wall_formats(True, "%Y%m%d")[:3] == ["%Y%m%d", "%d/%m/%y", "%d.%m.%y"]
+    assert wall_formats(True, ("%d.%m.%y", "%d.%m.%Y"))[:3] == ["%d.%m.%y", "%d.%m.%Y", "%d/%m/%y"]
+    assert wall_formats(False)[0] == "%m/%d/%y" and sorted(wall_formats(True, "%Y%m%d")) == sorted(wall_formats(True))
+    with open_source(store, p) as src:
+        val = src.validate("interactions")
+        assert val._sample_format(["31.12.24", "01.02.2025", "2.3.24"], True) == ("%d.%m.%y",)
+        assert val._sample_format(["31.12.2024", "01.02.2025", "2.3.24"], True) == ("%d.%m.%y", "%d.%m.%Y")
+        assert val._sample_format(["31.12.2024"], True) == ("%d.%m.%Y",)
+        assert val._sample_format(["19970101"], True) == ("%Y%m%d",)
+        assert val._sample_format(["2025-01-01T10:00:00Z"], True) == ()

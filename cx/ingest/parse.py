@@ -119,20 +119,20 @@ def _epoch(t: str, iso: str) -> str:
             f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) END END")
 
 
-def wall_formats(day_first: bool, first: str | None = None) -> list[str]:
+def wall_formats(day_first: bool, first: tuple[str, ...] | str | None = None) -> list[str]:
     """The day- or month-first and named-month formats, in the order they are tried; `first` (the
-    format the file's first rows are written in) moved to the front, after the two-digit-year ones:
-    strptime tries the formats one by one, so yyyymmdd, the last, would cost 20 tries a value. The
-    formats are exclusive on a full match but for %Y, which also reads a two-digit year (the %y
-    formats come first), so the order does not change which one reads a value."""
+    formats the file's first rows are written in) at the front: strptime tries the formats one by
+    one and a failed try costs (yyyymmdd, the last, would cost 20 tries a value: 14 s per million
+    rows instead of 1). The formats are exclusive on a full match but for %Y, which also reads a
+    two-digit year as the year 24: the %y formats come before the others (and a %y format the first
+    rows use before its %Y twin), so the order does not change which one reads a value."""
     formats = (_TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY) + _TS_FORMATS_TEXT
-    # two-digit years first: %Y reads '31.12.24' as the year 24 (then implausible); %y never reads 2024
-    short = [f for f in formats if "%y" in f]
-    rest = [f for f in formats if "%y" not in f]
-    return short + ([first] + [f for f in rest if f != first] if first in rest else rest)
+    head = [f for f in ((first,) if isinstance(first, str) else first or ()) if f in formats]
+    short = [f for f in formats if "%y" in f and f not in head]
+    return head + short + [f for f in formats if "%y" not in f and f not in head]
 
 
-def _wall_time(t: str, iso: str, epoch: str, day_first: bool, first: str | None = None) -> str:
+def _wall_time(t: str, iso: str, epoch: str, day_first: bool, first: tuple[str, ...] | str | None = None) -> str:
     """Day- or month-first and named-month formats, where neither ISO nor epoch read the value: a
     local wall time (TIMESTAMP, no offset). A value without a digit is no date (strptime, too,
     reads 'epoch' and 'infinity'). `first`: see wall_formats."""
@@ -228,11 +228,11 @@ def _attr_bool(t: str) -> str:
     return f"map_extract_value(MAP {{{pairs}}}, lower({t}))"
 
 
-def attr_value(t: str, typ: str, decimal_comma: bool = False, dates: tuple[bool, str | None] = (True, None)) -> str:
+def attr_value(t: str, typ: str, decimal_comma: bool = False, dates: tuple = (True, None)) -> str:
     """SQL: a trimmed text attribute value `t` read as `typ` (DOUBLE, TIMESTAMP, BOOLEAN or VARCHAR);
     NULL when it does not read. One expression (for samples and for the values of a table being
     appended to; the pass uses attr_layers, which evaluate each slow part once). Timestamps without
-    an offset are in the session's time zone, stored as naive UTC; `dates`: (day first, the format
+    an offset are in the session's time zone, stored as naive UTC; `dates`: (day first, the formats
     tried first) of the other date formats (_wall_time)."""
     if typ == "DOUBLE":
         n = _number(t, decimal_comma)
@@ -246,8 +246,7 @@ def attr_value(t: str, typ: str, decimal_comma: bool = False, dates: tuple[bool,
     return t
 
 
-def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, dates: tuple[bool, str | None]
-                ) -> tuple[str, str, str]:
+def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, dates: tuple) -> tuple[str, str, str]:
     """The pass's expressions for a typed attribute, one per layer (each slow part once): an
     intermediate over `t` (the trimmed text, a column of the layer before), the parsed value
     `__p_<out>`, and the attribute `out` (a safe identifier) from it."""

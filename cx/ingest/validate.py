@@ -140,18 +140,18 @@ class Validation(Landing):
         return out
 
     # -- attributes: the columns outside the contract ----------------------------------------------
-    def _attribute_types(self) -> dict[str, tuple[str, str, tuple[bool, str | None]]]:
-        """Source column -> (attribute name, type, (day first, first date format)) for each column not
-        mapped: typed by
+    def _attribute_types(self) -> dict[str, tuple[str, str, tuple]]:
+        """Source column -> (attribute name, type, (day first, date formats tried first)) for each
+        column not mapped: typed by
         the sample's values (every non-empty value a number: DOUBLE; else a date/time: TIMESTAMP;
         else true/false: BOOLEAN; else VARCHAR). Customers' attributes are text. The pass checks
         every row and turns a column whose values do not all read into text (run)."""
         src = self.src
         names = schema.attribute_names(self.kind, src.columns, set(self.mapping))
         if not self.spec.typed_attributes or not names:
-            return {s: (n, "VARCHAR", (True, None)) for s, n in names.items()}
+            return {s: (n, "VARCHAR", (True, ())) for s, n in names.items()}
         typed = [s for s, n in names.items() if not _IDENTIFIER_NAME.search(n)]
-        out = {s: (n, "VARCHAR", (True, None)) for s, n in names.items()}
+        out = {s: (n, "VARCHAR", (True, ())) for s, n in names.items()}
         if not typed or src.sample.height == 0:
             return out
         sel, days = [], {}
@@ -193,17 +193,24 @@ class Validation(Landing):
         return [f"Kept as attributes (columns outside the {self.kind} contract, usable as filters and breakdowns): "
                 f"{said}."] + notes
 
-    def _sample_format(self, values: list[str], day_first: bool) -> str | None:
-        """The date format (of wall_formats) that reads the most of the first rows' values, if any:
-        tried first on every row (see wall_formats)."""
+    def _sample_format(self, values: list[str], day_first: bool) -> tuple[str, ...]:
+        """The date format (of wall_formats) that reads the most of the first rows' values, tried
+        first on every row (see wall_formats); its two-digit-year twin before it when some of those
+        values have a two-digit year. () when none reads them (ISO dates, epochs, no date)."""
         values = [v.strip() for v in values[:500] if v and v.strip()]
         if not values:
-            return None
+            return ()
         formats = wall_formats(day_first)  # constants of cx.ingest.parse (strptime takes a constant format)
         counts = self.src.cur.sql(f"SELECT {', '.join(f'count(try_strptime(v, {_q(f)}))' for f in formats)} "
                                   f"FROM (SELECT unnest($v) AS v)", params={"v": values}).fetchall()[0]
-        best = max(range(len(formats)), key=lambda i: (counts[i], -i))
-        return formats[best] if counts[best] else None
+        n = dict(zip(formats, counts))
+        # a %Y format also reads two-digit years: compare it on the values its %y twin does not read
+        best = max(formats, key=lambda f: (n[f] - n.get(f.replace("%Y", "%y"), 0) if "%Y" in f else n[f],
+                                           -formats.index(f)))
+        if not n[best]:
+            return ()
+        twin = best.replace("%Y", "%y")
+        return (twin, best) if twin != best and n.get(twin) else (best,)
 
     def _untyped(self) -> dict[str, int]:
         """After a pass: the typed attributes (source columns) whose value on some accepted row did
