@@ -3,7 +3,6 @@ too), constants for columns a file lacks, the amount suggested from more names, 
 outside the contract kept as typed attributes (also across appends)."""
 from datetime import datetime
 
-import polars as pl
 import pytest
 
 import cx
@@ -31,8 +30,8 @@ def imp(store, path, **kw):
 
 def types_of(store, kind="interactions", dataset="t") -> dict[str, str]:
     ds = store.dataset(dataset)
-    return dict(store.con.sql(f"SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $s AND "
-                              f"table_name = $k", params={"s": ds.schema, "k": kind}).fetchall())
+    return dict(store.con.sql("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $s AND "
+                              "table_name = $k", params={"s": ds.schema, "k": kind}).fetchall())
 
 
 # ------------------------------------------------------------------------------------- delimiters
