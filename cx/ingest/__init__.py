@@ -17,9 +17,10 @@ Modules: ``report`` (ImportReport, ImportFailed, raw errors as messages), ``snif
 ``source`` (the file: format, encoding, delimiter (a character, or runs of whitespace read through
 a tab-separated copy), line endings, header, sheets, content hash), ``parse`` (SQL that parses
 values by the contract, and typed attributes), ``validate`` (the pass: contract columns from the
-file or constants), ``attributes`` (the other columns, kept and typed by their values), ``notes`` (what the import changed,
-counted), ``land`` (the transaction that swaps or appends, duplicate files, attributes whose type
-differs from the dataset's), ``api`` (one call), ``folder`` (folders and the demo).
+file or constants), ``attributes`` (the other columns, kept and typed by their values), ``notes``
+(what the import changed, counted), ``land`` (the transaction that swaps or appends, duplicate
+files, attributes whose type differs from the dataset's), ``api`` (one call), ``folder`` (folders
+and the demo).
 """
 from .api import import_file, open_source
 from .folder import KIND_FILES, SAMPLE_DIR, ensure_demo, import_folder
