@@ -39,24 +39,26 @@ class Attributes:
         out = {s: (n, "VARCHAR", (True, ())) for s, n in names.items()}
         if not typed or src.sample.height == 0:
             return out
-        sel, days = [], {}
-        for k, s in enumerate(typed):
-            t = f"NULLIF(trim(c{src.columns.index(s)}), '')"
-            values = src.sample[f"c{src.columns.index(s)}"].drop_nulls().to_list()
-            day_first = _day_first(values)[0]
-            days[s] = (day_first, self._sample_format(values, day_first))
-            sel += [f"count({t})"] + [f"count({attr_value(t, typ, src.decimal_comma, days[s])})"
-                                      for typ in _TYPED_ORDER]
-        src.cur.register("cx_attr_sample", src.sample)
-        try:
-            counts = src.cur.sql(f"SELECT {', '.join(sel)} FROM cx_attr_sample").fetchall()[0]
-        finally:
-            src.cur.unregister("cx_attr_sample")
-        w = len(_TYPED_ORDER) + 1
-        for k, s in enumerate(typed):
-            n, *ok = counts[k * w:(k + 1) * w]
-            typ = next((typ for typ, m in zip(_TYPED_ORDER, ok) if n and m == n), "VARCHAR")
-            out[s] = (names[s], typ, days[s])
+        col = {s: f"c{src.columns.index(s)}" for s in typed}
+        left = [s for s in typed if src.sample[col[s]].str.strip_chars().replace("", None).drop_nulls().len()]
+        for typ in _TYPED_ORDER:  # each type tried on the columns no earlier type took (one query each)
+            if not left:
+                break
+            sel, dates = [], {}
+            for s in left:
+                t = f"NULLIF(trim({col[s]}), '')"
+                if typ == "TIMESTAMP":
+                    values = src.sample[col[s]].drop_nulls().to_list()
+                    day_first = _day_first(values)[0]
+                    dates[s] = (day_first, self._sample_format(values, day_first))
+                sel += [f"count({t})", f"count({attr_value(t, typ, src.decimal_comma, dates.get(s, (True, ())))})"]
+            rows = ", ".join(f"unnest(${col[s]}) AS {col[s]}" for s in left)  # lists: no Arrow needed
+            counts = src.cur.sql(f"SELECT {', '.join(sel)} FROM (SELECT {rows})",
+                                 params={col[s]: src.sample[col[s]].to_list() for s in left}).fetchall()[0]
+            took = {s for k, s in enumerate(left) if counts[2 * k] and counts[2 * k + 1] == counts[2 * k]}
+            for s in took:
+                out[s] = (names[s], typ, dates.get(s, (True, ())))
+            left = [s for s in left if s not in took]
         return out
 
     @property
