@@ -27,11 +27,11 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _parse_map(items: list[str]) -> dict[str, str]:
+def _parse_map(items: list[str], option: str = "--map", pair: str = "SOURCE=TARGET") -> dict[str, str]:
     out = {}
     for it in items or []:
         if "=" not in it:
-            raise SystemExit(f"--map takes SOURCE=TARGET pairs, got {it!r}")
+            raise SystemExit(f"{option} takes {pair} pairs, got {it!r}")
         src, dst = it.split("=", 1)
         out[src.strip()] = dst.strip()
     return out
@@ -42,19 +42,27 @@ def cmd_import(args) -> int:
 
     store = _store(args)
     mapping = _parse_map(args.map) or None
+    constants = _parse_map(args.constant, "--constant", "COLUMN=VALUE") or None
     progress = (lambda f, m: print(f"  [{f:4.0%}] {m}", file=sys.stderr)) if not args.quiet else None
     if mapping is not None and not args.exact_map:
         # --map completes the suggested mapping: named columns override it
-        with open_source(store, args.file, sheet=args.sheet) as src:
+        with open_source(store, args.file, sheet=args.sheet, delimiter=args.delimiter) as src:
             kind = args.kind or src.detect_kind()
-            base = {k: v for k, v in src.suggest_mapping(kind).items() if v not in mapping.values()}
+            base = {k: v for k, v in src.suggest_mapping(kind).items()
+                    if v not in mapping.values() and v not in (constants or {})}
         mapping = {**base, **mapping}
     rep = import_file(store, args.file, kind=args.kind, mapping=mapping, dataset=args.dataset,
                       mode=args.mode, timezone=args.timezone, dry_run=args.dry_run, progress=progress,
                       valid_from=args.valid_from, valid_to=args.valid_to, allow_duplicate=args.allow_duplicate,
-                      sheet=args.sheet)
+                      sheet=args.sheet, delimiter=args.delimiter, constants=constants)
     print(rep.summary())
-    print("mapping: " + ", ".join(f"{k} -> {v}" for k, v in rep.mapping.items()))
+    print(f"read as: {rep.read_as}")
+    print("mapping: " + ", ".join([f"{k} -> {v}" for k, v in rep.mapping.items()]
+                                  + [f"'{v}' (constant) -> {k}" for k, v in rep.constants.items()]))
+    if rep.attributes:
+        from .ingest.parse import ATTRIBUTE_TYPES
+
+        print("attributes: " + ", ".join(f"{k} ({ATTRIBUTE_TYPES[v]})" for k, v in rep.attributes.items()))
     for w in rep.warnings:
         print(f"note: {w}")
     if rep.rejected:
@@ -151,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--allow-duplicate", action="store_true",
                    help="append the file even if the same bytes were already appended to the dataset")
     i.add_argument("--sheet", help="the sheet of an Excel workbook to read (default: the first)")
+    i.add_argument("--delimiter", metavar="DELIM",
+                   help="the delimiter of a text file: ',', ';', tab, '|' or whitespace (runs of spaces or tabs); "
+                        "default: detected")
+    i.add_argument("--constant", action="append", metavar="COLUMN=VALUE",
+                   help="a contract column the file lacks, the same for every row (--constant touchpoint=order); "
+                        "repeatable")
     i.add_argument("--dry-run", action="store_true", help="validate only")
     i.add_argument("--errors", type=Path, help="write every problem found to this CSV")
     i.add_argument("--quiet", action="store_true")

@@ -76,6 +76,13 @@ class Data:
         """The columns of the table of `kind` (empty when the dataset has none)."""
         return tuple(self.columns.get(kind, ()))
 
+    def attributes(self, kind: str) -> list[str]:
+        """The attributes of the table of `kind`: the columns its files brought beyond the data
+        contract, kept by the import (schema.attribute_columns), usable as filters and breakdowns."""
+        from .schema import attribute_columns
+
+        return attribute_columns(kind, self.cols(kind)) if kind in self.columns else []
+
     # -- tables ------------------------------------------------------------------------------------
     def table(self, kind: str) -> "ibis.Table":
         """The unfiltered Ibis table of one kind (a CXError saying what to import when missing)."""

@@ -396,10 +396,15 @@ class Store:
                 params={"t": _now(), "id": dataset_id})
 
     def imports(self, dataset: str | None = None) -> pl.DataFrame:
+        """The dataset's import log, newest first: each file's kind, name, mode (replace or append),
+        rows, time, and the start of its content hash (the same file appended twice is noticed)."""
         ds = self.dataset(dataset)
-        return self.con.sql("SELECT kind, file_name, mode, rows_read, accepted, rejected, seconds, imported_at "
-                            "FROM cx_meta.imports WHERE dataset_id = $id ORDER BY imported_at DESC",
-                            params={"id": ds.id}).pl()
+        has_hash = self.con.sql("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'cx_meta' AND "
+                                "table_name = 'imports' AND column_name = 'sha256'").fetchall()[0][0]
+        file_hash = "left(sha256, 12)" if has_hash else "NULL::VARCHAR"
+        return self.con.sql(f"SELECT kind, file_name, mode, rows_read, accepted, rejected, seconds, imported_at, "
+                            f"{file_hash} AS file_hash FROM cx_meta.imports WHERE dataset_id = $id "
+                            f"ORDER BY imported_at DESC, id DESC", params={"id": ds.id}).pl()
 
     # -- saved segments and cluster names (cx.segments) --------------------------------------
     def save_segment(self, name: str, customer_ids, dataset: str | None = None) -> int:

@@ -76,3 +76,48 @@ def test_a_workbook_sheet_is_chosen_on_the_page(tiny_db, tmp_path):
     assert not at.exception, at.exception
     assert (metric(at, "Rows read"), metric(at, "Accepted")) == ("2", "2")
     assert any("sheet 'Orders' was read, not 'Events'" in _plain(i.value) for i in at.info)
+
+
+PURCHASE_LOG = ("   customer_id       date  quantity  dollar_value\n   00001   19970101         1         11.77\n"
+                "   00002   19970112         5          0.00\n").encode()
+
+
+def test_a_whitespace_purchase_log_with_a_constant_on_the_page(tiny_db):
+    """The delimiter is detected and choosable, a constant stands in for the touchpoint the file lacks,
+    the preview shows it and the attribute kept, and the import history lists the files."""
+    at = _data_page()
+    at.file_uploader[0].set_value(("cdnow.txt", PURCHASE_LOG, "text/plain")).run()
+    assert not at.exception, at.exception
+    delim = next(s for s in at.selectbox if s.label == "Delimiter")
+    assert delim.value == "detected: whitespace (runs of spaces or tabs)"
+    assert delim.options == ["detected: whitespace (runs of spaces or tabs)", "comma (,)", "semicolon (;)", "tab",
+                             "pipe (|)", "whitespace (runs of spaces or tabs)"]
+    assert "delimiter: whitespace (runs of spaces or tabs) · 4 columns" in _plain(" ".join(m.value for m in at.markdown))
+    delim.set_value("comma (,)").run()  # chosen: read again, as one column
+    assert not at.exception, at.exception
+    assert "delimiter: comma · 1 columns" in _plain(" ".join(m.value for m in at.markdown))
+    next(s for s in at.selectbox if s.label == "Delimiter").set_value(
+        "detected: whitespace (runs of spaces or tabs)").run()
+    assert at.selectbox(key=_key(at, "map_", "_amount")).value == "dollar_value"
+    assert at.selectbox(key=_key(at, "map_", "_touchpoint")).value == "(none)"
+    const = next(t for t in at.text_input if t.key and t.key.startswith("const_") and t.key.endswith("_touchpoint"))
+    const.set_value("order").run()
+    at.button(key="check").click().run()
+    assert not at.exception, at.exception
+    assert (metric(at, "Rows read"), metric(at, "Accepted")) == ("2", "2")
+    assert any("Kept as attributes" in _plain(i.value) and "quantity (number)" in _plain(i.value) for i in at.info)
+    preview = next(d.value for d in at.dataframe if "touchpoint" in d.value.columns)
+    assert list(preview.columns) == ["customer_id", "timestamp", "amount", "touchpoint", "quantity"]
+    assert preview["touchpoint"].tolist() == ["order", "order"] and preview["amount"].tolist() == [11.77, 0.0]
+    at.text_input(key="import_newname").set_value("orders").run()
+    at.button(key="do_import").click().run()
+    assert not at.exception, at.exception
+    assert any("2 accepted" in _plain(s.value) for s in at.success)
+    history = next(d.value for d in at.dataframe if "file_hash" in d.value.columns)
+    assert list(history.columns) == ["kind", "file_name", "mode", "rows_read", "accepted", "rejected", "seconds",
+                                     "imported_at", "file_hash"]
+    assert history[["kind", "file_name", "mode", "rows_read"]].values.tolist() == [["interactions", "cdnow.txt",
+                                                                                    "replace", 2]]
+    import hashlib
+
+    assert history["file_hash"].tolist() == [hashlib.sha256(PURCHASE_LOG).hexdigest()[:12]]
