@@ -32,9 +32,10 @@ PAUSE_S = 0.5
 TIMEOUT_S = 10
 
 
-def config(store) -> tuple[dict, int]:
+def config(store, dataset: str | None = None) -> tuple[dict, int]:
     """The store-wide channel settings: {"webhook": {"url", "since"}, "email": {"host", "port", "sender",
-    "to": [...], "starttls", "user", "since"}} (a channel without its essentials is off) and the version."""
+    "to": [...], "starttls", "user", "since"}} (a channel without its essentials is off) and the version.
+    The same for every dataset (`dataset` is accepted and ignored, like the pages' other calls)."""
     v, version = storage.setting(store, "", "channels", {})
     return dict(v or {}), version
 

@@ -144,10 +144,11 @@ def _answers(d: Data, plan: dict, lo: datetime, hi: datetime, monthly: bool = Fa
         if kind in ("driver", "touchpoint"):
             f = f.filter(f.touchpoint == value)
     f = f.filter(f.score.notnull() & (f.timestamp >= lo) & (f.timestamp < hi))
+    if monthly:
+        f = f.mutate(period=f.timestamp.truncate("M").cast("date"))
     sc = f.score.cast("float64")
     aggs = dict(n=f.count(), s=sc.sum(), q=(sc * sc).sum(), p=(sc >= 9).sum(), dt=(sc <= 6).sum(), t2=(sc >= 4).sum())
     if monthly:
-        f = f.mutate(period=f.timestamp.truncate("M").cast("date"))
         return f.group_by("period").aggregate(**aggs).order_by("period").to_polars().fill_null(0)
     return f.aggregate(**aggs).to_polars().fill_null(0)
 
@@ -225,6 +226,14 @@ def progress(d: Data, plan: dict, months_before: int = 6, series_too: bool = Tru
                 + f"; {moved}.")
     return {"baseline": base, "current": cur, "series": series, "met": met, "moved": moved, "sentence": sentence,
             "start": start.date(), "end": end}
+
+
+def progress_of(store, plan_id: int, dataset: str | None = None) -> dict:
+    """:func:`progress` of a stored plan."""
+    p = plans(store, dataset).filter(pl.col("id") == int(plan_id))
+    if not p.height:
+        raise CXError(f"There is no plan {plan_id}.")
+    return progress(Data.open(store, dataset, Filters()), p.row(0, named=True))
 
 
 def _moved(base: stats.Estimate, cur: stats.Estimate, better: str) -> str:
