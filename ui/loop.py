@@ -61,6 +61,21 @@ def actor_box(teams: list[str]) -> None:
             st.session_state.get("cx_team_in")
 
 
+def seen(key: str, current: int) -> int:
+    """The version of an item (a case, a plan, a setting) as this session first saw it: a save sends it,
+    so a change someone else saved meanwhile is refused, not overwritten. A save or a reload renews it."""
+    return st.session_state.setdefault("cx_seen", {}).setdefault(key, current)
+
+
+def saw(key: str, version: int | None) -> None:
+    """This session now holds `version` of the item (after its own save; None: read it again)."""
+    d = st.session_state.setdefault("cx_seen", {})
+    if version is None:
+        d.pop(key, None)
+    else:
+        d[key] = version
+
+
 def loop_call(fn, *args, **kwargs):
     """A cx.cases function fn(store, *args, dataset=..., **kwargs), cached per dataset version and loop
     revision (every write to cases, plans, settings or events moves it)."""

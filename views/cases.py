@@ -11,7 +11,7 @@ from cx.cases import alerts, channels, digest, outcomes
 from cx.cases import plans as cplans
 from cx.charts import cases as cc
 from ui import chart, current_dataset, duckdb_only, figures, get_store, md_escape, page_frame, table
-from ui.loop import actor_box, current_team, current_user, loop_call
+from ui.loop import actor_box, current_team, current_user, loop_call, saw, seen
 
 cc = figures(cc)
 f = page_frame("Cases", "The closed loop: every detractor, low score, incident without follow-up, valuable customer "
@@ -20,18 +20,28 @@ f = page_frame("Cases", "The closed loop: every detractor, low score, incident w
 if duckdb_only("The closed loop"):
     st.stop()
 store, ds = get_store(), current_dataset()
+if st.session_state.pop("cs_flash", None):
+    st.toast("Saved.", icon=":material/check:")
 now = datetime.utcnow().replace(second=0, microsecond=0)
 allc = loop_call(cases.cases, now=now)
 actor_box(sorted({*allc["owner"].drop_nulls().unique().to_list(), cases.DEFAULT_OWNER}))
 me, team = current_user(), current_team()
 
 
-def _guarded(fn, *a, **k):
-    """Run a change; a stale version or a bad input becomes its message (nothing else happens)."""
+def _guarded(fn, *a, seen_key: str | None = None, **k):
+    """Run a change; a stale version or a bad input becomes its message (nothing else happens). With
+    `seen_key`, the version this session holds is renewed after the save, or offered for reload."""
     try:
-        return fn(*a, **k)
+        out = fn(*a, **k)
+        if seen_key is not None and isinstance(out, int):
+            saw(seen_key, out)
+            st.session_state["cs_flash"] = "Saved."
+            st.rerun()  # show what is saved now
+        return out
     except cases.StaleVersion as e:
         st.error(md_escape(e), icon=":material/sync_problem:")
+        if seen_key is not None:
+            saw(seen_key, None)  # the next run shows (and holds) what is saved now
     except Exception as e:  # noqa: BLE001 - a CXError says what to fix
         st.warning(md_escape(e))
     return None
@@ -94,11 +104,13 @@ def inbox_tab():
             to = b1.text_input("Assignee", key="cs_bulk_to")
             own = b2.selectbox("Owner", ["(keep)", *owners], key="cs_bulk_owner")
             if st.form_submit_button("Assign", type="primary"):
-                vers = dict(zip(shown.filter(pl.col("id").is_in(picked))["id"].to_list(),
-                                shown.filter(pl.col("id").is_in(picked))["version"].to_list()))
+                sel = shown.filter(pl.col("id").is_in(picked))
+                vers = {i: seen(f"case{i}", v) for i, v in zip(sel["id"].to_list(), sel["version"].to_list())}
                 r = _guarded(cases.bulk_update, store, ds, vers, me or "", assignee=to,
                              owner=None if own == "(keep)" else own)
                 if r:
+                    for i in r[0] + [i for i, _ in r[1]]:
+                        saw(f"case{i}", None)  # read again: saved ones moved on, refused ones are shown as they are
                     st.success(f"{len(r[0])} case(s) saved." + (f" {len(r[1])} refused: {md_escape(r[1][0][1])}"
                                                                if r[1] else ""))
     case_panel(v)
@@ -133,11 +145,10 @@ def case_panel(v):
             prio = e3.selectbox("Priority", list(cases.PRIORITIES), index=list(cases.PRIORITIES).index(c["priority"]),
                                 key=f"cs_pr_{cid}")
             note = st.text_area("Note", key=f"cs_note_{cid}", height=68)
+            ver = seen(f"case{cid}", c["version"])
             if st.form_submit_button("Save", type="primary"):
-                if _guarded(cases.update_case, store, ds, cid, c["version"], me or "", status=status,
-                            assignee=assignee, priority=prio, note=note) is not None:
-                    st.success("Saved.", icon=":material/check:")
-                    st.rerun()
+                _guarded(cases.update_case, store, ds, cid, ver, me or "", status=status, assignee=assignee,
+                         priority=prio, note=note, seen_key=f"case{cid}")
         h = loop_call(cases.history, obj="case", object_id=cid)
         table(h.drop("object_id"), f"cs_hist_{cid}", title=f"History of case {cid}", file_name=f"case_{cid}.csv",
               caption="Every change: who, when, what.")
@@ -191,9 +202,9 @@ def plans_tab():
             a1, a2 = st.columns(2)
             stt = a1.selectbox("Status", list(cplans.PLAN_STATUSES), index=list(cplans.PLAN_STATUSES).index(row["status"]))
             note = a2.text_input("Note")
+            ver = seen(f"plan{pid}", row["version"])
             if st.form_submit_button("Save"):
-                if _guarded(cplans.update_plan, store, ds, pid, row["version"], me or "", status=stt, note=note):
-                    st.rerun()
+                _guarded(cplans.update_plan, store, ds, pid, ver, me or "", status=stt, note=note, seen_key=f"plan{pid}")
     table(p.drop("version"), "cs_plans", title="Action plans", file_name="plans.csv")
 
 
@@ -214,9 +225,8 @@ def alerts_tab():
                         "target": [tgt.get(c.key) for c in overview.CARDS]}, schema_overrides={"target": pl.Float64})
     ed = st.data_editor(tdf, key=f"cs_tgt_{tv}", hide_index=True, disabled=["kpi", "label"])
     if st.button("Save targets", key="cs_tgt_save"):
-        if _guarded(alerts.save_targets, store, ds, dict(zip(ed["kpi"].to_list(), ed["target"].to_list())), tv,
-                    me or ""):
-            st.rerun()
+        _guarded(alerts.save_targets, store, ds, dict(zip(ed["kpi"].to_list(), ed["target"].to_list())),
+                 seen("targets", tv), me or "", seen_key="targets")
     rules, rv = loop_call(alerts.alert_rules)
     st.markdown("**Alert rules**")
     rdf = pl.DataFrame(rules or [], schema={"kind": pl.Utf8, "kpi": pl.Utf8, "period": pl.Utf8, "value": pl.Utf8})
@@ -225,8 +235,8 @@ def alerts_tab():
         "kpi": st.column_config.SelectboxColumn(options=[c.key for c in overview.CARDS], required=True),
         "period": st.column_config.SelectboxColumn(options=list(overview.PERIODS))})
     if st.button("Save alert rules", key="cs_rules_save"):
-        if _guarded(alerts.save_alert_rules, store, ds, [r for r in red.to_dicts() if r.get("kind")], rv, me or ""):
-            st.rerun()
+        _guarded(alerts.save_alert_rules, store, ds, [r for r in red.to_dicts() if r.get("kind")],
+                 seen("alert_rules", rv), me or "", seen_key="alert_rules")
 
 
 def rules_tab():
@@ -240,8 +250,7 @@ def rules_tab():
                         column_config={"priority": st.column_config.SelectboxColumn(options=list(cases.PRIORITIES))})
     if st.button("Save the rules", key="cs_crules_save"):
         new = {r["rule"]: {k: r[k] for k in ("enabled", "sla_days", "priority", "lookback_days")} for r in ed.to_dicts()}
-        if _guarded(cases.save_setting, store, ds, "rules", cases.check_rules(new), rv, me or ""):
-            st.rerun()
+        _guarded(cases.save_setting, store, ds, "rules", new, seen("rules", rv), me or "", seen_key="rules")
     if st.button("Run the rules now", key="cs_evaluate", icon=":material/play_arrow:"):
         r = _guarded(cases.evaluate, store, ds)
         if r:
@@ -252,9 +261,8 @@ def rules_tab():
         d_own = o1.text_input("Default owner (no department known)", value=own["default_owner"])
         e_own = o2.text_input("Overdue cases escalate to", value=own["escalation_owner"])
         if st.form_submit_button("Save owners"):
-            if _guarded(cases.save_setting, store, ds, "owners", {**own, "default_owner": d_own, "escalation_owner": e_own},
-                        ov, me or ""):
-                st.rerun()
+            _guarded(cases.save_setting, store, ds, "owners", {**own, "default_owner": d_own, "escalation_owner": e_own},
+                     seen("owners", ov), me or "", seen_key="owners")
     cfg, cv = loop_call(channels.config)
     with st.form("cs_channels"):
         st.markdown("**Channels** (for every dataset; the SMTP password comes from $CX_SMTP_PASSWORD)")
@@ -269,9 +277,9 @@ def rules_tab():
         to = s2.text_input("To (comma-separated)", value=", ".join(em.get("to", [])))
         user = s3.text_input("SMTP user (optional)", value=em.get("user") or "")
         if st.form_submit_button("Save channels"):
-            if _guarded(channels.save_config, store, {"webhook": {"url": url}, "email": {
-                    "host": host, "port": port, "starttls": tls, "sender": sender, "to": to, "user": user}}, cv, me or ""):
-                st.rerun()
+            _guarded(channels.save_config, store, {"webhook": {"url": url}, "email": {
+                "host": host, "port": port, "starttls": tls, "sender": sender, "to": to, "user": user}},
+                seen("channels", cv), me or "", seen_key="channels")
 
 
 def digest_tab():
