@@ -10,7 +10,7 @@ from cx import cases, overview
 from cx.cases import alerts, channels, digest, outcomes
 from cx.cases import plans as cplans
 from cx.charts import cases as cc
-from ui import chart, current_dataset, duckdb_only, figures, get_store, md_escape, page_frame, table
+from ui import chart, current_dataset, duckdb_only, figures, get_store, md_escape, page_frame, page_link, table
 from ui.loop import actor_box, current_team, current_user, loop_call, saw, seen
 
 cc = figures(cc)
@@ -131,8 +131,10 @@ def case_panel(v):
     c = allc.filter(pl.col("id") == cid).row(0, named=True)
     with st.container(border=True):
         st.markdown(f"**Case {c['id']} · {md_escape(cases.REASONS[c['reason']].label)}** · customer "
-                    f"[{md_escape(c['customer_id'])}](customer?{_q(c['customer_id'])}) · "
-                    f"{cases.STATUS_LABELS[c['status']]}" + (" · **overdue**" if c["overdue"] else ""))
+                    f"{md_escape(c['customer_id'])} · {cases.STATUS_LABELS[c['status']]}"
+                    + (" · **overdue**" if c["overdue"] else ""))
+        page_link("views/customer.py", label="Open the customer view", icon=":material/person_search:",
+                  query_params={"customer": c["customer_id"]})
         st.caption(f"{md_escape(c['detail'] or '')} — happened {c['event_at']:%Y-%m-%d}; opened "
                    f"{c['opened_at']:%Y-%m-%d %H:%M}; due {c['due_at']:%Y-%m-%d %H:%M} UTC; owner "
                    f"{md_escape(c['owner'] or '–')}; assignee {md_escape(c['assignee'] or '–')}; priority {c['priority']}"
@@ -152,12 +154,6 @@ def case_panel(v):
         h = loop_call(cases.history, obj="case", object_id=cid)
         table(h.drop("object_id"), f"cs_hist_{cid}", title=f"History of case {cid}", file_name=f"case_{cid}.csv",
               caption="Every change: who, when, what.")
-
-
-def _q(customer_id: str) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode({"customer": customer_id, "dataset": ds or ""})
 
 
 def worked_tab():
