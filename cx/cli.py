@@ -126,6 +126,48 @@ def cmd_export_lake(args) -> int:
     return 0
 
 
+# -- the closed loop (cx.cases): for cron ---------------------------------------------------------------
+def cmd_cases(args) -> int:
+    from . import cases
+
+    store = _store(args)
+    if args.evaluate:
+        ev = cases.evaluate(store, args.dataset)
+        print(f"dataset '{args.dataset}': {ev.summary()} ({ev.seconds:.1f} s)")
+    c = store.con.sql("SELECT status, count(*) FROM cx_meta.loop_cases WHERE dataset_id = $d GROUP BY 1 ORDER BY 1",
+                      params={"d": store.dataset(args.dataset).id}).fetchall()
+    n = cases.open_counts(store, args.dataset)
+    print(f"cases: {', '.join(f'{k} {v:,}' for k, v in c) or 'none'}; open {n['open']:,}, overdue {n['overdue']:,}")
+    return 0
+
+
+def cmd_alerts(args) -> int:
+    from .cases import alerts, channels
+
+    store = _store(args)
+    r = alerts.run_alerts(store, args.dataset)
+    print(f"dataset '{args.dataset}': {r['fired']} alert(s) firing, {len(r['new'])} new; delivery: "
+          f"{channels.describe(r['delivery'])}")
+    for key, ch, err in (r["delivery"] or {}).get("failed", []):
+        print(f"  failed: {key} via {ch}: {err}", file=sys.stderr)
+    return 1 if (r["delivery"] or {}).get("failed") else 0
+
+
+def cmd_digest(args) -> int:
+    from .cases import channels, digest
+
+    store = _store(args)
+    g = digest.build(store, args.dataset, period=args.period)
+    out = args.out or Path(f"cx_digest_{args.dataset}_{args.period}")
+    h, t = digest.write(g, out)
+    print(f"digest written: {h} and {t}")
+    if args.send:
+        r = digest.send(store, g)
+        print(f"sent: {channels.describe(r)}")
+        return 1 if r["failed"] else 0
+    return 0
+
+
 def cmd_glossary(args) -> int:
     from . import glossary
 
@@ -191,6 +233,25 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--out", required=True, type=Path)
     x.add_argument("--db", default=argparse.SUPPRESS)
     x.set_defaults(fn=cmd_export_lake)
+
+    c = sub.add_parser("cases", help="the closed loop's cases: counts; --evaluate runs the rules (for cron)")
+    c.add_argument("--dataset", default="demo")
+    c.add_argument("--evaluate", action="store_true", help="run the case rules and escalate overdue cases")
+    c.add_argument("--db", default=argparse.SUPPRESS)
+    c.set_defaults(fn=cmd_cases)
+
+    al = sub.add_parser("alerts", help="evaluate the alert rules and deliver new alerts once (for cron)")
+    al.add_argument("--dataset", default="demo")
+    al.add_argument("--db", default=argparse.SUPPRESS)
+    al.set_defaults(fn=cmd_alerts)
+
+    dg = sub.add_parser("digest", help="write the leadership digest (HTML and text); --send delivers it")
+    dg.add_argument("--dataset", default="demo")
+    dg.add_argument("--period", choices=["week", "month"], default="week")
+    dg.add_argument("--out", type=Path, help="path of the digest (.html and .txt are written)")
+    dg.add_argument("--send", action="store_true", help="send it through the configured channels (once a day)")
+    dg.add_argument("--db", default=argparse.SUPPRESS)
+    dg.set_defaults(fn=cmd_digest)
 
     gl = sub.add_parser("glossary", help="print every metric's definition (the README's metric section)")
     gl.set_defaults(fn=cmd_glossary)

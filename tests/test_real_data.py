@@ -27,6 +27,8 @@ PAGES = {
     "views/value.py": [{"tab": t} for t in ("Lifetime value", "Trust the forecast", "Proactive outreach")],
     "views/customer.py": [{}],
     "views/teams.py": [{}],
+    "views/cases.py": [{"tab": t} for t in ("Inbox", "Did it work?", "Plans", "Alerts & targets", "Rules & channels",
+                                            "Digest")],
     "views/data.py": [{}],
     "views/sql.py": [{}],
     "views/story.py": [{"step": str(i)} for i in range(1, 8)],

@@ -7,8 +7,9 @@ import streamlit as st
 from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
-from ui import call, chart, clicked_points, current_dataset, figures, get_store, md_escape, page_frame, table
+from ui import call, chart, clicked_points, current_dataset, figures, get_store, md_escape, on_duckdb, page_frame, table
 from ui.drilldown import kpi_focus
+from ui.loop import plan_form
 
 ch = figures(ch)  # figures memoised per input (ui.cache.figure)
 
@@ -146,6 +147,10 @@ def drivers_tab():
     kd = call(loyalty.key_drivers, outcome=outcome, filters=f)
     d, s = kd["drivers"], kd["summary"].row(0, named=True)
     (st.success if s["fix_first"] else st.info)(md_escape(s["verdict"]), icon=":material/build:")
+    if s["fix_first"] and on_duckdb():  # the closed loop: an owned action on the touchpoint to fix first
+        perf = d.filter(pl.col("touchpoint") == s["fix_first"])["performance"]
+        plan_form("ly_plan", f"Fix {s['fix_first']} first", "driver", s["fix_first"],
+                  (perf[0] + 0.3) if perf.len() else None, "key drivers")
     ev = chart(ch.driver_quadrant(d), key="ly_quadrant", on_select="rerun", selection_mode="points",
                caption=f"Each dot is a touchpoint. Importance: its share of the explained variance (Johnson's "
                        f"relative weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f}, "

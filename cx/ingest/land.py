@@ -1,6 +1,7 @@
 """Landing: the accepted rows of a checked file become the dataset's table, in one transaction."""
 from __future__ import annotations
 
+import contextvars
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -64,6 +65,7 @@ class Landing:
 
     def _finish(self, cur, ds, new: str, mode: str, index: str = "rowid") -> None:
         """Make `new` the dataset's table of this kind: internal columns, stages, swap or append."""
+        self.src.landed = ds.name  # the closed loop runs on it once the transaction committed
         if mode not in ("replace", "append"):
             raise ImportFailed("mode is 'replace' or 'append'.")
         if not self.allow_duplicate:
@@ -160,10 +162,41 @@ class Landing:
 
 @contextmanager
 def _transaction(src: Source):
-    """The store's write transaction on the source's cursor (its temporary tables are read)."""
+    """The store's write transaction on the source's cursor (its temporary tables are read); once it
+    committed, the closed loop's hook runs (see :func:`after_import`)."""
     with src.store.transaction(src.cur) as cur:
         yield cur
     src.progress(1.0, "Done")
+    landed = getattr(src, "landed", None)
+    if landed is not None and not _DEFER.get():
+        after_import(src.store, landed)
+
+
+# -- the closed loop after an import (cx.cases): rules, alerts; never fails the import ----------------
+_DEFER = contextvars.ContextVar("cx_defer_after_import", default=False)
+
+
+@contextmanager
+def deferred_hook():
+    """Imports inside this block do not run the hook (a folder runs it once, after its last file)."""
+    token = _DEFER.set(True)
+    try:
+        yield
+    finally:
+        _DEFER.reset(token)
+
+
+def after_import(store: Store, dataset: str, demo: bool = False) -> None:
+    """Run the closed loop on a dataset that was just imported (cx.cases.evaluate.after_import, which
+    logs and swallows its own failures; so does this, should the package itself fail to load)."""
+    try:
+        from ..cases.evaluate import after_import as hook
+
+        hook(store, dataset, demo=demo)
+    except Exception:  # noqa: BLE001 - the import is committed whatever happens here
+        import logging
+
+        logging.getLogger("cxloop").exception("the closed-loop hook failed after importing %s", dataset)
 
 
 def _has_hash_column(cur) -> bool:
