@@ -83,3 +83,17 @@ def test_cohorts_break_down_by_an_event_log_s_customer_attribute(d):
     first = r.filter(pl.col("period_index") == 0)
     sizes = dict(zip(first["group"], first["cohort_size"])) if "cohort_size" in first.columns else None
     assert sizes is not None and sum(sizes.values()) == 4 and set(sizes) == {"ads", "organic"}
+
+
+def test_clusters_compare_with_any_customer_attribute(d):
+    from cx import segments
+
+    assert segments.declared_options(d) == ("acquisition_channel",)  # no customers table: the log's own
+    res = segments.run(d, k=2)
+    r = segments.with_declared(d, res, "acquisition_channel")
+    assert dict(zip(r.labels["customer_id"], r.labels["persona"])) == {"u1": "ads", "u2": "ads", "u3": "organic",
+                                                                       "u4": "organic"}
+    assert r.labels["cluster"].to_list() == res.labels["cluster"].to_list()  # the clusters are untouched
+    ct = segments.crosstab(r)
+    assert ct.group_by("persona").agg(pl.col("customers").sum()).sort("persona").rows() == [("ads", 2), ("organic", 2)]
+    assert set(segments.group_members(r, "organic")["customer_id"]) == {"u3", "u4"}
