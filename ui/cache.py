@@ -133,8 +133,11 @@ def _load_or_run(key: str, qualname: str, dataset: str, version: int, args: tupl
 
 
 def _stored_dataset(store, dataset: str | None, version: int) -> Dataset | None:
-    """The dataset at `version` as the result store keys it (its id), or None: nothing stored."""
-    if dataset is None or not persisting() or getattr(store, "backend_name", None) != "duckdb":
+    """The dataset at `version` as the result store keys it (its id), or None: nothing stored (also
+    for a version that is not the dataset's alone, e.g. ui.loop's (version, loop revision): the
+    closed loop's state changes without a new version)."""
+    if (dataset is None or type(version) is not int or not persisting()
+            or getattr(store, "backend_name", None) != "duckdb"):
         return None
     try:
         return Dataset(store.dataset(dataset).id, dataset, version)
