@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 import cx
 from cx import prepare, results
 from tests.conftest import ROOT, copy_demo
-from tests.test_app import EVENTS
+from tests.test_app import tiny_db  # noqa: F401 (a fixture)
 from ui import cache as core
 from ui import prepare as job
 
@@ -41,14 +41,9 @@ def demo_app(app_db, demo_db):
 
 
 @pytest.fixture
-def tiny_app(app_db, tmp_path):
+def tiny_app(tiny_db):
     """Only a tiny dataset: no customers table, no feedback, a few touchpoints."""
-    f = tmp_path / "e.csv"
-    f.write_text(EVENTS)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="tiny")
-    s.close()
-    return app_db
+    return tiny_db
 
 
 def restart() -> None:
