@@ -149,8 +149,10 @@ def test_data_health_says_what_the_dataset_supports_and_what_to_add(app_db, tmp_
     status = dict(zip(cap["figure"], cap["status"]))
     assert status["Purchases, buyers, repeat-purchase rate"] == "✓ available"
     assert status["Revenue and money value"] == "needs data" and status["NPS"] == "needs data"
+    needs = dict(zip(cap["figure"], cap["needs"]))
+    assert needs["Revenue and money value"] == "an amount column (revenue on purchases)"
+    assert needs["Purchases, buyers, repeat-purchase rate"] == ""  # nothing to add, and no "None" shown
     text = " ".join(m.value for m in at.markdown)
-    assert "an amount column (revenue on purchases)" in _plain(text)
     ok = (cap["status"] == "✓ available").sum()
     assert f"{ok} of {len(cap)} figures" in _plain(text)
     cols = _frame(at, "share")
