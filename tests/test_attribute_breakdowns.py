@@ -117,14 +117,9 @@ def test_an_attribute_filters_every_figure_and_travels_in_the_link(d):
 
 
 def test_the_sidebar_filters_by_an_attribute_from_the_link(app_db, tmp_path):
-    import cx
-    from tests.test_app import new_app
+    from tests.test_app import db_with, new_app
 
-    f = tmp_path / "log.csv"
-    f.write_text(LOG)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="log")
-    s.close()
+    db_with(app_db, tmp_path, "log", LOG)
     at = new_app()
     at.query_params["a.acquisition_channel"] = "organic"
     at.run()

@@ -11,7 +11,7 @@ import cx
 from cx import coverage, schema
 from cx.export import to_csv_bytes
 from cx.ingest import DELIMITERS, EARLIEST, SAMPLE_DIR, delimiter_name, import_folder, open_source, plausible_dates
-from ui import call, duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
+from ui import call, version_changed, duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map." if on_duckdb() else
@@ -313,6 +313,7 @@ with tab_stages:
         try:
             prows = [(k, bool(p)) for k, p in pedited.iter_rows() if k]
             tps = store.set_purchase_rules(prows, ds_name)
+            version_changed(ds_name)
             st.success(f"Saved {len(prows)} rules; purchase touchpoints now: "
                        + (md_escape(", ".join(tps)) if tps else "none (amounts > 0 alone decide)") + ".")
         except cx.CXError as e:
