@@ -2,7 +2,7 @@
 workbook's sheet is chosen, and appending a file already imported asks for confirmation."""
 import gzip
 
-from tests.test_app import _key, metric, new_app, tiny_db  # noqa: F401 (tiny_db: a fixture)
+from tests.test_app import _key, db_with, metric, new_app, tiny_db  # noqa: F401 (tiny_db: a fixture)
 from tests.test_ingest_safety import two_sheet_workbook
 
 VISITS = ("customer_id,timestamp,touchpoint,channel\nu1,2025-02-01 10:00,homepage,web\n"
@@ -129,12 +129,7 @@ LOG = ("user_id,event_time,event,platform\nu1,2025-01-06 09:00,page_view,desktop
 
 
 def _log_db(app_db, tmp_path):
-    import cx
-    f = tmp_path / "log.csv"
-    f.write_text(LOG)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="log")
-    s.close()
+    db_with(app_db, tmp_path, "log", LOG)
 
 
 def _frame(at, column):
@@ -149,8 +144,10 @@ def test_data_health_says_what_the_dataset_supports_and_what_to_add(app_db, tmp_
     status = dict(zip(cap["figure"], cap["status"]))
     assert status["Purchases, buyers, repeat-purchase rate"] == "✓ available"
     assert status["Revenue and money value"] == "needs data" and status["NPS"] == "needs data"
+    needs = dict(zip(cap["figure"], cap["needs"]))
+    assert needs["Revenue and money value"] == "an amount column (revenue on purchases)"
+    assert needs["Purchases, buyers, repeat-purchase rate"] == ""  # nothing to add, and no "None" shown
     text = " ".join(m.value for m in at.markdown)
-    assert "an amount column (revenue on purchases)" in _plain(text)
     ok = (cap["status"] == "✓ available").sum()
     assert f"{ok} of {len(cap)} figures" in _plain(text)
     cols = _frame(at, "share")

@@ -11,8 +11,8 @@ import cx
 from cx import coverage, schema
 from cx.export import to_csv_bytes
 from cx.ingest import DELIMITERS, EARLIEST, SAMPLE_DIR, delimiter_name, import_folder, open_source, plausible_dates
-from ui import (duckdb_only, get_store, md_escape, on_duckdb, page_header, prepare_dashboards, progress_callback,
-                switch_dataset)
+from ui import (call, duckdb_only, get_store, md_escape, on_duckdb, page_header, prepare_dashboards, progress_callback,
+                switch_dataset, version_changed)
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map." if on_duckdb() else
@@ -254,20 +254,16 @@ with tab_health:
     if not ds_name:
         st.info("No dataset yet: import a file, or reload the demo dataset under Datasets.")
     else:
-        cap = coverage.capabilities(store, dataset=ds_name)
+        cap = call(coverage.capabilities)
         ok = int(cap["available"].sum())
         st.markdown(f"**What {md_escape(ds_name)} supports:** {ok} of {cap.height} figures. A figure the data "
                     "cannot give is not shown as a zero: its page says what it needs, and so does this list.")
-        missing = cap.filter(~pl.col("available"))
-        if missing.height:
-            st.markdown("**To unlock the rest, add:**\n" + "\n".join(
-                f"- *{md_escape(r['figure'])}* ({md_escape(r['area'])}): {md_escape(r['needs'])}"
-                for r in missing.iter_rows(named=True)))
         st.dataframe(cap.with_columns(status=pl.when(pl.col("available")).then(pl.lit("✓ available"))
-                                      .otherwise(pl.lit("needs data")))
+                                      .otherwise(pl.lit("needs data")), needs=pl.col("needs").fill_null(""))
                      .select("area", "figure", "status", "needs"), hide_index=True, key="health_capabilities",
-                     column_config={"needs": st.column_config.TextColumn("what to add", width="large")})
-        cov = coverage.columns(store, dataset=ds_name)
+                     height=36 * (cap.height + 1) + 2,
+                     column_config={"needs": st.column_config.TextColumn("what to add to unlock it", width="large")})
+        cov = call(coverage.columns)
         st.markdown("**Coverage of each column**: the share of rows that have a value. Attributes are the "
                     "file's own columns outside the contract, kept as they came.")
         st.dataframe(cov, hide_index=True, key="health_columns", column_config={
@@ -280,6 +276,7 @@ with tab_stages:
     if not ds_name:
         st.info("No dataset yet.")
         st.stop()
+    st.markdown("#### Stages")
     st.markdown("Touchpoints without a stage column get their stage from these rules: the first rule whose "
                 "keyword is a word of the touchpoint name wins (`pricing` matches `pricing_page`). "
                 "Stages given in a file are never changed.")
@@ -299,9 +296,13 @@ with tab_stages:
     unmapped = sm.filter(pl.col("stage").is_null())
     if unmapped.height:
         st.warning(f"{unmapped.height} touchpoint(s) ({unmapped['rows'].sum():,} rows) match no rule: add a rule.")
-    st.dataframe(sm, hide_index=True, key="stage_map")
+    st.dataframe(sm, hide_index=True, key="stage_map", placeholder="–",
+                 column_config={"stage": st.column_config.TextColumn(help="– : no stage (no rule matches)"),
+                                "from_rules": st.column_config.CheckboxColumn("stage from the rules"),
+                                "rows": st.column_config.NumberColumn(format="localized")})
 
-    st.markdown("**Purchases.** A row is a purchase (a transaction) when its amount is > 0, or when its touchpoint "
+    st.markdown("#### Purchases")
+    st.markdown("A row is a purchase (a transaction) when its amount is > 0, or when its touchpoint "
                 "is a purchase touchpoint, whatever its amount (a $0 order is an order). A touchpoint is one when "
                 "a keyword ticked *is a purchase* is a word of its name and no unticked keyword is (`cart` keeps "
                 "`cart_add` from being a purchase). Reaching the purchase *stage* is not buying.")
@@ -316,12 +317,13 @@ with tab_stages:
         try:
             prows = [(k, bool(p)) for k, p in pedited.iter_rows() if k]
             tps = store.set_purchase_rules(prows, ds_name)
+            version_changed(ds_name)
             prepare_dashboards(ds_name)  # a new version: its dashboards, in the background
             st.success(f"Saved {len(prows)} rules; purchase touchpoints now: "
                        + (md_escape(", ".join(tps)) if tps else "none (amounts > 0 alone decide)") + ".")
         except cx.CXError as e:
             st.error(md_escape(e))
-    st.dataframe(coverage.purchase_map(store, dataset=ds_name), hide_index=True, key="purchase_map",
+    st.dataframe(call(coverage.purchase_map), hide_index=True, key="purchase_map", placeholder="–",
                  column_config={"purchase_touchpoint": st.column_config.CheckboxColumn("purchase touchpoint"),
                                 "with_amount": st.column_config.NumberColumn("rows with an amount > 0",
                                                                              format="localized"),

@@ -80,7 +80,8 @@ def cross_tab():
     ct = segments.crosstab(r, names)
     what = "declared persona (customers table)" if by == "persona" else f"value of {by}"
     chart(sch.crosstab_heatmap(ct, names, **({} if by == "persona" else
-                                             {"title": f"{by} × behaviour: where each value's customers sit"})),
+                                             {"title": f"{by} × behaviour: where each value's customers sit",
+                                              "y_title": by})),
           key="sg_cross", caption=f"Each row is a {what}; each cell the share of its customers in a behaviour "
                                   "cluster. A row spread over several clusters behaves in several ways.")
     personas = list(dict.fromkeys(ct["persona"].to_list()))

@@ -16,7 +16,8 @@
 
 All state lives in cx_meta (cx.store), outside the dataset schemas, so it survives re-imports.
 """
-from .evaluate import Evaluation, after_import, escalate, evaluate, owners, rules
+from .evaluate import Evaluation, escalate, evaluate, owners, rules
+from .hook import after_import
 from .rules import DEFAULT_OWNER, ESCALATION_OWNER, REASONS, check_rules, default_owners, default_rules
 from .storage import (MOVES, OPEN, PRIORITIES, STATUS_LABELS, STATUSES, SYSTEM, StaleVersion, bulk_update, case,
                       cases, history, open_counts, revision, save_setting, setting, update_case)

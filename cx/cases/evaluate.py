@@ -192,23 +192,5 @@ def escalate(store, dataset: str | None, now: datetime | None = None, own: dict 
     return len(ids)
 
 
-def after_import(store, dataset: str | None, demo: bool = False) -> None:
-    """The import hook: run the rules and the alerts on the dataset just imported (and, for the shipped
-    demo, build its closed-loop history first). Never raises: a failure is logged and reported by
-    the next run, the import itself is already committed."""
-    try:
-        if demo and not storage.cases(store, dataset).height:
-            from .demo import seed_demo
-
-            seed_demo(store, dataset)  # its inbox fills on the first alert run (`python -m cx alerts`, the page)
-            return
-        evaluate(store, dataset)
-        from .alerts import run_alerts
-
-        run_alerts(store, dataset)
-    except Exception:  # noqa: BLE001 - the import is committed; the loop catches up on its next run
-        log.exception("closed loop after the import of %s failed", dataset)
-
-
 def when_due(opened: datetime, sla_days: float) -> datetime:
     return opened + timedelta(days=float(sla_days))
