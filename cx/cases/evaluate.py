@@ -1,6 +1,6 @@
 """Running the rules: new cases from the triggers (one open case per customer and reason), routed to
 an owner, due by the reason's SLA; overdue cases escalated. Run after every import (the hook, which
-never fails an import) and by ``python -m cx cases --evaluate``.
+never fails an import: cx.cases.hook) and by ``python -m cx cases --evaluate``.
 
 Idempotent: per customer and reason, ``cx_meta.loop_marks`` keeps the latest trigger already seen;
 only later triggers count, so running twice on the same data opens nothing new. A trigger for a
@@ -9,7 +9,6 @@ case covers it). Everything is written in one transaction.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,7 +21,6 @@ from . import storage
 from .rules import REASONS, can_run, check_rules, data_end, default_owners, route_expr, triggers
 from .storage import SYSTEM, bump, history_rows, registered
 
-log = logging.getLogger("cxloop")
 
 
 @dataclass
@@ -190,24 +188,6 @@ def escalate(store, dataset: str | None, now: datetime | None = None, own: dict 
         if ids:
             bump(cur, d)
     return len(ids)
-
-
-def after_import(store, dataset: str | None, demo: bool = False) -> None:
-    """The import hook: run the rules and the alerts on the dataset just imported (and, for the shipped
-    demo, build its closed-loop history first). Never raises: a failure is logged and reported by
-    the next run, the import itself is already committed."""
-    try:
-        if demo and not storage.cases(store, dataset).height:
-            from .demo import seed_demo
-
-            seed_demo(store, dataset)  # its inbox fills on the first alert run (`python -m cx alerts`, the page)
-            return
-        evaluate(store, dataset)
-        from .alerts import run_alerts
-
-        run_alerts(store, dataset)
-    except Exception:  # noqa: BLE001 - the import is committed; the loop catches up on its next run
-        log.exception("closed loop after the import of %s failed", dataset)
 
 
 def when_due(opened: datetime, sla_days: float) -> datetime:

@@ -187,10 +187,10 @@ def deferred_hook():
 
 
 def after_import(store: Store, dataset: str, demo: bool = False) -> None:
-    """Run the closed loop on a dataset that was just imported (cx.cases.evaluate.after_import, which
+    """Run the closed loop on a dataset that was just imported (cx.cases.hook.after_import, which
     logs and swallows its own failures; so does this, should the package itself fail to load)."""
     try:
-        from ..cases.evaluate import after_import as hook
+        from ..cases.hook import after_import as hook
 
         hook(store, dataset, demo=demo)
     except Exception:  # noqa: BLE001 - the import is committed whatever happens here
