@@ -22,7 +22,6 @@ from .rules import REASONS, can_run, check_rules, data_end, default_owners, rout
 from .storage import SYSTEM, bump, history_rows, registered
 
 
-
 @dataclass
 class Evaluation:
     """What one run of the rules did."""
