@@ -90,7 +90,9 @@ def text(g: dict) -> str:
             for r in g["resolved"][:20]]  # newest first
     out += [f"- ... and {len(g['resolved']) - 20:,} more"] if len(g["resolved"]) > 20 else []
     out += ["", "Actions due", f"- {g['cases_due']:,} open case(s) due within the next {g['period']}"]
-    out += [f"- plan: {p['title']} ({p['owner']}, due {p['due_date']}, target {p['target']:g})" for p in g["plans_due"]]
+    out += [f"- plan: {p['title']} ({p['owner']}, due {p['due_date']}"
+            + (", overdue" if p["due_date"] < g["made"].date() else "") + f", target {p['target']:g})"
+            for p in g["plans_due"]]
     out += ["", "Alerts"] + ([f"- {a}" for a in g["alerts"]] or ["- None raised."])
     return "\n".join(out) + "\n"
 
