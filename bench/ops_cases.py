@@ -21,6 +21,11 @@ import duckdb  # noqa: F401 - imported before any timer: start-up is not the ope
 import ibis  # noqa: F401
 import ibis.backends.duckdb  # noqa: F401
 import polars  # noqa: F401
+import scipy.optimize  # noqa: F401
+
+import cx.cases  # noqa: F401 - with the modules its rules load lazily (the CLV model, comment scoring)
+import cx.clv  # noqa: F401
+import cx.voc.comments  # noqa: F401
 
 from bench.harness import DATA, cpu_seconds, steal_seconds
 

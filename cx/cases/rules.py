@@ -183,7 +183,7 @@ def triggers(d: Data, reason: str, rule: dict, end) -> pl.DataFrame:
     elif reason == "valuable_at_risk":
         from ..clv import outreach
 
-        o = outreach(d)
+        o = outreach(d, details=False)  # the list of the Value page, without its display columns
         if not o.height:
             return empty
         day = end.replace(hour=0, minute=0, second=0, microsecond=0)
