@@ -12,7 +12,6 @@ Each op times its own section (extra["seconds"]), so opening the store and empty
 from __future__ import annotations
 
 import importlib
-import os
 import shutil
 import time
 from pathlib import Path
@@ -29,7 +28,6 @@ import cx.voc.comments  # noqa: F401
 
 from bench.harness import DATA, cpu_seconds, steal_seconds
 
-ROOT = Path(__file__).resolve().parent.parent
 DATASET = "demo"
 
 
@@ -160,25 +158,9 @@ def cases_db(n_cases: int) -> str:
 
 
 def cases_page(db: str, tab: str, warm: bool) -> dict:
-    """The Cases page on one tab: cold = its first run in a fresh process (after the Overview, the app's
-    first page, has run), warm = a rerun with nothing changed (what a click costs)."""
-    os.environ["CX_DB"] = db
-    from streamlit.testing.v1 import AppTest
+    """The Cases page on one tab (bench.ops_pages.page_run): cold = its first run in a fresh process
+    (after the Overview, the app's first page), warm = a rerun with nothing changed (what a click costs)."""
+    from bench.ops_pages import page_run
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
-    at.run()
-    at.query_params["tab"] = tab
-    t = time.perf_counter()
-    at.switch_page("views/cases.py").run()
-    cold = time.perf_counter() - t
-    assert not at.exception, at.exception
-    drawn = {"Inbox": any("cases in all" in c.value for c in at.caption),
-             "Did it work?": any("Resolved against not resolved" in m.value for m in at.markdown)}.get(tab, True)
-    assert drawn, f"the {tab} tab was not drawn"
-    if not warm:
-        return {"seconds": cold}
-    t = time.perf_counter()
-    at.run()
-    warm_s = time.perf_counter() - t
-    assert not at.exception, at.exception
-    return {"seconds": warm_s, "cold_s": round(cold, 2)}
+    expect = {"Inbox": "cases in all", "Did it work?": "Resolved against not resolved"}.get(tab)
+    return page_run(db, "cases", warm, params={"tab": tab}, expect=expect)
