@@ -243,7 +243,7 @@ def plans_tab():
                 _guarded(cplans.update_plan, store, ds, pid, ver, me or "", status=stt, note=note, seen_key=f"plan{pid}")
     two = st.column_config.NumberColumn(format="%.2f")
     first = ["id", "title", "owner", "due_date", "status", "overdue", "metric", "baseline", "target"]
-    table(p.drop("version").select(first, pl.exclude(first)).with_columns(pl.col("metric").replace_strict(
+    table(p.drop("version").select(*first, pl.exclude(first)).with_columns(pl.col("metric").replace_strict(
               {k: v[0] for k, v in cplans.METRICS.items()}, default=pl.col("metric"))), "cs_plans",
           title="Action plans", file_name="plans.csv", baseline=two, target=two, id=st.column_config.NumberColumn(
               "plan", format="%d"))
