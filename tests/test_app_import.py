@@ -121,3 +121,58 @@ def test_a_whitespace_purchase_log_with_a_constant_on_the_page(tiny_db):
     import hashlib
 
     assert history["file_hash"].tolist() == [hashlib.sha256(PURCHASE_LOG).hexdigest()[:12]]
+
+
+LOG = ("user_id,event_time,event,platform\nu1,2025-01-06 09:00,page_view,desktop\nu1,2025-01-06 09:05,cart,desktop\n"
+       "u1,2025-01-06 09:06,purchase,desktop\nu2,2025-01-07 10:00,page_view,mobile\n"
+       "u2,2025-01-07 10:02,order_placed,mobile\n")
+
+
+def _log_db(app_db, tmp_path):
+    import cx
+    f = tmp_path / "log.csv"
+    f.write_text(LOG)
+    s = cx.open(app_db)
+    s.import_file(f, dataset="log")
+    s.close()
+
+
+def _frame(at, column):
+    """The page's table that has this column (st.dataframe keys are not exposed to AppTest)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_data_health_says_what_the_dataset_supports_and_what_to_add(app_db, tmp_path):
+    _log_db(app_db, tmp_path)
+    at = _data_page()
+    cap = _frame(at, "figure")
+    status = dict(zip(cap["figure"], cap["status"]))
+    assert status["Purchases, buyers, repeat-purchase rate"] == "✓ available"
+    assert status["Revenue and money value"] == "needs data" and status["NPS"] == "needs data"
+    needs = dict(zip(cap["figure"], cap["needs"]))
+    assert needs["Revenue and money value"] == "an amount column (revenue on purchases)"
+    assert needs["Purchases, buyers, repeat-purchase rate"] == ""  # nothing to add, and no "None" shown
+    text = " ".join(m.value for m in at.markdown)
+    ok = (cap["status"] == "✓ available").sum()
+    assert f"{ok} of {len(cap)} figures" in _plain(text)
+    cols = _frame(at, "share")
+    share = {(r["table"], r["column"]): r["share"] for r in cols.to_dict("records")}
+    assert share[("interactions", "channel")] == 1.0 and share[("interactions", "amount")] == 0.0
+
+
+def test_purchase_rules_are_edited_on_the_data_page(app_db, tmp_path):
+    _log_db(app_db, tmp_path)
+    at = _data_page()
+    pm = _frame(at, "purchase_touchpoint").set_index("touchpoint")
+    assert pm.loc["purchase", "purchases"] == 1 and pm.loc["order_placed", "purchases"] == 1
+    assert pm.loc["cart", "purchases"] == 0  # reaching the purchase stage is not buying
+    rules = at.session_state  # the editor's rows: replace them all by one rule, 'cart' is a purchase
+    n = len(__import__("cx").open(app_db).purchase_rules("log"))
+    rules["purchase_rules_log"] = {"edited_rows": {0: {"keyword": "cart", "purchase": True}},
+                                   "added_rows": [], "deleted_rows": list(range(1, n))}
+    at.run()
+    at.button(key="save_purchase_rules").click().run()
+    assert not at.exception, at.exception
+    assert any("purchase touchpoints now: cart" in _plain(s.value) for s in at.success)
+    pm = _frame(at, "purchase_touchpoint").set_index("touchpoint")
+    assert pm.loc["cart", "purchases"] == 1 and pm.loc["purchase", "purchases"] == 0

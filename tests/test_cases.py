@@ -127,15 +127,16 @@ def test_cases_survive_a_replace_and_go_with_the_dataset(small, write):
     assert small.con.sql("SELECT count(*) FROM cx_meta.loop_cases").fetchall()[0][0] == 0
 
 
-def test_a_failing_hook_never_fails_the_import(store, write, monkeypatch):
+def test_a_failing_hook_never_fails_the_import(store, write, monkeypatch, caplog):
     import sys
 
     def boom(*a, **k):
         raise RuntimeError("rules exploded")
 
-    monkeypatch.setattr(sys.modules["cx.cases.evaluate"], "evaluate", boom)
+    monkeypatch.setattr(sys.modules["cx.cases.hook"], "evaluate", boom)
     rep = store.import_file(write("i.csv", EVENTS), kind="interactions", dataset="t")
     assert rep.accepted == 6 and store.version("t") == 1
+    assert "closed loop after the import of t failed" in caplog.text and "rules exploded" in caplog.text
 
 
 def test_plans_progress_and_versions(small):

@@ -21,6 +21,8 @@ PAGES = {
     "views/segments.py": [{"tab": t} for t in ("Clusters", "Persona × behaviour", "Touchpoint-mix personas")],
     "views/value.py": [{"tab": t} for t in ("Lifetime value", "Trust the forecast", "Proactive outreach")],
     "views/teams.py": [{}],
+    "views/cases.py": [{"tab": t} for t in ("Inbox", "Did it work?", "Plans", "Alerts & targets", "Rules & channels",
+                                            "Digest")],
     "views/story.py": [{}],
     "views/glossary.py": [{}],
 }
@@ -32,7 +34,13 @@ EXEMPT = {
     "sg_delete_pick": "a segment chosen for deletion: an action",
 }
 EXEMPT_PREFIX = {"f_": "the sidebar's filters: written to the link by ui.sidebar.sync_params",
-                 "cu_pick_": "the customer shown is customer= in the link"}
+                 "cu_pick_": "the customer shown is customer= in the link",
+                 "cs_pick_": "the case shown is case= in the link",
+                 "cs_st_": "a case's new status: an edit, saved with its button",
+                 "cs_pr_": "a case's new priority: an edit, saved with its button",
+                 "cs_as_": "a case's new assignee: an edit, saved with its button",
+                 "cx_actor_": "who acts (a name for the record of changes), not a view",
+                 "cx_team_": "the team of who acts, not a view"}
 
 
 def _widgets(at):
@@ -47,7 +55,9 @@ def _widgets(at):
 
 def _exempt(key: str) -> bool:
     # *_save_name: a name typed to save a segment (an action, not a view)
-    return key in EXEMPT or any(key.startswith(p) for p in EXEMPT_PREFIX) or key.endswith("_save_name")
+    # *_plan_*: an action plan being written (saved with its button, an action, not a view)
+    return (key in EXEMPT or any(key.startswith(p) for p in EXEMPT_PREFIX) or key.endswith("_save_name")
+            or "_plan_" in key)
 
 
 @pytest.fixture(scope="module")

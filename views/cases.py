@@ -54,16 +54,16 @@ def inbox_tab():
                f"{md_escape(loop_call(cases.owners)[0]['escalation_owner'])}); {allc.height:,} cases in all.")
     c1, c2, c3, c4 = st.columns([1, 1.4, 1.2, 0.8])  # two status chips fit uncut
     owners = sorted(allc["owner"].drop_nulls().unique().to_list())
-    who = c1.multiselect("Owner", owners, key="cs_owner", placeholder="all")
-    status = c2.multiselect("Status", list(cases.STATUSES), default=list(cases.OPEN), key="cs_status",
+    who = c1.multiselect("Owner", owners, key="cs_owner", bind="query-params", placeholder="all")
+    status = c2.multiselect("Status", list(cases.STATUSES), default=list(cases.OPEN), key="cs_status", bind="query-params",
                             format_func=cases.STATUS_LABELS.get)
-    reason = c3.multiselect("Reason", list(cases.REASONS), key="cs_reason", placeholder="all",
+    reason = c3.multiselect("Reason", list(cases.REASONS), key="cs_reason", bind="query-params", placeholder="all",
                             format_func=lambda k: cases.REASONS[k].label)
-    age = c4.selectbox("Age", ["any", "under 2 days", "2–7 days", "over 7 days"], key="cs_age")
+    age = c4.selectbox("Age", ["any", "under 2 days", "2–7 days", "over 7 days"], key="cs_age", bind="query-params")
     t1, t2, t3 = st.columns(3)
-    mine = t1.toggle("My cases", key="cs_mine", disabled=not me, help="Cases assigned to you (your name in the sidebar).")
-    ours = t2.toggle("My team's cases", key="cs_team", disabled=not team, help="Cases owned by your team.")
-    late = t3.toggle("Overdue only", key="cs_late")
+    mine = t1.toggle("My cases", key="cs_mine", bind="query-params", disabled=not me, help="Cases assigned to you (your name in the sidebar).")
+    ours = t2.toggle("My team's cases", key="cs_team", bind="query-params", disabled=not team, help="Cases owned by your team.")
+    late = t3.toggle("Overdue only", key="cs_late", bind="query-params")
     v = allc
     if who:
         v = v.filter(pl.col("owner").is_in(who))
@@ -225,7 +225,8 @@ def plans_tab():
                 "a declining card on the Overview, or below.")
     else:
         titles = dict(zip(p["id"].to_list(), p["title"].to_list()))
-        pid = st.selectbox("Plan", p["id"].to_list(), key="cs_plan", format_func=titles.get)  # plain text, not Markdown
+        pid = st.selectbox("Plan", p["id"].to_list(), key="cs_plan", bind="query-params",
+                           format_func=titles.get)  # plain text, not Markdown
         row = p.filter(pl.col("id") == pid).row(0, named=True)
         pr = loop_call(cplans.progress_of, plan_id=pid)
         st.markdown(f"**{md_escape(row['title'])}** · owner {md_escape(row['owner'])} · due {row['due_date']} · "
@@ -328,7 +329,7 @@ def rules_tab():
 
 
 def digest_tab():
-    period = st.segmented_control("Period", ["week", "month"], default="week", key="cs_dg_period") or "week"
+    period = st.segmented_control("Period", ["week", "month"], default="week", key="cs_dg_period", bind="query-params") or "week"
     g = loop_call(digest.build, period=period, now=now)
     d1, d2, d3 = st.columns(3)
     d1.download_button("Digest (HTML)", digest.html_page(g), file_name=f"digest_{period}.html", mime="text/html",

@@ -1,4 +1,5 @@
-"""Data: import files (map, validate, import), manage datasets, edit the stage map."""
+"""Data: import files (map, validate, import), manage datasets, see what a dataset supports (data
+health), edit the stage map and the purchase rules."""
 import shutil
 import tempfile
 from pathlib import Path
@@ -7,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 import cx
-from cx import schema
+from cx import coverage, schema
 from cx.export import to_csv_bytes
 from cx.ingest import DELIMITERS, EARLIEST, SAMPLE_DIR, delimiter_name, import_folder, open_source, plausible_dates
 from ui import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
@@ -25,7 +26,8 @@ if duckdb_only("Importing files"):
 NONE = "(none)"
 DETECTED = "detected: "
 DELIMITER_LABELS = {f"{delimiter_name(d)}" + (f" ({d})" if d in ",;|" else ""): d for d in DELIMITERS}
-tab_import, tab_datasets, tab_stages = st.tabs(["Import a file", "Datasets", "Stage map"])
+tab_import, tab_datasets, tab_health, tab_stages = st.tabs(["Import a file", "Datasets", "Data health",
+                                                           "Stages & purchases"])
 
 
 def _source(uploaded, sheet: str | None = None, delimiter: str | None = None):
@@ -244,11 +246,34 @@ with tab_datasets:
                     "the same file appended twice is noticed by its content hash)")
         st.dataframe(store.imports(st.session_state["dataset"]), hide_index=True, key="import_history")
 
+with tab_health:
+    ds_name = st.session_state.get("dataset")
+    if not ds_name:
+        st.info("No dataset yet: import a file, or reload the demo dataset under Datasets.")
+    else:
+        cap = coverage.capabilities(store, dataset=ds_name)
+        ok = int(cap["available"].sum())
+        st.markdown(f"**What {md_escape(ds_name)} supports:** {ok} of {cap.height} figures. A figure the data "
+                    "cannot give is not shown as a zero: its page says what it needs, and so does this list.")
+        st.dataframe(cap.with_columns(status=pl.when(pl.col("available")).then(pl.lit("✓ available"))
+                                      .otherwise(pl.lit("needs data")), needs=pl.col("needs").fill_null(""))
+                     .select("area", "figure", "status", "needs"), hide_index=True, key="health_capabilities",
+                     height=36 * (cap.height + 1) + 2,
+                     column_config={"needs": st.column_config.TextColumn("what to add to unlock it", width="large")})
+        cov = coverage.columns(store, dataset=ds_name)
+        st.markdown("**Coverage of each column**: the share of rows that have a value. Attributes are the "
+                    "file's own columns outside the contract, kept as they came.")
+        st.dataframe(cov, hide_index=True, key="health_columns", column_config={
+            "share": st.column_config.ProgressColumn("share filled", format="percent", min_value=0, max_value=1),
+            "rows": st.column_config.NumberColumn(format="localized"),
+            "filled": st.column_config.NumberColumn(format="localized")})
+
 with tab_stages:
     ds_name = st.session_state.get("dataset")
     if not ds_name:
         st.info("No dataset yet.")
         st.stop()
+    st.markdown("#### Stages")
     st.markdown("Touchpoints without a stage column get their stage from these rules: the first rule whose "
                 "keyword is a word of the touchpoint name wins (`pricing` matches `pricing_page`). "
                 "Stages given in a file are never changed.")
@@ -267,4 +292,34 @@ with tab_stages:
     unmapped = sm.filter(pl.col("stage").is_null())
     if unmapped.height:
         st.warning(f"{unmapped.height} touchpoint(s) ({unmapped['rows'].sum():,} rows) match no rule: add a rule.")
-    st.dataframe(sm, hide_index=True, key="stage_map")
+    st.dataframe(sm, hide_index=True, key="stage_map", placeholder="–",
+                 column_config={"stage": st.column_config.TextColumn(help="– : no stage (no rule matches)"),
+                                "from_rules": st.column_config.CheckboxColumn("stage from the rules"),
+                                "rows": st.column_config.NumberColumn(format="localized")})
+
+    st.markdown("#### Purchases")
+    st.markdown("A row is a purchase (a transaction) when its amount is > 0, or when its touchpoint "
+                "is a purchase touchpoint, whatever its amount (a $0 order is an order). A touchpoint is one when "
+                "a keyword ticked *is a purchase* is a word of its name and no unticked keyword is (`cart` keeps "
+                "`cart_add` from being a purchase). Reaching the purchase *stage* is not buying.")
+    prules = pl.DataFrame(store.purchase_rules(ds_name), schema=[("keyword", pl.Utf8), ("purchase", pl.Boolean)],
+                          orient="row")
+    pedited = st.data_editor(prules, num_rows="dynamic", hide_index=True, key=f"purchase_rules_{ds_name}",
+                             column_config={"purchase": st.column_config.CheckboxColumn(
+                                 "is a purchase", help="Ticked: touchpoints with this word are purchases. Unticked: "
+                                                       "they never are, even if another keyword matches.",
+                                 default=True)})
+    if st.button("Save the purchase rules", key="save_purchase_rules"):
+        try:
+            prows = [(k, bool(p)) for k, p in pedited.iter_rows() if k]
+            tps = store.set_purchase_rules(prows, ds_name)
+            st.success(f"Saved {len(prows)} rules; purchase touchpoints now: "
+                       + (md_escape(", ".join(tps)) if tps else "none (amounts > 0 alone decide)") + ".")
+        except cx.CXError as e:
+            st.error(md_escape(e))
+    st.dataframe(coverage.purchase_map(store, dataset=ds_name), hide_index=True, key="purchase_map", placeholder="–",
+                 column_config={"purchase_touchpoint": st.column_config.CheckboxColumn("purchase touchpoint"),
+                                "with_amount": st.column_config.NumberColumn("rows with an amount > 0",
+                                                                             format="localized"),
+                                "rows": st.column_config.NumberColumn(format="localized"),
+                                "purchases": st.column_config.NumberColumn(format="localized")})

@@ -82,7 +82,9 @@ with left:
 with right:
     chart(oc.stage_bars(call(profile.by_stage, f)), key="ov_stages",
           caption="Customers with at least one touchpoint in each stage of the loop "
-                  "(discover → consider → evaluate → purchase → use).", help=glossary.help_text("stage_reach"))
+                  "(discover → consider → evaluate → purchase → use). Reaching the purchase stage (a cart, a "
+                  f"checkout step) is not buying: {k['purchasers']:,} customers made a purchase.",
+          help=glossary.help_text("stage_reach"))
 
 # -- the closed loop (cx.cases): who owns what is being done ------------------------------------------------
 if on_duckdb():

@@ -5,7 +5,7 @@ import streamlit as st
 from cx import story
 from ui import call, chart, md_escape, page_frame, page_link, presenting
 
-PRESENT_DOT_HEIGHT = 380  # px: the loop graph, full width, fits a 720 px screen under the sentence
+PRESENT_DOT_HEIGHT = 250  # px: the loop graph, full width, fits a 1280x720 screen under the sentence
 
 f = page_frame("Journey story", "Seven steps through the customer loop, each a chart from this dataset with the "
                "sentence it supports. Use the buttons (or the presentation mode in the sidebar) to tell it.")

@@ -80,6 +80,43 @@ def labels_past_intervals(fig: go.Figure, y: list, value: list, low: list, high:
     return fig
 
 
+_OFFSETS = {  # textposition -> (dx, dy) of the label box's centre from the point, in px (y up), and its anchor
+    "top center": (0, 1), "bottom center": (0, -1), "middle right": (1, 0), "middle left": (-1, 0),
+    "top right": (1, 1), "bottom left": (-1, -1), "top left": (-1, 1), "bottom right": (1, -1)}
+
+
+def place_labels(xs: list, ys: list, texts: list, x_range: tuple, y_range: tuple, width_px: float = 520,
+                 height_px: float = 300, char_px: float = 8.0, line_px: float = 17, marker_px: float = 8) -> list[str]:
+    """A textposition per point so that labels overlap neither each other nor the markers, where a
+    free place exists (greedy, in the order given: put the points that matter most first). Boxes are
+    estimated in pixels from the axis ranges and the plot's size (a small screen or a projector: the
+    side-by-side story is about 520×300 px). Where no place is free, the one that overlaps least."""
+    sx = width_px / max(x_range[1] - x_range[0], 1e-9)
+    sy = height_px / max(y_range[1] - y_range[0], 1e-9)
+    pts = [((x - x_range[0]) * sx, (y - y_range[0]) * sy) for x, y in zip(xs, ys)]
+    placed: list[tuple[float, float, float, float]] = [(px - marker_px, py - marker_px, px + marker_px, py + marker_px)
+                                                      for px, py in pts]
+
+    def box(i, pos):
+        px, py = pts[i]
+        w, h = char_px * len(str(texts[i])), line_px
+        dx, dy = _OFFSETS[pos]
+        cx = px + dx * (marker_px + (w / 2 if dx else 0))
+        cy = py + dy * (marker_px + h / 2)
+        return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+    def clash(b, own):  # the area this box shares with the markers and labels already placed
+        return sum(max(0.0, min(b[2], o[2]) - max(b[0], o[0])) * max(0.0, min(b[3], o[3]) - max(b[1], o[1]))
+                   for k, o in enumerate(placed) if k != own)
+
+    out = []
+    for i in range(len(pts)):
+        choice = min(_OFFSETS, key=lambda pos: clash(box(i, pos), i))  # the first free place, else the least crowded
+        placed.append(box(i, choice))
+        out.append(choice)
+    return out
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
     """The house style, and no link from data (:func:`defuse`). Every chart ends here.
 
