@@ -180,6 +180,11 @@ class Data:
 
             ids = ibis.memtable({"customer_id": list(f.customers)}, schema={"customer_id": "string"})
             keep = ids if keep is None else ids.semi_join(keep, "customer_id")
+        for name, values in f.attributes:  # other customer attributes (a dataset without one ignores it)
+            if name in self.customer_attributes():
+                c = self.customer_attribute(name)
+                c = c.filter(c[name].isin(list(values))).select("customer_id")
+                keep = c if keep is None else c.semi_join(keep, "customer_id")
         wanted = {n: getattr(f, n) for n in CUSTOMER_FILTERS if getattr(f, n) and self.has("customers", n)}
         if wanted:
             c = self.table("customers")

@@ -17,15 +17,21 @@ c,2025-01-15T12:00:00Z,order_placed,store,60
 
 
 
+def db_with(app_db, tmp_path, dataset: str, csv_text: str):
+    """The app database with one dataset imported from this interactions CSV (so the demo does not
+    load)."""
+    f = tmp_path / f"{dataset}.csv"
+    f.write_text(csv_text)
+    s = cx.open(app_db)
+    s.import_file(f, dataset=dataset)
+    s.close()
+    return app_db
+
+
 @pytest.fixture
 def tiny_db(app_db, tmp_path):
     """The app database holding only the tiny dataset (so the demo does not load)."""
-    f = tmp_path / "e.csv"
-    f.write_text(EVENTS)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="tiny")
-    s.close()
-    return app_db
+    return db_with(app_db, tmp_path, "tiny", EVENTS)
 
 
 def new_app():

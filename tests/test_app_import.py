@@ -2,7 +2,7 @@
 workbook's sheet is chosen, and appending a file already imported asks for confirmation."""
 import gzip
 
-from tests.test_app import _key, metric, new_app, tiny_db  # noqa: F401 (tiny_db: a fixture)
+from tests.test_app import _key, db_with, metric, new_app, tiny_db  # noqa: F401 (tiny_db: a fixture)
 from tests.test_ingest_safety import two_sheet_workbook
 
 VISITS = ("customer_id,timestamp,touchpoint,channel\nu1,2025-02-01 10:00,homepage,web\n"
@@ -129,12 +129,7 @@ LOG = ("user_id,event_time,event,platform\nu1,2025-01-06 09:00,page_view,desktop
 
 
 def _log_db(app_db, tmp_path):
-    import cx
-    f = tmp_path / "log.csv"
-    f.write_text(LOG)
-    s = cx.open(app_db)
-    s.import_file(f, dataset="log")
-    s.close()
+    db_with(app_db, tmp_path, "log", LOG)
 
 
 def _frame(at, column):

@@ -97,3 +97,37 @@ def test_clusters_compare_with_any_customer_attribute(d):
     ct = segments.crosstab(r)
     assert ct.group_by("persona").agg(pl.col("customers").sum()).sort("persona").rows() == [("ads", 2), ("organic", 2)]
     assert set(segments.group_members(r, "organic")["customer_id"]) == {"u3", "u4"}
+
+
+def test_an_attribute_filters_every_figure_and_travels_in_the_link(d):
+    from cx import profile
+    from cx.filters import Filters
+
+    f = Filters(attributes=(("acquisition_channel", ("organic",)),))
+    k = profile.kpis(d.with_filters(f)).row(0, named=True)
+    assert (k["customers"], k["touchpoints"]) == (2, 3)  # u3 and u4
+    assert Filters.from_params(f.to_params()) == f and f.to_params() == {"a.acquisition_channel": "organic"}
+    assert "acquisition_channel: organic" in f.describe()
+    nps = loyalty.score_summary(d.with_filters(f), "nps")
+    assert (nps["n"][0], nps["value"][0]) == (2, 50.0)
+    opts = profile.filter_options(d)
+    assert opts.values["acquisition_channel"] == ("ads", "organic") and "ab_variant" not in opts.values
+    # an attribute the dataset lacks is ignored, like persona on a dataset without customers
+    assert profile.kpis(d.with_filters(Filters(attributes=(("nope", ("x",)),))))["customers"][0] == 4
+
+
+def test_the_sidebar_filters_by_an_attribute_from_the_link(app_db, tmp_path):
+    from tests.test_app import db_with, new_app
+
+    db_with(app_db, tmp_path, "log", LOG)
+    at = new_app()
+    at.query_params["a.acquisition_channel"] = "organic"
+    at.run()
+    assert not at.exception, at.exception
+    picker = at.sidebar.multiselect(key="f_a_acquisition_channel_log")
+    assert picker.options == ["ads", "organic"] and picker.value == ["organic"]
+    assert "Showing: acquisition_channel: organic" in [c.value.replace("\\", "") for c in at.sidebar.caption]
+    assert "2 customers, 3 touchpoints" in " ".join(c.value for c in at.caption)
+    picker.set_value([]).run()  # cleared: everyone again, and the link forgets it
+    assert "4 customers, 8 touchpoints" in " ".join(c.value for c in at.caption)
+    assert "a.acquisition_channel" not in at.query_params

@@ -11,7 +11,7 @@ import cx
 from cx import coverage, schema
 from cx.export import to_csv_bytes
 from cx.ingest import DELIMITERS, EARLIEST, SAMPLE_DIR, delimiter_name, import_folder, open_source, plausible_dates
-from ui import duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
+from ui import call, version_changed, duckdb_only, get_store, md_escape, on_duckdb, page_header, progress_callback, switch_dataset
 
 page_header("Data", "Upload CSV, Parquet or Excel extracts, map their columns to the data contract, check "
             "every row, and import. Manage datasets and the touchpoint → stage map." if on_duckdb() else
@@ -251,7 +251,7 @@ with tab_health:
     if not ds_name:
         st.info("No dataset yet: import a file, or reload the demo dataset under Datasets.")
     else:
-        cap = coverage.capabilities(store, dataset=ds_name)
+        cap = call(coverage.capabilities)
         ok = int(cap["available"].sum())
         st.markdown(f"**What {md_escape(ds_name)} supports:** {ok} of {cap.height} figures. A figure the data "
                     "cannot give is not shown as a zero: its page says what it needs, and so does this list.")
@@ -260,7 +260,7 @@ with tab_health:
                      .select("area", "figure", "status", "needs"), hide_index=True, key="health_capabilities",
                      height=36 * (cap.height + 1) + 2,
                      column_config={"needs": st.column_config.TextColumn("what to add to unlock it", width="large")})
-        cov = coverage.columns(store, dataset=ds_name)
+        cov = call(coverage.columns)
         st.markdown("**Coverage of each column**: the share of rows that have a value. Attributes are the "
                     "file's own columns outside the contract, kept as they came.")
         st.dataframe(cov, hide_index=True, key="health_columns", column_config={
@@ -313,11 +313,12 @@ with tab_stages:
         try:
             prows = [(k, bool(p)) for k, p in pedited.iter_rows() if k]
             tps = store.set_purchase_rules(prows, ds_name)
+            version_changed(ds_name)
             st.success(f"Saved {len(prows)} rules; purchase touchpoints now: "
                        + (md_escape(", ".join(tps)) if tps else "none (amounts > 0 alone decide)") + ".")
         except cx.CXError as e:
             st.error(md_escape(e))
-    st.dataframe(coverage.purchase_map(store, dataset=ds_name), hide_index=True, key="purchase_map", placeholder="–",
+    st.dataframe(call(coverage.purchase_map), hide_index=True, key="purchase_map", placeholder="–",
                  column_config={"purchase_touchpoint": st.column_config.CheckboxColumn("purchase touchpoint"),
                                 "with_amount": st.column_config.NumberColumn("rows with an amount > 0",
                                                                              format="localized"),
