@@ -38,7 +38,8 @@ def _group_values(d: Data, t, by: str | None):
         c = c.mutate(_k=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc("_n"), by]))
         return c.filter(c._k == 0).select("customer_id", grp=c[by].cast("string"))
     opts = ", ".join(dict.fromkeys(["channel", *d.attributes("interactions"), *d.customer_attributes()]))
-    raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}).")
+    more = "" if d.has("customers") else "; persona and the other customer columns need a customers table"
+    raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}{more}).")
 
 
 def _attach_group(per, groups):
