@@ -73,10 +73,13 @@ class ImportReport:
     imported: bool = False
     seconds: float = 0.0
     error_count: int = 0  # all problems found (errors may be capped at MAX_ERRORS)
+    events_seconds: float | None = None  # of `seconds`: building the journey event store (interactions)
 
     def summary(self) -> str:
         verb = "imported" if self.imported else "would import"
         s = (f"{self.file_name}: {self.rows_read:,} rows read, {self.accepted:,} accepted, "
              f"{self.rejected:,} rejected; {verb} as {self.kind}"
-             + (f" into dataset '{self.dataset}'" if self.dataset else "") + f" ({self.seconds:.1f} s).")
+             + (f" into dataset '{self.dataset}'" if self.dataset else "") + f" ({self.seconds:.1f} s"
+             + (f", of which {self.events_seconds:.1f} s building the journey event store"
+                if self.events_seconds is not None else "") + ").")
         return s

@@ -338,7 +338,8 @@ class Validation(Landing):
         return ImportReport(kind=self.kind, dataset=dataset, file_name=self.src.file_name,
                             rows_read=self.rows_read, accepted=self.accepted, rejected=self.rejected,
                             errors=self.errors, warnings=list(self.warnings), mapping=dict(self.mapping),
-                            imported=imported, seconds=seconds or self.seconds, error_count=self.error_count)
+                            imported=imported, seconds=seconds or self.seconds, error_count=self.error_count,
+                            events_seconds=self.events_seconds)
 
 
 @contextmanager
