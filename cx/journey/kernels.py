@@ -135,6 +135,32 @@ def node_codes(d, ev, mask, level: str, top: int | None):
     return tp, lut, [names[i] for i in order] + [OTHER]
 
 
+def node_stage_ranks(d, ev, mask, level: str, top, names):
+    """Per node code: its stage (None for none) and rank (-1 for none), as cx.journey.nodes says:
+    a stage node is its stage; a touchpoint node has its most frequent stage over the filtered rows
+    (ties: the earlier stage); "Other" and "(no stage)" have none."""
+    from ..schema import STAGES
+
+    if level == "stage":
+        stage = [*STAGES, None]
+        return stage, np.array([0, 1, 2, 3, 4, -1])
+    tp, st = ev.col("touchpoint"), ev.col("stage")
+    if len(mask):
+        keep = mask.view(bool)
+        tp, st = tp[keep], st[keep]
+    t = len(ev.codes("touchpoint"))
+    staged = st >= 0
+    per = np.bincount(tp[staged].astype(np.int64) * 5 + st[staged], minlength=t * 5).reshape(t, 5)
+    index = {v: i for i, v in enumerate(ev.codes("touchpoint"))}
+    stage, rank = [], []
+    for name in names:
+        i = index.get(name) if (top is None or name in names[:-1]) else None
+        r = int(np.argmax(per[i])) if i is not None and per[i].any() else -1
+        stage.append(STAGES[r] if r >= 0 else None)
+        rank.append(r)
+    return stage, np.array(rank)
+
+
 def customer_ids(ev, codes):
     """The customer_id strings of customer codes (an Arrow array)."""
     return ev.codes("customer_id").take(codes)
