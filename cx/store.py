@@ -498,8 +498,9 @@ EVENT_NUMBERS = {"amount": ("coalesce(i.amount, 'NaN')::DOUBLE", "'NaN'::DOUBLE"
                  "has_department": ("(i.department IS NOT NULL)::TINYINT", "0::TINYINT"),
                  "has_value_given": ("(i.value_given IS NOT NULL)::TINYINT", "0::TINYINT"),
                  # a session's 63-bit hash (-1: none): per-session funnels tell a customer's sessions apart
-                 # by it (two sessions of one customer colliding: odds of 2**-63 per pair)
-                 "session_id": ("coalesce((hash(i.session_id) >> 1)::BIGINT, -1)", "-1::BIGINT")}
+                 # by it (two sessions of one customer colliding: odds of 2**-63 per pair; DuckDB hashes NULL too)
+                 "session_id": ("CASE WHEN i.session_id IS NULL THEN -1 ELSE (hash(i.session_id) >> 1)::BIGINT END",
+                                "-1::BIGINT")}
 
 
 def build_events(con, ds: Dataset, version: int) -> float:

@@ -88,8 +88,8 @@ def warm_up() -> float:
 
     t = time.perf_counter()
     if available():
-        for fn, args in WARM:
-            jit(fn)(*args())
+        for fn, args in _warm_calls():
+            jit(fn)(*args)
     return time.perf_counter() - t
 
 
@@ -477,25 +477,36 @@ def switching_counts(starts, chan, mask, amount, tp, buy, k, counts, customers, 
         out_bought[c] = bought
 
 
-def _warm_args():
-    """Tiny arrays of every kernel's argument types (what warm_up compiles or loads)."""
+def _ro(a):
+    """A read-only view, as the event store's columns are (numba compiles per writability)."""
+    a = a.view()
+    a.flags.writeable = False
+    return a
+
+
+def _warm_calls():
+    """Each kernel called on tiny arrays of every argument type the metrics pass (the event
+    store's columns are read-only; stage codes int8, touchpoint and channel codes int32)."""
     i64, i32, u8 = np.int64, np.int32, np.uint8
     starts = np.array([0, 2], i64)
-    ts = np.array([0, 1], i64)
-    st = np.array([0, 1], np.int8)
-    tp = np.array([0, 1], i32)
-    amount = np.array([np.nan, 1.0])
-    buy = np.zeros(3, u8)
-    m = np.empty(0, u8)
-    lut = np.array([1, 2, 0], i32)
-    return starts, ts, st, tp, amount, buy, m, lut
-
-
-def _warm_funnel():
-    starts, ts, st, tp, amount, buy, m, lut = _warm_args()
-    out = np.zeros(1, np.int64)
-    return (starts, ts, st, lut, m, np.empty(0, np.int64), 2, -1, False, out.astype(np.int32), out, out,
-            np.zeros((1, 2), np.int64), out)
-
-
-WARM = [(funnel_units, _warm_funnel)]
+    ts, amount = _ro(np.array([0, 1], i64)), _ro(np.array([np.nan, 1.0]))
+    vals = (_ro(np.array([0, 1], np.int8)), _ro(np.array([0, 1], i32)))
+    tp = vals[1]
+    m, buy, lut = np.empty(0, u8), np.zeros(3, u8), np.array([1, 2, 0, 0, 0, 0], i32)  # step bits
+    nodes = np.array([0, 1, 0, 0, 0, 0], i32)  # node codes (< k = 2)
+    z = np.zeros(1, i64)
+    for val in vals:
+        for sess in (np.empty(0, i64), _ro(np.array([5, 5], i64))):
+            yield funnel_units, (starts, ts, val, lut, m, sess, 2, -1, False, z.astype(i32), z.copy(), z.copy(),
+                                 np.zeros((1, 2), i64), z.copy())
+        yield transitions_counts, (starts, val, nodes, m, 2, True, np.zeros(4, i64), np.zeros(4, i64), np.full(4, -1, i64))
+        yield sankey_counts, (starts, val, nodes, m, 2, True, 3, np.zeros((2, 2, 3), i64))
+        yield paths_per_customer, (starts, val, nodes, m, amount, tp, buy, 2, np.full((1, 2), -1, i32), z.copy(),
+                                   np.zeros(1, np.bool_), np.zeros(1, np.bool_))
+    for chan in (np.empty(0, i32), tp):
+        yield loops_per_customer, (starts, vals[0], m, ts, amount, tp, buy, chan, 2, np.zeros(1, np.bool_), z.copy(),
+                                   np.zeros(1, np.bool_), z.copy(), np.full(1, -1, i32), np.zeros(2, i64),
+                                   np.zeros(2, i64))
+    yield switching_counts, (starts, tp, m, amount, tp, buy, 2, np.zeros(4, i64), np.zeros(4, i64),
+                             np.full(4, -1, i64), np.full(2, -1, i64), np.zeros(1, np.bool_), z.copy(),
+                             np.zeros(1, np.bool_))
