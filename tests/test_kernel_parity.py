@@ -128,15 +128,30 @@ def hstore(tmp_path_factory):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=rows_st, filtered=st.booleans())
-def test_kernels_match_ibis_on_generated_journeys(hstore, tmp_path_factory, rows, filtered):
+@given(rows=rows_st, filtered=st.booleans(), fn=st.sampled_from(FUNNELS), breakdown=st.sampled_from(["channel", "persona"]),
+       level=st.sampled_from(["stage", "touchpoint"]), collapse=st.booleans(), top=st.sampled_from([None, 2]),
+       max_len=st.sampled_from([1, 3, 8]), by=st.sampled_from([None, "channel", "persona"]))
+def test_kernels_match_ibis_on_generated_journeys(hstore, tmp_path_factory, rows, filtered, fn, breakdown, level,
+                                                  collapse, top, max_len, by):
+    """One drawn variant of each metric per example (the full grid runs on the demo)."""
     d = tmp_path_factory.mktemp("j")
     write_journeys(d / "e.csv", rows)
     write_customers(d / "c.csv")
     hstore.import_file(d / "e.csv", kind="interactions", dataset="h", mode="replace")
     hstore.import_file(d / "c.csv", kind="customers", dataset="h", mode="replace")
-    f = Filters(channels=("web", "email")) if filtered else None
-    check_all(hstore, "h", f)
+    kw = {"filters": Filters(channels=("web", "email")) if filtered else None, "dataset": "h"}
+    assert K.events(of(hstore, kw["filters"], "h"), "stage", "touchpoint") is not None
+    steps, field, window, unit = fn
+    same(*both(J.funnel_report, hstore, steps, field=field, window=window, unit=unit, breakdown=breakdown, top=2,
+               **kw), "funnel report")
+    for at in range(1, len(steps)):
+        same(*both(J.dropoff_members, hstore, steps, at, field=field, window=window, unit=unit, **kw), "drop-offs")
+    same(*both(J.transitions, hstore, level=level, top=top, collapse_repeats=collapse, **kw), "transitions")
+    same(*both(J.step_sankey, hstore, steps=4, level=level, collapse_repeats=collapse, top=top, **kw), "sankey")
+    same(*both(J.paths, hstore, top=5, level=level, max_len=max_len, top_touchpoints=3, **kw), "paths")
+    same(*both(J.loop_metrics, hstore, by=by, **kw), "loop metrics")
+    same(*both(J.channel_switching, hstore, top=3, **kw), "channel switching")
+    same(*both(features, hstore, **kw), "segment features")
 
 
 def test_tied_timestamps_keep_file_order_on_both_paths(store, write):

@@ -132,6 +132,7 @@ class Landing:
                         "r": self.rows_read, "a": self.accepted, "x": self.rejected, "s": self.seconds,
                         "t": _now(), "h": self.src.sha256})
         if self.kind == "interactions":  # the journey kernels' event store, in this same transaction
+            self.src.progress(0.93, "Building the journey event store")
             self.events_seconds = build_events(cur, ds, ds.version + 1)
             self.src.progress(0.97, f"Journey event store built in {self.events_seconds:.1f} s")
         bump_version(cur, ds.id, keep_events=self.kind != "interactions")
