@@ -173,3 +173,18 @@ def test_sigkill_during_the_build_keeps_the_previous_store(tmp_path, write, big_
         assert want["count"].to_list() == [2, 2, 1, 1]
     finally:
         s.close()
+
+
+def test_numba_cache_dir_falls_back_to_a_writable_one(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")  # the user data directory cannot be made under a file (even as root)
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: str(blocker / "cxloop"))
+    got = K.cache_dir()
+    assert "cxloop-numba" in got and os.access(got, os.W_OK)
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda *a, **k: str(tmp_path / "data" / "cxloop"))
+    assert K.cache_dir() == str(tmp_path / "data" / "cxloop" / "numba")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert K.cache_dir() == str(tmp_path / "mine")

@@ -28,10 +28,23 @@ _numba = None
 
 
 def cache_dir() -> str:
-    """Where numba keeps compiled kernels: $NUMBA_CACHE_DIR, else <user data dir>/numba."""
+    """Where numba keeps compiled kernels: $NUMBA_CACHE_DIR, else <user data dir>/numba when it
+    can be written, else a per-user directory under the system's temporary directory."""
+    import tempfile
+
     from platformdirs import user_data_dir
 
-    return os.environ.get("NUMBA_CACHE_DIR") or os.path.join(user_data_dir("cxloop", appauthor=False), "numba")
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    for d in (os.path.join(user_data_dir("cxloop", appauthor=False), "numba"),
+              os.path.join(tempfile.gettempdir(), f"cxloop-numba-{os.getuid() if hasattr(os, 'getuid') else 0}")):
+        try:
+            os.makedirs(d, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            continue
+    return tempfile.mkdtemp(prefix="cxloop-numba-")
 
 
 def available() -> bool:
