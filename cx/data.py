@@ -208,7 +208,7 @@ class Events:
         self._masks: dict = {}
         self._lock = threading.Lock()
 
-    def _read(self, sql: str):
+    def _read(self, sql: str, params: dict | None = None):
         """Run `sql` in a transaction that also checks the store still holds this build."""
         cur = self.store.cursor()
         try:
@@ -217,7 +217,7 @@ class Events:
                         params={"id": self.dataset.id, "b": self.built}).fetchall()[0][0]
             if not n:
                 raise Stale("The dataset changed while its journey arrays were read.")
-            out = cur.sql(sql).to_arrow_table()
+            out = cur.sql(sql, params=params).to_arrow_table()
             cur.sql("COMMIT")
             return out
         finally:
@@ -274,8 +274,8 @@ class Events:
                     t = self._read(f"SELECT customer_id FROM {self.dataset.schema}.{EVENT_CUSTOMERS} ORDER BY c")
                     self._cols[key] = t.column(0).combine_chunks()
                 else:
-                    t = self._read(f"SELECT value FROM {self.dataset.schema}.{EVENT_DICT} WHERE dim = "
-                                   f"'{_ident_checked(dim)}' ORDER BY code")
+                    t = self._read(f"SELECT value FROM {self.dataset.schema}.{EVENT_DICT} WHERE dim = $dim "
+                                   "ORDER BY code", {"dim": dim})
                     self._cols[key] = t.column(0).to_pylist()
             return self._cols[key]
 

@@ -516,8 +516,8 @@ def _warm_calls():
         yield sankey_counts, (starts, val, nodes, m, 2, True, 3, np.zeros((2, 2, 3), i64))
         yield paths_per_customer, (starts, val, nodes, m, amount, tp, buy, 2, np.full((1, 2), -1, i32), z.copy(),
                                    np.zeros(1, np.bool_), np.zeros(1, np.bool_))
-    for chan in (np.empty(0, i32), tp):
-        yield loops_per_customer, (starts, vals[0], m, ts, amount, tp, buy, chan, 2, np.zeros(1, np.bool_), z.copy(),
+    for chan in (np.empty(0, i32), tp):  # no channel column: n_chan = 0 (the kernel reads chan only when > 0)
+        yield loops_per_customer, (starts, vals[0], m, ts, amount, tp, buy, chan, len(chan), np.zeros(1, np.bool_), z.copy(),
                                    np.zeros(1, np.bool_), z.copy(), np.full(1, -1, i32), np.zeros(2, i64),
                                    np.zeros(2, i64))
     yield switching_counts, (starts, tp, m, amount, tp, buy, 2, np.zeros(4, i64), np.zeros(4, i64),
