@@ -31,6 +31,9 @@ def build_pages() -> dict:
             st.Page("views/customer.py", title="Customer view", icon=":material/person_search:", url_path="customer"),
             st.Page("views/teams.py", title="Teams", icon=":material/groups:", url_path="teams"),
         ],
+        "Act": [  # the closed loop (cx.cases)
+            st.Page("views/cases.py", title="Cases", icon=":material/task_alt:", url_path="cases"),
+        ],
         "Data": [
             st.Page("views/data.py", title="Data", icon=":material/upload_file:", url_path="data"),
             st.Page("views/sql.py", title="SQL", icon=":material/terminal:", url_path="sql"),

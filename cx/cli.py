@@ -27,11 +27,11 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def _parse_map(items: list[str]) -> dict[str, str]:
+def _parse_map(items: list[str], option: str = "--map", pair: str = "SOURCE=TARGET") -> dict[str, str]:
     out = {}
     for it in items or []:
         if "=" not in it:
-            raise SystemExit(f"--map takes SOURCE=TARGET pairs, got {it!r}")
+            raise SystemExit(f"{option} takes {pair} pairs, got {it!r}")
         src, dst = it.split("=", 1)
         out[src.strip()] = dst.strip()
     return out
@@ -42,19 +42,27 @@ def cmd_import(args) -> int:
 
     store = _store(args)
     mapping = _parse_map(args.map) or None
+    constants = _parse_map(args.constant, "--constant", "COLUMN=VALUE") or None
     progress = (lambda f, m: print(f"  [{f:4.0%}] {m}", file=sys.stderr)) if not args.quiet else None
     if mapping is not None and not args.exact_map:
         # --map completes the suggested mapping: named columns override it
-        with open_source(store, args.file, sheet=args.sheet) as src:
+        with open_source(store, args.file, sheet=args.sheet, delimiter=args.delimiter) as src:
             kind = args.kind or src.detect_kind()
-            base = {k: v for k, v in src.suggest_mapping(kind).items() if v not in mapping.values()}
+            base = {k: v for k, v in src.suggest_mapping(kind).items()
+                    if v not in mapping.values() and v not in (constants or {})}
         mapping = {**base, **mapping}
     rep = import_file(store, args.file, kind=args.kind, mapping=mapping, dataset=args.dataset,
                       mode=args.mode, timezone=args.timezone, dry_run=args.dry_run, progress=progress,
                       valid_from=args.valid_from, valid_to=args.valid_to, allow_duplicate=args.allow_duplicate,
-                      sheet=args.sheet)
+                      sheet=args.sheet, delimiter=args.delimiter, constants=constants)
     print(rep.summary())
-    print("mapping: " + ", ".join(f"{k} -> {v}" for k, v in rep.mapping.items()))
+    print(f"read as: {rep.read_as}")
+    print("mapping: " + ", ".join([f"{k} -> {v}" for k, v in rep.mapping.items()]
+                                  + [f"'{v}' (constant) -> {k}" for k, v in rep.constants.items()]))
+    if rep.attributes:
+        from .ingest.parse import ATTRIBUTE_TYPES
+
+        print("attributes: " + ", ".join(f"{k} ({ATTRIBUTE_TYPES[v]})" for k, v in rep.attributes.items()))
     for w in rep.warnings:
         print(f"note: {w}")
     if rep.rejected:
@@ -118,6 +126,48 @@ def cmd_export_lake(args) -> int:
     return 0
 
 
+# -- the closed loop (cx.cases): for cron ---------------------------------------------------------------
+def cmd_cases(args) -> int:
+    from . import cases
+
+    store = _store(args)
+    if args.evaluate:
+        ev = cases.evaluate(store, args.dataset)
+        print(f"dataset '{args.dataset}': {ev.summary()} ({ev.seconds:.1f} s)")
+    c = store.con.sql("SELECT status, count(*) FROM cx_meta.loop_cases WHERE dataset_id = $d GROUP BY 1 ORDER BY 1",
+                      params={"d": store.dataset(args.dataset).id}).fetchall()
+    n = cases.open_counts(store, args.dataset)
+    print(f"cases: {', '.join(f'{k} {v:,}' for k, v in c) or 'none'}; open {n['open']:,}, overdue {n['overdue']:,}")
+    return 0
+
+
+def cmd_alerts(args) -> int:
+    from .cases import alerts, channels
+
+    store = _store(args)
+    r = alerts.run_alerts(store, args.dataset)
+    print(f"dataset '{args.dataset}': {r['fired']} alert(s) firing, {len(r['new'])} new; delivery: "
+          f"{channels.describe(r['delivery'])}")
+    for key, ch, err in (r["delivery"] or {}).get("failed", []):
+        print(f"  failed: {key} via {ch}: {err}", file=sys.stderr)
+    return 1 if (r["delivery"] or {}).get("failed") else 0
+
+
+def cmd_digest(args) -> int:
+    from .cases import channels, digest
+
+    store = _store(args)
+    g = digest.build(store, args.dataset, period=args.period)
+    out = args.out or Path(f"cx_digest_{args.dataset}_{args.period}")
+    h, t = digest.write(g, out)
+    print(f"digest written: {h} and {t}")
+    if args.send:
+        r = digest.send(store, g)
+        print(f"sent: {channels.describe(r)}")
+        return 1 if r["failed"] else 0
+    return 0
+
+
 def cmd_glossary(args) -> int:
     from . import glossary
 
@@ -151,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--allow-duplicate", action="store_true",
                    help="append the file even if the same bytes were already appended to the dataset")
     i.add_argument("--sheet", help="the sheet of an Excel workbook to read (default: the first)")
+    i.add_argument("--delimiter", metavar="DELIM",
+                   help="the delimiter of a text file: ',', ';', tab, '|' or whitespace (runs of spaces or tabs); "
+                        "default: detected")
+    i.add_argument("--constant", action="append", metavar="COLUMN=VALUE",
+                   help="a contract column the file lacks, the same for every row (--constant touchpoint=order); "
+                        "repeatable")
     i.add_argument("--dry-run", action="store_true", help="validate only")
     i.add_argument("--errors", type=Path, help="write every problem found to this CSV")
     i.add_argument("--quiet", action="store_true")
@@ -177,6 +233,25 @@ def main(argv: list[str] | None = None) -> int:
     x.add_argument("--out", required=True, type=Path)
     x.add_argument("--db", default=argparse.SUPPRESS)
     x.set_defaults(fn=cmd_export_lake)
+
+    c = sub.add_parser("cases", help="the closed loop's cases: counts; --evaluate runs the rules (for cron)")
+    c.add_argument("--dataset", default="demo")
+    c.add_argument("--evaluate", action="store_true", help="run the case rules and escalate overdue cases")
+    c.add_argument("--db", default=argparse.SUPPRESS)
+    c.set_defaults(fn=cmd_cases)
+
+    al = sub.add_parser("alerts", help="evaluate the alert rules and deliver new alerts once (for cron)")
+    al.add_argument("--dataset", default="demo")
+    al.add_argument("--db", default=argparse.SUPPRESS)
+    al.set_defaults(fn=cmd_alerts)
+
+    dg = sub.add_parser("digest", help="write the leadership digest (HTML and text); --send delivers it")
+    dg.add_argument("--dataset", default="demo")
+    dg.add_argument("--period", choices=["week", "month"], default="week")
+    dg.add_argument("--out", type=Path, help="path of the digest (.html and .txt are written)")
+    dg.add_argument("--send", action="store_true", help="send it through the configured channels (once a day)")
+    dg.add_argument("--db", default=argparse.SUPPRESS)
+    dg.set_defaults(fn=cmd_digest)
 
     gl = sub.add_parser("glossary", help="print every metric's definition (the README's metric section)")
     gl.set_defaults(fn=cmd_glossary)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import polars as pl
 from ibis import _
 
@@ -37,6 +38,25 @@ def columns(d: Data, dataset: str | None = None) -> pl.DataFrame:
                         "share": filled / rows if rows else None})
     return pl.DataFrame(out, schema={"table": pl.Utf8, "column": pl.Utf8, "role": pl.Utf8, "rows": pl.Int64,
                                      "filled": pl.Int64, "share": pl.Float64})
+
+
+@uses_data
+def purchase_map(d: Data, dataset: str | None = None) -> pl.DataFrame:
+    """Each distinct touchpoint: rows, rows with an amount > 0, whether the purchase rules make it a
+    purchase touchpoint, and the purchases (transactions, :func:`cx.expr.is_purchase`) it holds.
+    Busiest first. What the Data page shows beside the purchase rules."""
+    schema = {"touchpoint": pl.Utf8, "rows": pl.Int64, "with_amount": pl.Int64, "purchase_touchpoint": pl.Boolean,
+              "purchases": pl.Int64}
+    if not d.has("interactions"):
+        return pl.DataFrame(schema=schema)
+    t = d.table("interactions")
+    buy = is_purchase(d, t).cast("int64")
+    out = (t.group_by("touchpoint")
+           .aggregate(rows=_.count(), with_amount=(t.amount > 0).fill_null(False).cast("int64").sum(),
+                      purchases=buy.sum())
+           .order_by([ibis.desc("rows"), "touchpoint"]).to_polars())
+    named = set(d.purchase_touchpoints)
+    return out.with_columns(purchase_touchpoint=pl.col("touchpoint").is_in(list(named))).select(list(schema)).cast(schema)
 
 
 @dataclass(frozen=True)

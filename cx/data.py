@@ -76,6 +76,48 @@ class Data:
         """The columns of the table of `kind` (empty when the dataset has none)."""
         return tuple(self.columns.get(kind, ()))
 
+    def attributes(self, kind: str) -> list[str]:
+        """The attributes of the table of `kind`: the columns its files brought beyond the data
+        contract, kept by the import (schema.attribute_columns), usable as filters and breakdowns."""
+        from .schema import attribute_columns
+
+        return attribute_columns(kind, self.cols(kind)) if kind in self.columns else []
+
+    def customer_attributes(self) -> tuple[str, ...]:
+        """What describes a customer, usable as a breakdown wherever customers are grouped: the
+        customers table's columns (persona, region ... and its own attributes), then the event log's
+        attributes that hold one value per customer (acquisition_channel, user_cohort: a file with no
+        customers table brings them this way). Found once per dataset version."""
+        own = [c for c in self.cols("customers") if c != "customer_id" and not c.startswith("_")]
+        return (*own, *[c for c in self._constant_attributes() if c not in own])
+
+    def _constant_attributes(self) -> tuple[str, ...]:
+        """The interaction attributes with at most one value per customer (and some value)."""
+        attrs = self.attributes("interactions")
+        if not attrs:
+            return ()
+        cache = self.store.__dict__.setdefault("_constant_attributes", {})
+        key = (self.dataset.id, self.dataset.version)
+        if key not in cache:
+            t = self.table("interactions")
+            per = t.group_by("customer_id").aggregate(**{f"a{i}": t[a].nunique() for i, a in enumerate(attrs)})
+            top = per.aggregate(**{f"a{i}": per[f"a{i}"].max() for i in range(len(attrs))}).to_polars().row(0)
+            cache[key] = tuple(a for a, most in zip(attrs, top) if most == 1)
+        return cache[key]
+
+    def customer_attribute(self, name: str) -> "ibis.Table":
+        """Ibis table (customer_id, `name` as text): one customer attribute (see
+        :func:`customer_attributes`; a CXError listing them when `name` is none of them)."""
+        if name not in self.customer_attributes():
+            known = ", ".join(self.customer_attributes()) or "none: import a customers table on the Data page"
+            raise CXError(f"'{name}' is not a customer attribute of this dataset (possible: {known}).")
+        if name in self.cols("customers"):
+            c = self.table("customers")
+            return c.select("customer_id", c[name].cast("string").name(name))
+        t = self.table("interactions")
+        t = t.filter(t[name].notnull())
+        return t.group_by("customer_id").aggregate(t[name].cast("string").max().name(name))
+
     # -- tables ------------------------------------------------------------------------------------
     def table(self, kind: str) -> "ibis.Table":
         """The unfiltered Ibis table of one kind (a CXError saying what to import when missing)."""
@@ -138,6 +180,11 @@ class Data:
 
             ids = ibis.memtable({"customer_id": list(f.customers)}, schema={"customer_id": "string"})
             keep = ids if keep is None else ids.semi_join(keep, "customer_id")
+        for name, values in f.attributes:  # other customer attributes (a dataset without one ignores it)
+            if name in self.customer_attributes():
+                c = self.customer_attribute(name)
+                c = c.filter(c[name].isin(list(values))).select("customer_id")
+                keep = c if keep is None else c.semi_join(keep, "customer_id")
         wanted = {n: getattr(f, n) for n in CUSTOMER_FILTERS if getattr(f, n) and self.has("customers", n)}
         if wanted:
             c = self.table("customers")

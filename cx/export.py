@@ -57,9 +57,22 @@ def neutralise(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-def to_csv_bytes(df: pl.DataFrame) -> bytes:
+def to_csv_bytes(df: pl.DataFrame, readable: bool = False) -> bytes:
+    """The frame as formula-safe CSV. readable=True (the app's downloads): the first header row
+    holds the names a reader sees (cx.report.header: "predicted CLV", "P(alive)"), the second the
+    machine names (predicted_clv, p_alive), so a spreadsheet reads well and a script can still map
+    the columns; the default keeps the machine names alone (notebooks, the CLI)."""
     buf = io.BytesIO()
-    neutralise(df).write_csv(buf)
+    out = neutralise(df)
+    if readable:
+        from .report import header
+
+        names = [safe_name(header(c)) for c in df.columns]
+        head = pl.DataFrame([names, [safe_name(c) for c in df.columns]], schema=out.columns, orient="row")
+        buf.write(head.write_csv(include_header=False).encode())
+        out.write_csv(buf, include_header=False)
+        return buf.getvalue()
+    out.write_csv(buf)
     return buf.getvalue()
 
 

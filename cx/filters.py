@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 CUSTOMER_FILTERS = ("persona", "region", "tier", "stakeholder")
+ATTRIBUTE_PARAM = "a."  # URL parameter of an attribute filter: ?a.acquisition_channel=ads,organic
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class Filters:
     tier: tuple[str, ...] = ()
     stakeholder: tuple[str, ...] = ()
     segment: str | None = None  # a saved segment (cx.segments): its members only
+    # other customer attributes (Data.customer_attributes: a customers-table column, or an event
+    # log's one-value-per-customer column): ((name, (value, ...)), ...), sorted by name
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     customers: tuple[str, ...] = ()  # only these customer ids (a drill-down's group; not in the URL)
 
     def is_empty(self) -> bool:
@@ -26,6 +30,8 @@ class Filters:
 
     def with_(self, **kw) -> "Filters":
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+        if "attributes" in kw:
+            kw["attributes"] = attributes_of(dict(kw["attributes"]))
         return replace(self, **kw)
 
     def key(self) -> tuple:
@@ -40,6 +46,8 @@ class Filters:
             v = getattr(self, name)
             if v:
                 parts.append(f"{name}: {', '.join(v)}")
+        for name, values in self.attributes:
+            parts.append(f"{name}: {', '.join(values)}")
         if self.segment:
             parts.append(f"segment: {self.segment}")
         if self.customers:
@@ -57,6 +65,8 @@ class Filters:
             v = getattr(self, name)
             if v:
                 out["channel" if name == "channels" else name] = ",".join(v)
+        for name, values in self.attributes:
+            out[ATTRIBUTE_PARAM + name] = ",".join(values)
         if self.segment:
             out["segment"] = self.segment
         return out
@@ -72,8 +82,16 @@ class Filters:
         def t(v):
             return tuple(x for x in (v or "").split(",") if x)
 
+        attrs = {k[len(ATTRIBUTE_PARAM):]: t(params.get(k)) for k in list(params.keys())
+                 if k.startswith(ATTRIBUTE_PARAM) and len(k) > len(ATTRIBUTE_PARAM)}
         return cls(start=d(params.get("from")), end=d(params.get("to")), channels=t(params.get("channel")),
-                   **{n: t(params.get(n)) for n in CUSTOMER_FILTERS}, segment=params.get("segment") or None)
+                   **{n: t(params.get(n)) for n in CUSTOMER_FILTERS}, segment=params.get("segment") or None,
+                   attributes=attributes_of(attrs))
+
+
+def attributes_of(chosen: dict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The attribute filters as Filters holds them: name -> values, empty choices dropped, by name."""
+    return tuple((n, tuple(v)) for n, v in sorted(chosen.items()) if v and n not in CUSTOMER_FILTERS)
 
 
 @dataclass(frozen=True)

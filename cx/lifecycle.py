@@ -115,10 +115,10 @@ def _has_segments(d: Data) -> bool:
 
 @uses_data
 def breakdown_options(d: Data, dataset: str | None = None) -> tuple[str, ...]:
-    """The breakdowns cohorts accept: the first touch's channel, the customers table's columns, and
+    """The breakdowns cohorts accept: the first touch's channel, the customer attributes (the
+    customers table's columns and the event log's one-value-per-customer attributes), and
     "segment" when the dataset has saved segments."""
-    cols = [c for c in d.cols("customers")
-            if c not in ("customer_id", "first_seen", "extras", SEGMENT) and not c.startswith("_")]
+    cols = [c for c in d.customer_attributes() if c not in ("first_seen", "extras", SEGMENT)]
     seg = (SEGMENT,) if _has_segments(d) else ()
     return (*ENTRY_BREAKDOWNS, *cols, *seg)
 
@@ -133,13 +133,11 @@ def _groups(d: Data, t, breakdown: str, basis: str, top: int):
         m = d.membership()
         return m.select("customer_id", group=m.segment.cast("string"))  # one row per customer and segment
     else:
-        if not d.has("customers"):
-            raise CXError(f"A breakdown by '{breakdown}' needs a customers table: import one on the Data page.")
         opts = breakdown_options(d)
         if breakdown not in opts:
             raise CXError(f"Cannot break cohorts down by '{breakdown}' (possible: {', '.join(opts)}).")
-        c = d.customers
-        g = c.select("customer_id", group=c[breakdown].cast("string").fill_null(UNKNOWN))
+        c = d.customer_attribute(breakdown).semi_join(t, "customer_id")  # the customers the filters keep
+        g = c.select("customer_id", group=c[breakdown].fill_null(UNKNOWN))
     sizes = g.group_by("group").aggregate(n=_.count()).order_by([ibis.desc("n"), "group"]).limit(top).to_polars()
     keep = [v for v in sizes["group"].to_list() if v != UNKNOWN]
     return g.mutate(group=ibis.cases((g.group == UNKNOWN, UNKNOWN), (g.group.isin(keep), g.group), else_=OTHER))

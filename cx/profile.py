@@ -86,10 +86,15 @@ def activity(d: Data, filters: Filters | None = None, dataset: str | None = None
     return g.drop("lo", "hi").order_by("period").to_polars()
 
 
+MAX_ATTRIBUTE_VALUES = 50
+
+
 @uses_data
 def filter_options(d: Data, dataset: str | None = None) -> FilterOptions:
     """The values the sidebar offers, read from the dataset (unfiltered): the date span, the
-    channels, and the customer attributes' values (at most 200 each)."""
+    channels, the contract's customer attributes' values (at most 200 each), and the values of every
+    other customer attribute that has at most MAX_ATTRIBUTE_VALUES of them (an event log's
+    acquisition_channel; not an id or an amount)."""
     if not d.has("interactions"):
         return FilterOptions()
     t = d.table("interactions")
@@ -103,6 +108,14 @@ def filter_options(d: Data, dataset: str | None = None) -> FilterOptions:
                 v = c.filter(c[n].notnull()).select(n).distinct().order_by(n).limit(200).to_polars()
                 if v.height:
                     values[n] = tuple(v[n].to_list())
+    for n in d.customer_attributes():  # the other customer attributes, when they hold a few values
+        if n in CUSTOMER_FILTERS or n in values:
+            continue
+        a = d.customer_attribute(n)
+        v = a.filter(a[n].notnull() & (a[n] != "")).select(n).distinct().order_by(n).limit(MAX_ATTRIBUTE_VALUES + 1)
+        v = v.to_polars()
+        if 0 < v.height <= MAX_ATTRIBUTE_VALUES:
+            values[n] = tuple(v[n].to_list())
     lo, hi = span["lo"][0], span["hi"][0]
     return FilterOptions(lo.date() if lo else None, hi.date() if hi else None,
                          tuple(chans["channel"].to_list()), values)

@@ -20,6 +20,8 @@ class Item:
     figure: go.Figure | None = None
     table: pl.DataFrame | None = None
     caption: str = ""
+    formats: dict = field(default_factory=dict)  # column -> "percent", "%.2f" ... as the screen shows it
+    labels: dict = field(default_factory=dict)  # column -> the header the screen shows, when not cx.report.header
 
 
 @dataclass
@@ -32,8 +34,10 @@ class View:
         title = (fig.layout.title.text or "") if fig.layout.title else ""
         self.items.append(Item(title=title, figure=fig, caption=caption))  # a reference: no copy per rerun
 
-    def add_table(self, df: pl.DataFrame, title: str = "", caption: str = "") -> None:
-        self.items.append(Item(title=title, table=df.head(MAX_TABLE_ROWS), caption=caption))
+    def add_table(self, df: pl.DataFrame, title: str = "", caption: str = "", formats: dict | None = None,
+                  labels: dict | None = None) -> None:
+        self.items.append(Item(title=title, table=df.head(MAX_TABLE_ROWS), caption=caption, formats=formats or {},
+                               labels=labels or {}))
 
 
 _WORDS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "clv": "CLV", "id": "ID", "ci": "CI", "roi": "ROI",
@@ -54,16 +58,38 @@ def header(column: str) -> str:
     return " ".join(_PHRASES.get(w) or _WORDS.get(w, w) for w in words)
 
 
-def _table_html(df: pl.DataFrame) -> str:
-    def cell(v) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:,.4g}"
-        return html.escape(str(v))
+def cell_text(v, fmt: str | None = None) -> str:
+    """A value as a table shows it to a reader: a dash for nothing, percentages as percentages,
+    thousands separators, sensible decimals (the screen's column format when given: "percent",
+    "%.2f", "%+.2f" ...)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if fmt == "percent":
+            return f"{v:.1%}"
+        if fmt and fmt.startswith("%"):
+            try:
+                return fmt % v
+            except (TypeError, ValueError):
+                pass
+        if v != v or v in (float("inf"), float("-inf")):
+            return "–"
+        if abs(v) >= 100:
+            return f"{v:,.0f}"
+        return f"{v:,.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return html.escape(str(v))
 
-    head = "".join(f"<th>{html.escape(header(c))}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in df.iter_rows())
+
+def _table_html(df: pl.DataFrame, formats: dict | None = None, labels: dict | None = None) -> str:
+    formats, labels = formats or {}, labels or {}
+    head = "".join(f"<th>{html.escape(labels.get(c) or header(c))}</th>" for c in df.columns)
+    fmts = [formats.get(c) for c in df.columns]
+    rows = "".join("<tr>" + "".join(f"<td>{cell_text(v, f)}</td>" for v, f in zip(r, fmts)) + "</tr>"
+                   for r in df.iter_rows())
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -79,7 +105,7 @@ def html_report(view: View, link: str = "") -> str:
                                      config={"displaylogo": False})
         elif it.table is not None:
             more = "" if it.table.height < MAX_TABLE_ROWS else f"<p class=cap>First {MAX_TABLE_ROWS} rows.</p>"
-            body = _table_html(it.table) + more
+            body = _table_html(it.table, it.formats, it.labels) + more
         title = f"<h2>{html.escape(it.title)}</h2>" if it.title and it.figure is None else ""
         cap = f"<p class=cap>{html.escape(it.caption)}</p>" if it.caption else ""
         parts.append(f"<section>{title}{body}{cap}</section>")

@@ -38,7 +38,9 @@ class TableKind:
     name: str
     description: str
     columns: tuple[Column, ...]
-    keep_extra: bool = False  # extra (unmapped) columns are kept as text attributes
+    # extra (unmapped) columns are kept as attributes: typed (number, date/time, true/false or text,
+    # decided by their values) or, for customers, as text
+    typed_attributes: bool = True
     key_columns: tuple[str, ...] = field(default=())
 
     @property
@@ -62,6 +64,13 @@ _TS_SYN = ("timestamp", "date", "time", "datetime", "created_at", "created", "ev
            "ts", "occurred_at", "date_time", "event_timestamp", "submitted_at", "answered_at", "when",
            "visit_date", "visited_at", "sent_at", "received_at")
 _CHANNEL_SYN = ("channel", "medium", "source_channel", "platform", "via")
+# money: the names of an order's total first, then a unit price last (a file with both a total and a
+# price maps the total); each source column goes to one contract column at most (suggest_mapping)
+_AMOUNT_SYN = ("amount", "revenue", "order_value", "order_total", "total_amount", "order_amount", "sales_amount",
+               "sale_amount", "purchase_amount", "transaction_amount", "payment_amount", "net_amount",
+               "gross_amount", "dollar_value", "dollars", "dollar_amount", "amount_usd", "value_usd", "revenue_usd",
+               "usd", "total_value", "total", "total_price", "sales", "sale", "spend", "spent", "gmv", "value",
+               "price")
 
 INTERACTIONS = TableKind(
     "interactions",
@@ -83,7 +92,7 @@ INTERACTIONS = TableKind(
         Column("employee_id", "text", False, "who served the customer",
                ("employee_id", "employee", "agent", "agent_id", "staff", "staff_id", "rep", "rep_id")),
         Column("amount", "decimal", False, "money: revenue on purchases, negative for refunds",
-               ("amount", "revenue", "value", "price", "order_value", "total", "spend", "sales")),
+               _AMOUNT_SYN),
         Column("value_given", "text", False, "what the company gave: discount, content, thank_you, gift",
                ("value_given", "give", "gift", "incentive", "offer", "benefit")),
         Column("sentiment", "float", False, "-1..1 if the source already scored it",
@@ -112,7 +121,7 @@ CUSTOMERS = TableKind(
         Column("acquisition_channel", "text", False, "how they came", ("acquisition_channel", "source",
                                                                        "acquired_via", "utm_source", "origin")),
     ),
-    keep_extra=True,
+    typed_attributes=False,
     key_columns=("customer_id",),
 )
 
@@ -137,6 +146,41 @@ FEEDBACK = TableKind(
 )
 
 KINDS: dict[str, TableKind] = {k.name: k for k in (INTERACTIONS, CUSTOMERS, FEEDBACK)}
+
+# Columns a table gets besides its contract columns and its attributes: internal ones start with "_"
+# (the import's _seq, _stage_derived), and feedback's sentiment is scored from the comments.
+DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"interactions": (), "customers": (), "feedback": ("sentiment",)}
+
+
+def attribute_columns(kind: str, columns) -> list[str]:
+    """The attributes among a table's columns (in their order): the extra columns its files brought,
+    kept by the import, i.e. neither a contract column of the kind nor an internal or derived one.
+    They are usable by name as filters and breakdowns."""
+    reserved = set(KINDS[kind].column_names) | set(DERIVED_COLUMNS[kind])
+    return [c for c in columns if c not in reserved and not c.startswith("_")]
+
+
+def attribute_names(kind: str, columns, mapped=()) -> dict[str, str]:
+    """Source column -> attribute name, for the columns of a file (its header, in order) that are not
+    `mapped` to the contract: lower_snake_case ('Loyalty Points' -> loyalty_points), starting with
+    a letter ('2nd' -> attr_2nd), never a contract, internal or derived column name nor another
+    attribute's (an extra 'Channel' beside a mapped channel, column 5 -> channel_5). Safe SQL
+    identifiers: [a-z][a-z0-9_]*."""
+    taken = set(KINDS[kind].column_names) | set(DERIVED_COLUMNS[kind])
+    out: dict[str, str] = {}
+    for i, name in enumerate(columns):
+        if name in mapped:
+            continue
+        norm = normalise_name(name) or f"column_{i + 1}"
+        if not re.match(r"^[a-z]", norm):
+            norm = "attr_" + norm
+        base, k = norm, 1
+        while norm in taken:
+            norm = f"{base}_{i + 1}" + (f"_{k}" if k > 1 else "")
+            k += 1
+        taken.add(norm)
+        out[name] = norm
+    return out
 
 # Scales of the known feedback metrics: (min, max, higher_is_better)
 METRIC_SCALES = {

@@ -189,9 +189,16 @@ def total(sum_x: float, sum_x2: float, n: int, level: float = LEVEL) -> Estimate
     return Estimate(float(sum_x), float(sum_x) - half, float(sum_x) + half, int(n))
 
 
+BOOTSTRAP_MAX_N = 20_000
+
+
 def bootstrap_mean(values, level: float = LEVEL, resamples: int = 2000, seed: int = 0) -> Estimate:
     """The mean of per-unit values (average CLV over customers, a health score) with a bootstrap
-    percentile interval over the units (scipy.stats.bootstrap)."""
+    percentile interval over the units (scipy.stats.bootstrap). Above BOOTSTRAP_MAX_N units the
+    bootstrap distribution of a mean is normal to within its own resampling noise (central limit
+    theorem: its skew shrinks as 1/√n), so the interval is the normal one, mean ± z·s/√n: the
+    same figure without resampling hundreds of thousands of customers 2,000 times (4 GB, a minute
+    at 263k buyers)."""
     x = np.asarray([v for v in values if v is not None], dtype=float)
     x = x[~np.isnan(x)]
     n = int(x.size)
@@ -200,6 +207,9 @@ def bootstrap_mean(values, level: float = LEVEL, resamples: int = 2000, seed: in
     m = float(x.mean())
     if n == 1 or float(x.std()) == 0.0:
         return Estimate(m, m if n > 1 else None, m if n > 1 else None, n)
+    if n > BOOTSTRAP_MAX_N:
+        half = _z(level) * float(x.std(ddof=1)) / math.sqrt(n)
+        return Estimate(m, m - half, m + half, n)
     from scipy.stats import bootstrap
 
     res = bootstrap((x,), np.mean, confidence_level=level, n_resamples=resamples, method="percentile",

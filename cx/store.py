@@ -79,6 +79,45 @@ _META_DDL = [
     EVENT_STORES_DDL,
 ]
 
+# -- the closed loop (cx.cases): the app's own work, outside the dataset schemas -------------------
+# Cases, their marks (the latest trigger seen per customer and reason), the history of every change,
+# action plans, settings (rules, routing, targets, alert rules, channels: JSON, versioned), alert
+# events (the in-app inbox) and deliveries (one row per event and channel). They refer to customers
+# by id, so they survive a re-import or replace of the dataset; deleting the dataset deletes them.
+_LOOP_DDL = [
+    "CREATE SEQUENCE IF NOT EXISTS cx_meta.loop_ids",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_cases (
+        id BIGINT PRIMARY KEY, dataset_id INTEGER NOT NULL, customer_id VARCHAR NOT NULL, reason VARCHAR NOT NULL,
+        trigger_key VARCHAR NOT NULL, event_at TIMESTAMP, detail VARCHAR, touchpoint VARCHAR, department VARCHAR,
+        owner VARCHAR, assignee VARCHAR, priority VARCHAR, status VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
+        due_at TIMESTAMP, first_action_at TIMESTAMP, closed_at TIMESTAMP, escalated_to VARCHAR,
+        escalated_at TIMESTAMP, version INTEGER NOT NULL, updated_at TIMESTAMP, updated_by VARCHAR,
+        UNIQUE (dataset_id, reason, trigger_key))""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_marks (
+        dataset_id INTEGER, customer_id VARCHAR, reason VARCHAR, last_event_at TIMESTAMP,
+        PRIMARY KEY (dataset_id, customer_id, reason))""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_history (
+        dataset_id INTEGER, object VARCHAR, object_id BIGINT, changed_at TIMESTAMP, who VARCHAR, field VARCHAR,
+        old VARCHAR, new VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_plans (
+        id BIGINT PRIMARY KEY, dataset_id INTEGER NOT NULL, title VARCHAR, link_kind VARCHAR, link_value VARCHAR,
+        metric VARCHAR, better VARCHAR, baseline DOUBLE, target DOUBLE, owner VARCHAR, start_date DATE,
+        due_date DATE, status VARCHAR, source VARCHAR, created_at TIMESTAMP, created_by VARCHAR,
+        version INTEGER NOT NULL, updated_at TIMESTAMP, updated_by VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_settings (
+        dataset_id INTEGER, key VARCHAR, value VARCHAR, version INTEGER NOT NULL, updated_at TIMESTAMP,
+        updated_by VARCHAR, PRIMARY KEY (dataset_id, key))""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_events (
+        id BIGINT PRIMARY KEY, dataset_id INTEGER, event_key VARCHAR UNIQUE, kind VARCHAR, subject VARCHAR,
+        period DATE, message VARCHAR, created_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS cx_meta.loop_deliveries (
+        event_key VARCHAR, channel VARCHAR, dataset_id INTEGER, status VARCHAR, attempts INTEGER,
+        last_error VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, PRIMARY KEY (event_key, channel))""",
+    "CREATE TABLE IF NOT EXISTS cx_meta.loop_rev (dataset_id INTEGER PRIMARY KEY, rev BIGINT)",
+]
+LOOP_TABLES = ("loop_cases", "loop_marks", "loop_history", "loop_plans", "loop_settings", "loop_events",
+               "loop_deliveries", "loop_rev")
+
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
@@ -131,7 +170,7 @@ class Store:
         self._sqlbox = None  # the SQL box's snapshots and worker processes (cx.sqlbox), made on first use
         self._write_lock = _write_lock_for(self.path)
         if not read_only:
-            for ddl in _META_DDL:
+            for ddl in _META_DDL + _LOOP_DDL:
                 self._con.sql(ddl)
 
     # -- connections ---------------------------------------------------------------------
@@ -250,7 +289,7 @@ class Store:
         with self.transaction() as con:
             con.sql(f"DROP SCHEMA IF EXISTS {ds.schema} CASCADE")
             for t in ("datasets", "imports", "stage_rules", "purchase_rules", "segments", "cluster_names",
-                      "event_stores"):
+                      "event_stores", *LOOP_TABLES):
                 col = "id" if t == "datasets" else "dataset_id"
                 con.sql(f"DELETE FROM cx_meta.{t} WHERE {col} = $id", params={"id": ds.id})
 
@@ -415,10 +454,15 @@ class Store:
         bump_version(con, dataset_id, keep_events)
 
     def imports(self, dataset: str | None = None) -> pl.DataFrame:
+        """The dataset's import log, newest first: each file's kind, name, mode (replace or append),
+        rows, time, and the start of its content hash (the same file appended twice is noticed)."""
         ds = self.dataset(dataset)
-        return self.con.sql("SELECT kind, file_name, mode, rows_read, accepted, rejected, seconds, imported_at "
-                            "FROM cx_meta.imports WHERE dataset_id = $id ORDER BY imported_at DESC",
-                            params={"id": ds.id}).pl()
+        has_hash = self.con.sql("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'cx_meta' AND "
+                                "table_name = 'imports' AND column_name = 'sha256'").fetchall()[0][0]
+        file_hash = "left(sha256, 12)" if has_hash else "NULL::VARCHAR"
+        return self.con.sql(f"SELECT kind, file_name, mode, rows_read, accepted, rejected, seconds, imported_at, "
+                            f"{file_hash} AS file_hash FROM cx_meta.imports WHERE dataset_id = $id "
+                            f"ORDER BY imported_at DESC, id DESC", params={"id": ds.id}).pl()
 
     # -- saved segments and cluster names (cx.segments) --------------------------------------
     def save_segment(self, name: str, customer_ids, dataset: str | None = None) -> int:

@@ -92,7 +92,7 @@ def _who(d: Data) -> Step:
     else:
         s = (f"Loops are alike across {by}: from {_pct(lo['loop_rate'])} ({lo[by]}) to {_pct(hi['loop_rate'])} "
              f"({hi[by]}) of customers return to an earlier stage, a spread that could be chance.")
-    fig = jc.hbars(lm.sort("loop_rate"), by, "loop_rate", f"Loop rate by {by}", fmt="%")
+    fig = jc.hbars(lm.sort("loop_rate", descending=True), by, "loop_rate", f"Loop rate by {by}", fmt="%")
     return Step(3, TITLES[2], s, figure=fig, page="segments")
 
 
@@ -119,7 +119,9 @@ def _say(d: Data) -> Step:
     s = (f"Across {int(th['comments'].sum()):,} comments, the most talked-about theme is “{big['label']}” "
          f"({_pct(big['share'])} of comments); the most negative is “{neg['label']}” (mean sentiment "
          f"{neg['mean_sentiment']:+.2f}).")
-    return Step(5, TITLES[4], s, figure=voc_charts.theme_bars(th), page="voc")
+    top = th.sort("comments", descending=True).head(10)  # a room reads ten bars, not twenty-four
+    return Step(5, TITLES[4], s, figure=voc_charts.theme_bars(top, title="The ten most talked-about themes"),
+                page="voc")
 
 
 def _drivers(d: Data) -> Step:
@@ -142,7 +144,7 @@ def _worth(d: Data) -> Step:
     s = (f"The top 10% of customers hold {_pct(top10)} of the value expected over the next 12 months. "
          f"{best['group']} customers are worth the most in total ({_pct(best['share_of_clv'])} of predicted "
          f"value).")
-    fig = jc.hbars(vb.sort("predicted_clv"), "group", "predicted_clv",
+    fig = jc.hbars(vb.sort("predicted_clv", descending=True), "group", "predicted_clv",
                    f"Predicted 12-month value by {by}", fmt="money")
     return Step(7, TITLES[6], s, figure=fig, page="value")
 

@@ -28,3 +28,20 @@ def test_details_link_opens_the_cards_period(app_db):
     spec = charts["NPS over time, with control limits"]
     names = [t.get("name") for t in spec["data"]]
     assert "control limits" in names and "the period you opened" in names
+
+
+def test_one_click_on_a_customer_row_opens_that_customer(app_db):
+    """Issue 25, item 5: a click on any cell of a customer list's row opens that customer (the grid
+    reports the clicked cell; no second click on a link)."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("views/value.py").run()
+    assert not at.exception, at.exception
+    grid = next(d for d in at.dataframe if d.proto.id and "val_top_open" in d.proto.id)
+    third = grid.value["customer_id"].iloc[2].split("customer=")[1].split("&")[0]
+    assert "Click a customer's row to open their view." in " ".join(c.value for c in at.caption)
+    at.session_state["val_top_open"] = {"selection": {"rows": [], "columns": [], "cells": [[2, "predicted_clv"]]}}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.query_params["customer"] == [third] or at.query_params["customer"] == third
+    text = " ".join(shown(m.value) for m in at.markdown)
+    assert "**Touchpoints** (newest first)" in text

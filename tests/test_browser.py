@@ -215,7 +215,9 @@ def test_segment_pick_export_save_and_filter_other_pages(browser, tmp_path):
         expect(button).to_be_enabled(timeout=120_000)
         with page.expect_download(timeout=60_000) as dl:
             button.click()
-        rows = list(csv.DictReader(io.StringIO(open(dl.value.path(), encoding="utf-8").read())))
+        text = open(dl.value.path(), encoding="utf-8").read()
+        assert text.splitlines()[0].startswith("customer,")  # readable names first, the machine names next
+        rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
         assert len(rows) == n and len({r["customer_id"] for r in rows}) == n
         assert rows[0]["customer_id"].startswith("C")
         # saved as a segment under its default name (the label)

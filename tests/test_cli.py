@@ -95,3 +95,26 @@ def test_cli_duplicate_append_valid_dates_and_sheet(tmp_path):
     out = run("--db", db, "import", str(book), "--dataset", "x", "--sheet", "Second")
     assert out.returncode == 0 and "1 rows read, 1 accepted" in out.stdout, out.stderr
     assert "sheet 'Second' was read, not 'First'" in out.stdout
+
+
+def test_cli_import_chooses_the_delimiter_and_gives_constants(tmp_path):
+    f = tmp_path / "orders.txt"
+    f.write_text("  customer_id  date  quantity  dollar_value\n  00001  19970101  1  11.77\n  00002  19970102  2  0\n")
+    db = str(tmp_path / "c.duckdb")
+    out = run("--db", db, "import", str(f), "--delimiter", "whitespace", "--constant", "touchpoint=order",
+              "--constant", "channel=store", "--dataset", "cd", "--quiet")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "2 rows read, 2 accepted, 0 rejected" in lines[0]
+    assert lines[1:4] == ["read as: CSV, utf-8, delimiter whitespace (runs of spaces or tabs)",
+                          "mapping: customer_id -> customer_id, date -> timestamp, dollar_value -> amount, "
+                          "'order' (constant) -> touchpoint, 'store' (constant) -> channel",
+                          "attributes: quantity (number)"]
+    # --map completes the suggestions; a constant replaces the suggestion for its column
+    out = run("--db", db, "import", str(f), "--delimiter", "tab", "--constant", "touchpoint=order", "--dataset", "x")
+    assert out.returncode == 2 and "required column(s) customer_id, timestamp of interactions are not mapped" in \
+        out.stderr
+    out = run("--db", db, "import", str(f), "--delimiter", "#", "--dataset", "x")
+    assert out.returncode == 2 and out.stderr.startswith("error: '#' is not a delimiter the import reads")
+    out = run("--db", db, "import", str(f), "--constant", "touchpoint", "--dataset", "x")
+    assert out.returncode != 0 and "--constant takes COLUMN=VALUE pairs" in out.stderr

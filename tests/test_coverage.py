@@ -43,3 +43,16 @@ def test_a_survey_export_without_customer_ids(store, write):
     cov = coverage.columns(store, dataset="s")
     fb = cov.filter(pl.col("table") == "feedback")
     assert dict(zip(fb["column"], fb["share"]))["comment"] == 2 / 3
+
+
+def test_the_purchase_map_shows_which_touchpoints_are_purchases(store, write):
+    store.import_file(write("events.csv", EVENT_LOG), dataset="log")
+    m = coverage.purchase_map(store, dataset="log")
+    rows = {r["touchpoint"]: r for r in m.iter_rows(named=True)}
+    assert m["touchpoint"][0] == "page_view" and rows["page_view"]["rows"] == 3
+    assert rows["purchase"]["purchase_touchpoint"] and rows["purchase"]["purchases"] == 1
+    assert not rows["cart"]["purchase_touchpoint"] and rows["cart"]["purchases"] == 0  # a cart is not buying
+    assert m["with_amount"].sum() == 0
+    store.set_purchase_rules([("cart", True)], "log")  # the analyst says carts are orders, and purchase is not
+    rows = {r["touchpoint"]: r for r in coverage.purchase_map(store, dataset="log").iter_rows(named=True)}
+    assert rows["cart"]["purchases"] == 1 and rows["purchase"]["purchases"] == 0

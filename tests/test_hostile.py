@@ -31,6 +31,8 @@ PAGES = {
     "views/value.py": [{"tab": t} for t in ("Lifetime value", "Trust the forecast", "Proactive outreach")],
     "views/customer.py": [{"customer": evil("c0")}, {"customer": evil("nobody")}, {}],
     "views/teams.py": [{}],
+    "views/cases.py": [{"tab": t} for t in ("Inbox", "Did it work?", "Plans", "Alerts & targets", "Rules & channels",
+                                            "Digest")] + [{"case": evil("case")}],
     "views/data.py": [{}],
     "views/sql.py": [{"sql": f"SELECT '{evil('sql')}' AS x"}, {"sql": evil("sqlbad")}],
     "views/story.py": [{"step": str(i)} for i in range(1, 9)],

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import cx
+from cx import profile
 from tests.conftest import ROOT, shown
 from tests.realdata import build
 
@@ -27,6 +28,8 @@ PAGES = {
     "views/value.py": [{"tab": t} for t in ("Lifetime value", "Trust the forecast", "Proactive outreach")],
     "views/customer.py": [{}],
     "views/teams.py": [{}],
+    "views/cases.py": [{"tab": t} for t in ("Inbox", "Did it work?", "Plans", "Alerts & targets", "Rules & channels",
+                                            "Digest")],
     "views/data.py": [{}],
     "views/sql.py": [{}],
     "views/story.py": [{"step": str(i)} for i in range(1, 8)],
@@ -133,5 +136,15 @@ def test_missing_inputs_are_absent_not_zero(real_db, monkeypatch):
     assert cards["Revenue"] == "–" and cards["NPS"] == "–" and cards["CSAT"] == "–"
     assert cards["Repeat purchases"] != "–"  # the purchase event is a transaction
     assert "Needs an amount column" in captions
+    # the purchase stage (carts, payment details) is not buying: the stage chart says how many bought
+    s = cx.open(real_db)
+    k = profile.kpis(s, dataset="event log").row(0, named=True)
+    s.close()
+    assert 0 < k["purchasers"] < k["customers"]
+    assert f"is not buying: {k['purchasers']:,} customers made a purchase" in captions
+    # its health score is made of the one component the log measures, and says so
+    assert cards["Health score"] != "–"
+    assert ("From recognition; no data for two-way dialogue, responsiveness, exchange of value (left out)"
+            in captions)
     cards, captions = _cards("orders", real_db, monkeypatch)
     assert cards["Revenue"] != "–" and cards["NPS"] == "–" and cards["Health score"] == "–"

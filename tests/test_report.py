@@ -27,3 +27,29 @@ def test_html_report_has_escaped_readable_tables_and_every_chart():
     assert "<th>customer</th><th>predicted CLV</th>" in text
     assert "&lt;C1&gt;" in text and "<C1>" not in text  # data is text, never markup
     assert "<td>12.5</td>" in text and 'href="http://x/value?dataset=demo"' in text
+
+
+def test_report_tables_read_as_the_screen_shows_them():
+    """Percentages as percentages, separators, a dash for nothing (issue 25: the report showed 0.5467
+    where the screen showed 54.67%)."""
+    v = report.View("Journey")
+    v.add_table(pl.DataFrame({"step": [1, 2], "count": [12_345, 6_789], "conversion_from_first": [1.0, 0.5467],
+                              "median_hours": [None, 1234.5678], "share": [0.25, 0.123456]}),
+                title="Funnel steps", formats={"conversion_from_first": "percent", "median_hours": "%.1f"})
+    text = report.html_report(v)
+    row = text.split("<tbody>")[1].split("</tr>")[1]
+    assert row == "<tr><td>2</td><td>6,789</td><td>54.7%</td><td>1234.6</td><td>0.12</td>"
+    assert "<td>12,345</td><td>100.0%</td><td>–</td><td>0.25</td>" in text
+    assert report.cell_text(float("nan")) == "–" and report.cell_text(True) == "yes"
+
+
+def test_app_csvs_carry_readable_headers_and_the_machine_names():
+    from cx.export import to_csv_bytes
+
+    df = pl.DataFrame({"step": [1], "conversion_from_previous": [0.5], "median hours from previous": [2.0],
+                       "customer_id": ["=C1"]})
+    lines = to_csv_bytes(df, readable=True).decode().splitlines()
+    assert lines[0] == "step,conversion from previous,median hours from previous,customer"
+    assert lines[1] == "step,conversion_from_previous,median hours from previous,customer_id"
+    assert lines[2] == "1,0.5,2.0,'=C1"
+    assert to_csv_bytes(df).decode().splitlines()[0].startswith("step,conversion_from_previous")

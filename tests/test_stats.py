@@ -214,3 +214,18 @@ def test_wilson_vectorised_matches_the_scalar_one():
     e = stats.rate(8, 10)
     assert out["low"][0] == pytest.approx(e.low) and out["high"][0] == pytest.approx(e.high)
     assert out["low"][1] is None and out["high"][2] == pytest.approx(1.0)
+
+
+def test_the_mean_of_many_units_takes_the_normal_interval_the_bootstrap_would_give():
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    from cx import stats as st
+
+    x = np.random.default_rng(3).lognormal(3.0, 1.0, 30_000)  # skewed, like CLV
+    e = st.bootstrap_mean(x.tolist())
+    half = 1.959963984540054 * x.std(ddof=1) / np.sqrt(x.size)
+    assert e.n == 30_000 and abs(e.low - (x.mean() - half)) < 1e-9 and abs(e.high - (x.mean() + half)) < 1e-9
+    ref = bootstrap((x,), np.mean, n_resamples=400, method="percentile", random_state=np.random.default_rng(0),
+                    vectorized=True, batch=50).confidence_interval
+    assert abs(e.low - ref.low) < 0.1 * half and abs(e.high - ref.high) < 0.1 * half  # the same interval

@@ -34,6 +34,12 @@ def dataset_version(ds: str | None) -> int:
     return memo[ds]
 
 
+def version_changed(ds: str | None) -> None:
+    """Forget the version read this run: the page just changed the dataset (saved rules), and what
+    it draws next must be computed for the new version."""
+    st.session_state.get("_versions", {}).pop(ds, None)
+
+
 def call(fn, *args, **kwargs):
     """Run a cx function (store, *args, dataset=..., **kwargs), cached per dataset version."""
     ds = current_dataset()

@@ -60,7 +60,11 @@ def kpi_focus(keys: tuple[str, ...], f) -> None:
             lines.append(f"{_when(at, per).capitalize()} is not a full {per} of this data under the current filters.")
         lines.append(_whole_history(key, card, hist, per, f))
         st.markdown(" ".join(lines))
-        chart(oc.control_chart(hist, card.label, unit, focus=at), key=f"kpi_focus_{key}",
+        goal = _target(key)
+        if goal is not None:
+            lines.append(f"Target: {fmt(goal)} (the dotted line; set on the Cases page).")
+            st.markdown(lines[-1])
+        chart(oc.control_chart(hist, card.label, unit, focus=at, target=goal), key=f"kpi_focus_{key}",
               caption="Dashed: control limits from the history (a p-chart for shares, an individuals chart "
                       "otherwise). Red points are unusual for the process (outside the limits, or the end of a run "
                       "of 8 on one side or a trend of 6); bars are each period's 95% interval.")
@@ -69,6 +73,17 @@ def kpi_focus(keys: tuple[str, ...], f) -> None:
                 if p in st.query_params:
                     del st.query_params[p]
             st.rerun()
+
+
+def _target(key: str):
+    """The KPI's target (the closed loop's targets), or None."""
+    from .loop import loop_call
+    from cx.cases import alerts
+
+    try:
+        return loop_call(alerts.targets)[0].get(key)
+    except Exception:  # noqa: BLE001 - a database without the loop's tables (read-only, Spark): no goal line
+        return None
 
 
 def _whole_history(key: str, card, hist, per: str, f) -> str:

@@ -44,8 +44,11 @@ def page_link(path: str, **kwargs):
 
 
 def page_header(title: str, explanation: str) -> None:
+    """The page's title and what it shows; in presentation mode the title alone (one idea per
+    screen: the explanation is for the reader at a desk)."""
     st.title(title)
-    st.caption(explanation)
+    if not presenting():
+        st.caption(explanation)
 
 
 def page_frame(title: str, explanation: str) -> flt.Filters:
@@ -84,12 +87,14 @@ def presentation_style() -> None:
     (Static CSS only: no data is ever rendered as HTML.)"""
     st.html("""<style>
     [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {display: none;}
-    .block-container, [data-testid="stMainBlockContainer"] {padding-top: 1.2rem; max-width: 100%;}
+    .block-container, [data-testid="stMainBlockContainer"] {padding-top: 0.6rem; max-width: 100%;}
     [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"] {font-size: 1.35rem !important;}
-    h1 {font-size: 3rem !important;} [data-testid="stMetricValue"] {font-size: 3rem !important;}
+    h1 {font-size: 2.3rem !important; padding-top: 0 !important;} [data-testid="stMetricValue"] {font-size: 3rem !important;}
     [data-testid="stMetricLabel"] p {font-size: 1.3rem !important;}
+    h3 {font-size: 2.1rem !important;} h4 {font-size: 1.7rem !important; line-height: 1.35 !important;}
     </style>""")
-    if st.button("Exit presentation", icon=":material/close_fullscreen:", key="present_exit"):
+    if st.button("Exit presentation", icon=":material/close_fullscreen:", key="present_exit", type="tertiary",
+                 shortcut="Esc", help="Back to the normal view (Esc)"):
         del st.query_params["present"]
         st.rerun()
 

@@ -56,9 +56,19 @@ def sidebar() -> flt.Filters:
             sel[key] = tuple(st.multiselect(label, values, default=default, key=f"f_{key}_{ds}",
                                             placeholder="all"))
         f = f.with_(**sel)
+        extra = {n: v for n, v in opts.values.items() if n not in flt.CUSTOMER_FILTERS}
+        if extra:  # the dataset's other customer attributes (an event log's acquisition_channel ...)
+            held = dict(f.attributes)
+            chosen = {}
+            with st.expander("More customer attributes", expanded=any(held.get(n) for n in extra)):
+                for n, values in extra.items():
+                    default = [v for v in held.get(n, ()) if v in values]
+                    chosen[n] = st.multiselect(n, values, default=default, key=f"f_a_{n}_{ds}", placeholder="all")
+            f = f.with_(attributes=chosen)
         f = f.with_(segment=_segment_picker(store, ds, f.segment))
         st.caption(f"Showing: {md_escape(f.describe())}")
-    sync_params({"dataset": ds, **f.to_params()}, owned=SIDEBAR_PARAMS)
+    sync_params({"dataset": ds, **f.to_params()},
+                owned=(*SIDEBAR_PARAMS, *[k for k in st.query_params if k.startswith(flt.ATTRIBUTE_PARAM)]))
     return f
 
 

@@ -6,7 +6,7 @@ import cx
 from cx import clv, glossary, loyalty
 from cx import customer as cu
 from cx.charts import value as vc
-from ui import call, chart, figures, fmt_date, fmt_money, md_escape, page_frame, table
+from ui import call, chart, current_dataset, figures, fmt_date, fmt_money, md_escape, page_frame, table
 
 vc = figures(vc)  # figures memoised per input (ui.cache.figure)
 
@@ -139,3 +139,23 @@ with right:
         st.markdown("**Attributes**")
         st.dataframe(pl.DataFrame({"attribute": list(attrs), "value": [str(v) for v in attrs.values()]}),
                      hide_index=True)
+
+# -- the closed loop: this customer's cases (cx.cases) ------------------------------------------------------
+st.markdown("**Cases**")
+try:
+    from cx import cases as _cases
+    from ui.loop import loop_call
+
+    mine = loop_call(_cases.cases, customer=picked)
+except Exception:  # noqa: BLE001 - a database without the loop's tables (read-only, Spark)
+    mine = None
+if mine is None or not mine.height:
+    st.caption("No case for this customer (cases open by rule: a detractor answer, a low score, an incident "
+               "without follow-up ...).")
+else:
+    from urllib.parse import urlencode
+
+    base = "cases?" + urlencode({"dataset": current_dataset() or ""}) + "&case="
+    st.dataframe(mine.select((pl.lit(base) + pl.col("id").cast(pl.Utf8)).alias("case"), "reason", "status",
+        "owner", "assignee", "opened_at", "due_at", "overdue", "detail"), hide_index=True, placeholder="–",
+        column_config={"case": st.column_config.LinkColumn("case", display_text=r"case=(\d+)")})

@@ -6,7 +6,7 @@ from ui import page_header
 
 page_header("Glossary", "Every number in CX Loop and exactly how it is computed. The same definitions "
             "appear when you hover over a card or chart, and in the README.")
-q = st.text_input("Search", key="gl_q", placeholder="e.g. NPS, loop, retention",
+q = st.text_input("Search", key="gl_q", bind="query-params", placeholder="e.g. NPS, loop, retention",
                   help="Matches names and definitions.").strip().lower()
 areas = [a for a in glossary.AREAS if any(t.area == a for t in glossary.TERMS)]
 for area in areas:

@@ -33,9 +33,10 @@ def funnel_tab():
         default = [[t] for t in call(journey.default_steps, 3, filters=f)]  # in journey order, ending at a purchase
     n = st.slider("Number of steps", 2, MAX_STEPS, max(len(default), 2), key=f"fn_n_{field}", bind="query-params")
     steps = []
-    for row in range(0, n, 5):  # five steps a row: up to 20 stay readable
-        cols = st.columns(5)
-        for i in range(row, min(row + 5, n)):
+    per_row = min(n, 5)  # at most five steps a row: up to 20 stay readable
+    for row in range(0, n, per_row):
+        cols = st.columns(per_row)
+        for i in range(row, min(row + per_row, n)):
             pick = cols[i - row].multiselect(f"Step {i + 1}", options, default=default[i] if i < len(default) else [],
                                              key=f"fn_step_{field}_{i}", bind="query-params",
                                              help="Several values = any of them.")
@@ -77,11 +78,11 @@ def funnel_tab():
                                                "conversion to the last step", percent=True), key="fn_trend",
                   help=glossary.help_text("funnel_trend"))
         with right:
-            at = st.selectbox("Who dropped after step", list(range(1, len(steps))), key="fn_drop",
+            at = st.selectbox("Who dropped after step", list(range(1, len(steps))), key="fn_drop", bind="query-params",
                               format_func=lambda k: f"{k}. {overall['name'][k - 1]}")
             lost = int(overall["count"][at - 1] - overall["count"][at])
             st.metric("Dropped there", f"{lost:,}", help="Reached this step but not the next one within the window.")
-            if st.toggle("List them", key="fn_list", help="Their ids, entry time and the time of the last step "
+            if st.toggle("List them", key="fn_list", bind="query-params", help="Their ids, entry time and the time of the last step "
                          "they reached, exportable as CSV."):
                 drops = call(journey.dropoff_members, tuple(steps), at, **kw)
                 table(drops, "fn_dropped", title=f"Dropped after step {at}", links=True, height=260,
@@ -116,7 +117,7 @@ def loops_tab():
     c1, c2, c3 = st.columns(3)
     level = c1.radio("Level", ["stage", "touchpoint"], horizontal=True, key="lp_level", bind="query-params")
     weight = c2.radio("Edge weight", ["probability", "count"], horizontal=True, key="lp_weight", bind="query-params")
-    collapse = c3.checkbox("Collapse repeats of the same step", True, key="lp_collapse")
+    collapse = c3.checkbox("Collapse repeats of the same step", True, key="lp_collapse", bind="query-params")
     tr = call(journey.transitions, level=level, collapse_repeats=collapse, filters=f)
     st.graphviz_chart(journey.transition_dot(tr, weight=weight), width="stretch")
     st.caption("Arrows are consecutive touchpoints of the same customer. Back-edges (returns to an earlier "

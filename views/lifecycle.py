@@ -81,9 +81,9 @@ def cohorts_tab():
     group = None
     if bd:
         groups = sorted(m["group"].unique().to_list())
-        group = s1.selectbox(f"Heatmap for {bd}", groups, key="lc_group")
-    n_cohorts = s2.slider("Cohorts shown (most recent)", 6, 60, 24 if period == "month" else 26, key="lc_ncoh")
-    max_k = s3.slider(f"{unit.capitalize()}s shown", 3, 48, 12 if period == "month" else 26, key="lc_maxk")
+        group = s1.selectbox(f"Heatmap for {bd}", groups, key="lc_group", bind="query-params")
+    n_cohorts = s2.slider("Cohorts shown (most recent)", 6, 60, 24 if period == "month" else 26, key="lc_ncoh", bind="query-params")
+    max_k = s3.slider(f"{unit.capitalize()}s shown", 3, 48, 12 if period == "month" else 26, key="lc_maxk", bind="query-params")
     mg = m if group is None else m.filter(pl.col("group") == group)
     recent = sorted(mg["cohort"].unique().to_list())[-n_cohorts:]
     mh = stats.with_rate_interval(mg.filter(pl.col("cohort").is_in(recent)), "active", "cohort_size")
@@ -103,10 +103,10 @@ def cohorts_tab():
         d1, d2, d3 = st.columns(3)
         if st.session_state.get("lc_drill_cohort") not in cohorts:
             st.session_state.pop("lc_drill_cohort", None)
-        coh = d1.selectbox("Cohort", cohorts, index=len(cohorts) - 1 if cohorts else None, key="lc_drill_cohort",
+        coh = d1.selectbox("Cohort", cohorts, index=len(cohorts) - 1 if cohorts else None, key="lc_drill_cohort", bind="query-params",
                            format_func=lambda d: lc_charts._fmt_period(d, period))
-        k = d2.number_input(f"{unit.capitalize()} k", 0, 400, 1, key="lc_drill_k")
-        which = d3.radio("Who", ["active", "not active"], horizontal=True, key="lc_drill_who")
+        k = d2.number_input(f"{unit.capitalize()} k", 0, 400, 1, key="lc_drill_k", bind="query-params")
+        which = d3.radio("Who", ["active", "not active"], horizontal=True, key="lc_drill_who", bind="query-params")
         if coh is not None:
             members = call(lifecycle.cohort_members, coh, int(k), active=which == "active", **kw,
                            group=group)
@@ -142,8 +142,8 @@ def states_tab():
         e1, e2 = st.columns(2)
         if st.session_state.get("lc_state_when") not in periods:
             st.session_state.pop("lc_state_when", None)
-        when = e1.selectbox("Period", periods, index=len(periods) - 1 if periods else None, key="lc_state_when")
-        state = e2.selectbox("State", list(lifecycle.STATES), key="lc_state_pick")
+        when = e1.selectbox("Period", periods, index=len(periods) - 1 if periods else None, key="lc_state_when", bind="query-params")
+        state = e2.selectbox("State", list(lifecycle.STATES), key="lc_state_pick", bind="query-params")
         if when is not None:
             members = call(lifecycle.lifecycle_members, when, state, period_unit=p, filters=f)
             _customer_table(members, f"{state}_{when}.csv", "lc_bar", f"{state.capitalize()} in {when}")

@@ -7,8 +7,9 @@ import streamlit as st
 from cx import CXError, glossary, loyalty
 from cx.charts import loyalty as ch
 from cx.export import to_csv_bytes
-from ui import call, chart, clicked_points, current_dataset, figures, get_store, md_escape, page_frame, table
+from ui import call, chart, clicked_points, current_dataset, figures, get_store, md_escape, on_duckdb, page_frame, table
 from ui.drilldown import kpi_focus
+from ui.loop import plan_form
 
 ch = figures(ch)  # figures memoised per input (ui.cache.figure)
 
@@ -53,8 +54,8 @@ def _drill_select(label: str, options: list, key: str, clicked) -> object:
     if st.session_state.get(key) not in options:
         st.session_state.pop(key, None)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    value = c1.selectbox(label, options, key=key)
-    show = c2.toggle("List its customers", key=f"{key}_show")
+    value = c1.selectbox(label, options, key=key, bind="query-params")
+    show = c2.toggle("List its customers", key=f"{key}_show", bind="query-params")
     return value if show else None
 
 
@@ -146,6 +147,10 @@ def drivers_tab():
     kd = call(loyalty.key_drivers, outcome=outcome, filters=f)
     d, s = kd["drivers"], kd["summary"].row(0, named=True)
     (st.success if s["fix_first"] else st.info)(md_escape(s["verdict"]), icon=":material/build:")
+    if s["fix_first"] and on_duckdb():  # the closed loop: an owned action on the touchpoint to fix first
+        perf = d.filter(pl.col("touchpoint") == s["fix_first"])["performance"]
+        plan_form("ly_plan", f"Fix {s['fix_first']} first", "driver", s["fix_first"],
+                  (perf[0] + 0.3) if perf.len() else None, "key drivers")
     ev = chart(ch.driver_quadrant(d), key="ly_quadrant", on_select="rerun", selection_mode="points",
                caption=f"Each dot is a touchpoint. Importance: its share of the explained variance (Johnson's "
                        f"relative weights of customers' mean CSAT per touchpoint on the outcome; R² = {s['r2']:.2f}, "
@@ -216,7 +221,7 @@ def relationship_tab():
     cands = call(loyalty.answer_touchpoint_options, filters=f)["touchpoint"].to_list()
     choices = ["(any outbound touchpoint)", *cands]
     default = next((i for i, c in enumerate(choices) if "reply" in c or "answer" in c), 0)
-    ans = st.selectbox("An inbound contact is answered by", choices, index=default, key="ly_answer",
+    ans = st.selectbox("An inbound contact is answered by", choices, index=default, key="ly_answer", bind="query-params",
                        help="The answer is the next touchpoint of this kind with the same customer, channel and "
                             "department, within 7 days.")
     answer_tps = None if ans == choices[0] else (ans,)
@@ -271,7 +276,7 @@ def relationship_tab():
                    "weakest_relationships.csv", "ly_rel", title="The 500 weakest relationships",
                    caption="The 500 weakest relationships (the CSV beside has them; the button below every "
                            "customer).")
-        st.download_button("Export every customer's relationship (CSV)", lambda: to_csv_bytes(
+        st.download_button("Export every customer's relationship (CSV)", lambda: to_csv_bytes(readable=True, df=
             loyalty.relationship(get_store(), answer_touchpoints=answer_tps, filters=f, dataset=ds)),
             file_name="relationships.csv", mime="text/csv", key="ly_rel_all", icon=":material/download:",
             on_click="ignore")

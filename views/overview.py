@@ -1,10 +1,12 @@
 """Overview: the state of customer relationships in one screen, for leadership."""
+import polars as pl
 import streamlit as st
 
 from cx import glossary, overview, profile
 from cx.charts import overview as oc
-from ui import call, chart, figures, fmt_date, md_escape, page_frame, page_link
+from ui import call, chart, figures, fmt_date, md_escape, on_duckdb, page_frame, page_link
 from ui.drilldown import card_link_params
+from ui.loop import plan_form
 
 oc = figures(oc)  # figures memoised per input (ui.cache.figure)
 
@@ -46,6 +48,9 @@ for chunk in (rows[:4], rows[4:]):  # the loop (activity, retention, repeat) the
                 st.caption(md_escape(r["note"]), help=glossary.help_text("change_test"))
             page_link(f"views/{r['page']}.py", label="Details", icon=":material/arrow_forward:",
                       query_params=card_link_params(r["key"], period, r["period"]) if r["period"] else None)
+            if r["status"] == "declining" and r["key"] in ("nps", "csat", "ces") and on_duckdb():  # closed loop
+                plan_form(f"ov_plan_{r['key']}", f"Bring {r['label']} back up", "kpi", r["key"], r["previous"],
+                          "overview")
 
 st.subheader("The four core elements")
 el = overview.core_elements(sc)
@@ -77,4 +82,27 @@ with left:
 with right:
     chart(oc.stage_bars(call(profile.by_stage, f)), key="ov_stages",
           caption="Customers with at least one touchpoint in each stage of the loop "
-                  "(discover → consider → evaluate → purchase → use).", help=glossary.help_text("stage_reach"))
+                  "(discover → consider → evaluate → purchase → use). Reaching the purchase stage (a cart, a "
+                  f"checkout step) is not buying: {k['purchasers']:,} customers made a purchase.",
+          help=glossary.help_text("stage_reach"))
+
+# -- the closed loop (cx.cases): who owns what is being done ------------------------------------------------
+if on_duckdb():
+    from cx import cases
+    from cx.cases import plans as cplans
+    from ui.loop import loop_call
+
+    st.subheader("What is being done")
+    allc = loop_call(cases.cases)
+    urgent = allc.filter(pl.col("open")).sort(["overdue", "due_at"], descending=[True, False])
+    st.caption(f"{urgent.height:,} open cases, {int(urgent['overdue'].sum()) if urgent.height else 0:,} overdue "
+               "(opened by rules: detractors, low scores, incidents without follow-up, valuable customers at risk).")
+    for r in urgent.head(5).iter_rows(named=True):  # five links
+        page_link("views/cases.py", label=f"Case {r['id']}: {md_escape(cases.REASONS[r['reason']].label)}, "
+                  f"{md_escape(r['owner'] or '–')}" + (" · overdue" if r["overdue"] else ""),
+                  icon=":material/task_alt:", query_params={"case": str(r["id"])})
+    op = loop_call(cplans.plans, status="open")
+    if op.height:
+        st.markdown("**Open action plans**")
+        st.dataframe(op.select("title", "owner", "link_kind", "link_value", "target", "due_date", "overdue"),
+                     hide_index=True, placeholder="–")

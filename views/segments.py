@@ -70,19 +70,33 @@ def clusters_tab():
 
 
 def cross_tab():
-    ct = segments.crosstab(res, names)
-    chart(sch.crosstab_heatmap(ct, names), key="sg_cross",
-          caption="Each row is a declared persona (customers table); each cell the share of that persona in a "
-                  "behaviour cluster. A persona spread over several clusters behaves in several ways.")
+    opts = call(segments.declared_options, filters=f)
+    by = "persona"
+    if opts and opts != ("persona",):
+        by = st.selectbox("Compare the clusters with", opts, key="sg_by", bind="query-params",
+                          help="A customer attribute: the persona customers declared, or another column the data "
+                               "holds (region, tier, an event log's acquisition channel or cohort ...).")
+    r = res if by == "persona" else segments.with_declared(store, res, by, filters=f, dataset=ds)
+    ct = segments.crosstab(r, names)
+    what = "declared persona (customers table)" if by == "persona" else f"value of {by}"
+    chart(sch.crosstab_heatmap(ct, names, **({} if by == "persona" else
+                                             {"title": f"{by} × behaviour: where each value's customers sit",
+                                              "y_title": by})),
+          key="sg_cross", caption=f"Each row is a {what}; each cell the share of its customers in a behaviour "
+                                  "cluster. A row spread over several clusters behaves in several ways.")
     personas = list(dict.fromkeys(ct["persona"].to_list()))
     a, b = st.columns(2)
-    persona = a.selectbox("Persona", ["all personas", *personas], key="sg_persona", bind="query-params")
-    within = ct if persona == "all personas" else ct.filter(pl.col("persona") == persona)
+    every = "all personas" if by == "persona" else f"every {by}"
+    persona = a.selectbox("Persona" if by == "persona" else by, [every, *personas],
+                          key="sg_persona" if by == "persona" else f"sg_value_{by}", bind="query-params")
+    within = ct if persona == every else ct.filter(pl.col("persona") == persona)
     counts = within.group_by("cluster").agg(pl.col("customers").sum()).sort("customers", descending=True)
-    cl = b.selectbox("Behaviour cluster within it", counts["cluster"].to_list(), key=f"sg_cluster_{persona}",
+    cl = b.selectbox("Behaviour cluster within it", counts["cluster"].to_list(), key=f"sg_cluster_{persona}", bind="query-params",
                      format_func=lambda c: f"{c}. {names.get(c, '')} "
                                            f"({counts.filter(pl.col('cluster') == c)['customers'][0]:,})")
-    group = segments.group_members(res, None if persona == "all personas" else persona, cl, names)
+    group = segments.group_members(r, None if persona == every else persona, cl, names)
+    if by != "persona":
+        group = group.rename({"persona": by})
     label = f"{persona} × {cl}. {names.get(cl, '')}"
     st.markdown(f"**{md_escape(label)}** · {group.height:,} customers")
     if not group.height:

@@ -80,7 +80,7 @@ with right:
         else:
             more = f" (the first {df.height:,}; the query returns more)" if res.truncated else ""
             st.caption(f"{df.height:,} rows{more} · {df.width} columns · {res.seconds:.2f} s")
-            data_table(df, "sql_result", title="Query result", file_name="query.csv")
+            data_table(df, "sql_result", title="Query result", file_name="query.csv", machine_csv=True)
             d2 = st.container()
             if res.truncated:
                 full = ss.get("sql_full")

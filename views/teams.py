@@ -4,7 +4,8 @@ import streamlit as st
 
 from cx import glossary, teams
 from cx.charts import teams as charts
-from ui import call, chart, clicked_points, figures, md_escape, page_frame, table
+from ui import call, chart, clicked_points, figures, md_escape, on_duckdb, page_frame, table
+from ui.loop import plan_form
 
 charts = figures(charts)  # figures memoised per input (ui.cache.figure)
 
@@ -26,6 +27,10 @@ c1.metric("Inconsistent department", md_escape(flagged) if flagged else "none",
 if flagged:
     c1.caption(f"employee CSAT sd {cons['inconsistent_employee_sd']:.2f} vs "
                f"{cons['others_median_employee_sd']:.2f} (median of the others)")
+    if on_duckdb():  # the closed loop: an owned action on the inconsistent department
+        with c1:
+            plan_form("tm_plan", f"Bring {flagged} to one standard", "department", flagged,
+                      cons["others_median_employee_sd"], "teams", metric="employee_sd", owner=flagged)
 sd = cons["csat_sd_across_departments"]
 c2.metric("CSAT spread across departments", f"{sd:.2f}" if sd is not None else "–",
           help=glossary.help_text("csat_spread"))
@@ -86,12 +91,12 @@ if sel.get("department") in d["department"].to_list():
     st.session_state["tm_drill_dep"] = sel["department"]
     st.session_state["tm_drill_kind"] = sel["kind"]
 k1, k2, k3 = st.columns(3)
-dep = k1.selectbox("Department", d["department"].to_list(), key="tm_drill_dep")
+dep = k1.selectbox("Department", d["department"].to_list(), key="tm_drill_dep", bind="query-params")
 emps = ["all", *e.filter(pl.col("department") == dep)["employee_id"].sort().to_list()]
 if st.session_state.get("tm_drill_emp") not in emps:
     st.session_state.pop("tm_drill_emp", None)
-emp = k2.selectbox("Employee", emps, key="tm_drill_emp")
-kind = k3.selectbox("Customers who", list(teams.KINDS), key="tm_drill_kind",
+emp = k2.selectbox("Employee", emps, key="tm_drill_emp", bind="query-params")
+kind = k3.selectbox("Customers who", list(teams.KINDS), key="tm_drill_kind", bind="query-params",
                     format_func={"feedback": "rated it (CSAT/CES)", "contacts": "contacted it",
                                  "unresolved": "contacted it again within 7 days",
                                  "incidents": "had an incident there"}.get)

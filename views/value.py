@@ -107,7 +107,7 @@ def value_tab():
               caption="Mean value per customer in each group: historical (to date) and predicted (over the "
                       "horizon). The % above a bar is the group's share of all predicted value.",
               help=glossary.help_text("value_by"))
-        pick = st.selectbox("Show the customers of", vb["group"].to_list(), key="val_by_pick")
+        pick = st.selectbox("Show the customers of", vb["group"].to_list(), key="val_by_pick", bind="query-params")
         col = by if by in df.columns else None
         if col:
             members = (df.with_columns(pl.col(col).cast(pl.Utf8).fill_null("(unknown)").alias("_g"))
@@ -182,9 +182,9 @@ def trust_tab():
 def outreach_tab():
     o1, o2 = st.columns(2)
     quant = o1.select_slider("Valuable = predicted CLV in the top", [0.5, 0.75, 0.9], value=0.75,
-                             format_func=lambda q: f"{1 - q:.0%}", key="val_out_q")
+                             format_func=lambda q: f"{1 - q:.0%}", key="val_out_q", bind="query-params")
     low = o2.select_slider("P(alive) counts as low below", [0.3, 0.4, 0.5, 0.6, 0.7], value=0.5,
-                           format_func=lambda v: f"{v:.0%}", key="val_out_low")
+                           format_func=lambda v: f"{v:.0%}", key="val_out_low", bind="query-params")
     out = call(clv.outreach, value_quantile=quant, low_p_alive=low, **kw)
     st.metric("Valuable customers at risk", f"{out.height:,}", help=glossary.help_text("outreach"))
     st.caption("Sorted by value at risk = predicted CLV × (1 − P(alive)): customers worth a lot whose activity is "

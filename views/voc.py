@@ -82,9 +82,9 @@ def themes_tab():
     if st.session_state.get("voc_open_theme") not in names:
         st.session_state.pop("voc_open_theme", None)
     c1, c2, c3 = st.columns([2, 1, 1])
-    theme = c1.selectbox("Theme", list(names), format_func=lambda t: names[t], key="voc_open_theme")
-    tone = c2.selectbox("Sentiment", ["any", "negative", "neutral", "positive"], key="voc_open_tone")
-    only_effort = c3.toggle("Only effort language", key="voc_open_effort")
+    theme = c1.selectbox("Theme", list(names), format_func=lambda t: names[t], key="voc_open_theme", bind="query-params")
+    tone = c2.selectbox("Sentiment", ["any", "negative", "neutral", "positive"], key="voc_open_tone", bind="query-params")
+    only_effort = c3.toggle("Only effort language", key="voc_open_effort", bind="query-params")
     ex = call(voc.comment_list, theme=theme, k=k, effort_only=only_effort,
               sentiment_class=None if tone == "any" else tone, limit=200, filters=f)
     table(ex.select("customer_id", "comment", "mention_sentiment", "effort", "metric", "score", "touchpoint",

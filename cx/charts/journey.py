@@ -7,7 +7,7 @@ import polars as pl
 
 from ..fmt import money
 from ..schema import STAGES
-from . import PALETTE, STAGE_COLORS, _layout
+from . import PALETTE, STAGE_COLORS, _layout, labels_past_intervals
 
 
 def stage_order(values) -> list[str]:
@@ -87,8 +87,8 @@ def _label(v, fmt: str) -> str:
 
 
 def hbars(df: pl.DataFrame, label: str, value: str, title: str, fmt: str = ",", hover: str | None = None) -> go.Figure:
-    """Horizontal bars, largest on top (df in ascending order); fmt: "," whole numbers, "%" shares,
-    "money" compact amounts."""
+    """Horizontal bars in the frame's order from the top (give it largest first); fmt: "," whole
+    numbers, "%" shares, "money" compact amounts."""
     d = df.reverse()
     fig = go.Figure(go.Bar(y=d[label].to_list(), x=d[value].to_list(), orientation="h", marker_color=PALETTE[0],
                            text=[_label(v, fmt) for v in d[value]], textposition="outside",
@@ -169,8 +169,7 @@ def conversion_by_group(df: pl.DataFrame, by: str, title: str | None = None) -> 
     v, lo, hi = last["conversion_from_first"].to_list(), last["conversion_low"].to_list(), last["conversion_high"].to_list()
     step = last["name"][0] if last.height else "the last step"
     fig = go.Figure(go.Bar(
-        y=groups, x=v, orientation="h", marker_color=colours, cliponaxis=False, textposition="outside",
-        text=[f"{x:.0%} of {n:,}" if x is not None else "–" for x, n in zip(v, last["entered"])],
+        y=groups, x=v, orientation="h", marker_color=colours, cliponaxis=False,
         error_x=dict(type="data", array=[None if a is None or b is None else b - a for a, b in zip(v, hi)],
                      arrayminus=[None if a is None or b is None else a - b for a, b in zip(v, lo)], visible=True,
                      color="#5b6272", thickness=1),
@@ -183,8 +182,10 @@ def conversion_by_group(df: pl.DataFrame, by: str, title: str | None = None) -> 
                              for s, x in zip(last["_small"], diff)])),
         hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[2]:,} of %{customdata[1]:,} reached " + step
                       + " (%{x:.1%}, 95% %{customdata[3]})<br>%{customdata[4]}<extra></extra>"))
+    labels_past_intervals(fig, groups, v, lo, hi, [f"{x:.0%} of {n:,}" if x is not None else "–"
+                                                   for x, n in zip(v, last["entered"])])
     top = max([x for x in hi if x is not None] + [0.05])
-    fig.update_xaxes(title=f"reached {step}, share of step 1", tickformat=".0%", range=[0, min(1.0, top) * 1.3])
+    fig.update_xaxes(title=f"reached {step}, share of step 1", tickformat=".0%", range=[0, min(1.0, top) * 1.45])
     return _layout(fig, title or f"Conversion to {step} by {by}", height=max(280, 34 * last.height + 110))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from . import PALETTE, _layout
+from . import PALETTE, _layout, labels_past_intervals, place_labels
 
 LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": "Review rating"}
 UNITS = {"nps": "NPS (−100 to 100)", "csat": "CSAT: % satisfied (4–5 of 5)", "ces": "CES: mean effort score (1–7, 7 = easy)",
@@ -83,10 +83,12 @@ def breakdown_bars(df: pl.DataFrame, metric: str, by: str, title: str | None = N
             for lo, hi in bounds]
     fig = go.Figure(go.Bar(
         y=labels, x=d["value"].to_list(), orientation="h", marker_color=colours,
-        text=[f"{_fmt(metric, v)}  (n={n:,})" for v, n in zip(d["value"], d["n"])], textposition="outside",
         cliponaxis=False, customdata=list(zip(d["group"].to_list(), d["n"].to_list(), band, words)), **err,
         hovertemplate="<b>%{customdata[0]}</b><br>" + LABELS[metric] + " %{x:.1f} (%{customdata[2]})<br>"
                       "%{customdata[1]:,} answers<br>%{customdata[3]}<extra></extra>"))
+    labels_past_intervals(fig, labels, d["value"].to_list(), d["low"].to_list() if has else [None] * d.height,
+                          d["high"].to_list() if has else [None] * d.height,
+                          [f"{_fmt(metric, v)}  (n={n:,})" for v, n in zip(d["value"], d["n"])])
     vals = [v for v in (d["high"].to_list() if has else []) + d["value"].to_list() if v is not None]
     lows = [v for v in (d["low"].to_list() if has else []) + d["value"].to_list() if v is not None]
     lo = min(0.0, min(lows, default=0.0))
@@ -126,9 +128,15 @@ def driver_quadrant(df: pl.DataFrame, title: str = "Key drivers: importance × p
     "Fix first" (important, below-average score) is top left. A touchpoint whose weight cannot be
     told from noise is a hollow dot; error bars are the bootstrap interval of its share."""
     fig = go.Figure()
-    # neighbours on the performance axis get their labels on alternate sides (fewer overlaps)
-    df = df.sort("performance").with_columns(
-        _pos=pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("top center")).otherwise(pl.lit("bottom center")))
+    # labels placed where they clash with no other label or marker, the most important first
+    df = df.sort("importance_share", descending=True, nulls_last=True)
+    if df.height:
+        pad = 0.15 * max(float(df["performance"].max() - df["performance"].min()), 0.2)
+        x_range = (float(df["performance"].min()) - pad, float(df["performance"].max()) + pad)
+        top = max(float(df["importance_share"].max()), 0.05)
+        y_range = (-0.12 * top, 1.12 * top)  # room for the labels of unimportant touchpoints
+        df = df.with_columns(_pos=pl.Series(place_labels(df["performance"].to_list(), df["importance_share"].to_list(),
+                                                         df["touchpoint"].to_list(), x_range, y_range)))
     for q, color in QUADRANT_COLORS.items():
         d = df.filter(pl.col("quadrant") == q)
         if not d.height:
@@ -153,10 +161,8 @@ def driver_quadrant(df: pl.DataFrame, title: str = "Key drivers: importance × p
     if df.height:
         fig.add_vline(x=float(df["performance"].mean()), line=dict(color="#999", dash="dash", width=1))
         fig.add_hline(y=float(df["importance_share"].mean()), line=dict(color="#999", dash="dash", width=1))
-        pad = 0.15 * max(float(df["performance"].max() - df["performance"].min()), 0.2)
-        fig.update_xaxes(range=[float(df["performance"].min()) - pad, float(df["performance"].max()) + pad])
-        top = max(float(df["importance_share"].max()), 0.05)
-        fig.update_yaxes(range=[-0.12 * top, 1.12 * top])  # room for the labels of unimportant touchpoints
+        fig.update_xaxes(range=list(x_range))
+        fig.update_yaxes(range=list(y_range))
     fig.update_traces(cliponaxis=False)
     fig.update_xaxes(title="performance: mean score of the touchpoint")
     fig.update_yaxes(title="importance: share of R²", tickformat=".0%")

@@ -61,10 +61,11 @@ def activity_lines(df: pl.DataFrame, title: str = "Activity over time", period: 
 
 
 def control_chart(df: pl.DataFrame, label: str, unit: str = "", focus=None,
-                  title: str | None = None) -> go.Figure:
+                  title: str | None = None, target: float | None = None) -> go.Figure:
     """A KPI's history with its control limits (cx.overview.kpi_history: period, value, n, low, high,
     center, upper, lower, signal). Each period's interval is an error bar; a period outside the
-    limits or ending a run or trend is red, its reason on hover; `focus` (a period) is ringed."""
+    limits or ending a run or trend is red, its reason on hover; `focus` (a period) is ringed;
+    `target` (the KPI's goal, cx.cases.alerts.targets) is a green goal line."""
     fig = go.Figure()
     if not df.height:
         return _layout(fig, title or f"{label} over time")
@@ -92,5 +93,9 @@ def control_chart(df: pl.DataFrame, label: str, unit: str = "", focus=None,
         fig.add_trace(go.Scatter(x=[focus], y=[val[i]], name="the period you opened", mode="markers",
                                  marker=dict(symbol="circle-open", size=18, color="#1d2b36", line=dict(width=2)),
                                  hoverinfo="skip"))
+    if target is not None:
+        fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[target, target], name="target", mode="lines",
+                                 line=dict(color="#2a9d8f", dash="dot", width=2),
+                                 hovertemplate=f"target {target:,.1f}{unit}<extra></extra>"))
     fig.update_yaxes(title=label + (f" ({unit.strip()})" if unit.strip() else ""))
     return _layout(fig, title or f"{label} over time, with control limits")

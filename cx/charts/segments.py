@@ -109,8 +109,9 @@ def scores_chart(scores: pl.DataFrame, title: str = "Choosing k: three scores si
 
 def crosstab_heatmap(ct: pl.DataFrame, names: dict[int, str],
                      title: str = "Persona × behaviour: where each declared persona really sits",
-                     x_title: str = "behaviour cluster") -> go.Figure:
-    """ct: persona, cluster, customers, share_of_persona (rows: personas largest first)."""
+                     x_title: str = "behaviour cluster", y_title: str = "declared persona") -> go.Figure:
+    """ct: persona, cluster, customers, share_of_persona (rows: personas largest first, or the values
+    of another customer attribute, named by `y_title`)."""
     personas = list(dict.fromkeys(ct["persona"].to_list()))
     clusters = sorted(ct["cluster"].unique().to_list())
     look = {(p, c): (s, n) for p, c, s, n in ct.select("persona", "cluster", "share_of_persona", "customers").iter_rows()}
@@ -120,7 +121,8 @@ def crosstab_heatmap(ct: pl.DataFrame, names: dict[int, str],
         z=z, x=[cluster_label(c, names.get(c, "")) for c in clusters], y=personas, customdata=n,
         colorscale="Blues", zmin=0, zmax=1, colorbar=dict(title="share", tickformat=".0%"),
         text=[[f"{v:.0%}" for v in row] for row in z], texttemplate="%{text}",
-        hovertemplate="<b>%{y}</b> in %{x}<br>%{customdata:,} customers (%{z:.1%} of the persona)<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", title="declared persona")
+        hovertemplate="<b>%{y}</b> in %{x}<br>%{customdata:,} customers (%{z:.1%} of the "
+                      + ("persona" if y_title == "declared persona" else "row") + ")<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title=y_title)
     fig.update_xaxes(tickangle=-20, title=x_title)
     return _layout(fig, title, height=max(300, 120 + 40 * len(personas)))

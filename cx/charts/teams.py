@@ -86,7 +86,9 @@ def employee_dots(e: pl.DataFrame, flagged: str | None = None,
                                     [round(v, 2) if v is not None else None for v in h["csat_shrunk"]],
                                     [r if r is not None else "–" for r in h["rank"].to_list()])),
                 hovertemplate="<b>%{customdata[0]}</b> (" + dep + ")<br>mean CSAT %{y:.2f}, n = %{customdata[1]}"
-                              "<br>shrunk %{customdata[2]}<br>rank %{customdata[3]}<extra></extra>"))
+                              "<br>shrunk %{customdata[2]}: pulled toward the department's mean, the more so the "
+                              "fewer the answers,<br>so a lucky few answers do not rank first"
+                              "<br>rank %{customdata[3]}<extra></extra>"))
         fig.add_trace(go.Scatter(x=g["_x"].to_list(), y=g["csat_shrunk"].to_list(), mode="markers",
                                  showlegend=False, name=f"{dep} (shrunk)", hoverinfo="skip",
                                  marker=dict(symbol="line-ew", size=9, line=dict(color="#333", width=1.5))))

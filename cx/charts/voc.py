@@ -31,7 +31,7 @@ def theme_bars(df: pl.DataFrame, title: str = "Themes: mentions and mood") -> go
         text=[f"{s:.0%} · {m:+.2f}" for s, m in zip(d["share"].fill_null(0), d["mean_sentiment"].fill_null(0))],
         textposition="outside", cliponaxis=False,
         customdata=list(zip(d["terms"].to_list(), d["effort_share"].fill_null(0).to_list(), d["theme"].to_list())),
-        hovertemplate="<b>%{y}</b><br>%{x:,} comments<br>top terms: %{customdata[0]}<br>"
+        hovertemplate="<b>%{y}</b><br>%{x:,} comments<br>named from its most typical words: %{customdata[0]}<br>"
                       "effort language in %{customdata[1]:.0%}<extra></extra>"))
     # room on the right for the "share · sentiment" labels, even in a half-width column
     fig.update_xaxes(title="comments mentioning the theme", range=[0, max(d["comments"].max() or 1, 1) * 2.1])

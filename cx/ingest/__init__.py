@@ -14,17 +14,22 @@ Row numbers are the ones a spreadsheet shows: the header is row 1, the first dat
 Import is DuckDB-native by design (README, Architecture); metrics are not written here.
 
 Modules: ``report`` (ImportReport, ImportFailed, raw errors as messages), ``sniff`` and
-``source`` (the file: format, encoding, delimiter, line endings, header, sheets, content hash),
-``parse`` (SQL that parses values by the contract), ``validate`` (the pass), ``notes`` (what the
-import changed, counted), ``land`` (the transaction that swaps or appends, duplicate files),
-``api`` (one call), ``folder`` (folders and the demo).
+``source`` (the file: format, encoding, delimiter (a character, or runs of whitespace read through
+a tab-separated copy), line endings, header, sheets, content hash), ``parse`` (SQL that parses
+values by the contract, and typed attributes), ``validate`` (the pass: contract columns from the
+file or constants), ``attributes`` (the other columns, kept and typed by their values), ``notes``
+(what the import changed, counted), ``land`` (the transaction that swaps or appends, duplicate
+files, attributes whose type differs from the dataset's), ``api`` (one call), ``folder`` (folders
+and the demo).
 """
 from .api import import_file, open_source
 from .folder import KIND_FILES, SAMPLE_DIR, ensure_demo, import_folder
+from .sniff import DELIMITERS
+from .source import delimiter_name
 from .report import ERROR_COLUMNS, MAX_ERRORS, DuplicateImport, ImportFailed, ImportReport, Progress
 from ..stages import derive_stages_sql  # re-exported (it lives in cx.stages)
 from .validate import EARLIEST, Source, Validation, plausible_dates
 
-__all__ = ["ERROR_COLUMNS", "KIND_FILES", "MAX_ERRORS", "SAMPLE_DIR", "DuplicateImport", "ImportFailed", "ImportReport", "Progress",
+__all__ = ["DELIMITERS", "ERROR_COLUMNS", "KIND_FILES", "MAX_ERRORS", "SAMPLE_DIR", "DuplicateImport", "ImportFailed", "ImportReport", "Progress",
            "Source", "Validation", "derive_stages_sql", "ensure_demo", "import_file", "import_folder",
-           "open_source", "plausible_dates", "EARLIEST"]
+           "open_source", "plausible_dates", "EARLIEST", "delimiter_name"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..store import Store
 from .api import import_file
+from .land import after_import, deferred_hook
 from .report import ImportFailed, ImportReport, Progress
 
 
@@ -19,11 +20,16 @@ def import_folder(store: Store, folder, dataset: str, progress: Progress | None 
     folder = Path(folder)
     reports = []
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("truth", ".")))
-    for kind, stems in KIND_FILES.items():
-        for p in files:
-            stem = p.name.lower().split(".")[0]
-            if stem in stems:
-                reports.append(import_file(store, p, kind=kind, dataset=dataset, progress=progress))
+    try:
+        with deferred_hook():  # the closed loop runs once, on the whole folder
+            for kind, stems in KIND_FILES.items():
+                for p in files:
+                    stem = p.name.lower().split(".")[0]
+                    if stem in stems:
+                        reports.append(import_file(store, p, kind=kind, dataset=dataset, progress=progress))
+    finally:
+        if reports:  # the shipped demo also gets its closed-loop history (cx.cases.demo)
+            after_import(store, dataset, demo=folder.resolve() == SAMPLE_DIR)
     if not reports:
         raise ImportFailed(f"No interactions/customers/feedback file in {folder}.")
     return reports

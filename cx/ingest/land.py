@@ -1,12 +1,13 @@
 """Landing: the accepted rows of a checked file become the dataset's table, in one transaction."""
 from __future__ import annotations
 
+import contextvars
 import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..store import Store, _now, build_events, bump_version
-from .parse import _ident
+from .parse import _TYPE_PLURAL, _ident, attr_text, attr_value
 from .report import DuplicateImport, ImportFailed, ImportReport, plain_errors
 from ..stages import stage_vocab_sql
 
@@ -65,6 +66,7 @@ class Landing:
 
     def _finish(self, cur, ds, new: str, mode: str, index: str = "rowid") -> None:
         """Make `new` the dataset's table of this kind: internal columns, stages, swap or append."""
+        self.src.landed = ds.name  # the closed loop runs on it once the transaction committed
         if mode not in ("replace", "append"):
             raise ImportFailed("mode is 'replace' or 'append'.")
         if not self.allow_duplicate:
@@ -108,10 +110,12 @@ class Landing:
         if index == "__i":
             cur.sql(f"ALTER TABLE {new} DROP COLUMN __i")
         if exists and mode == "append":
-            have = set(_columns(cur, ds.schema, self.kind))
-            for c in _columns(cur, ds.schema, f"{self.kind}__new"):
-                if c not in have:
-                    cur.sql(f"ALTER TABLE {target} ADD COLUMN {_ident(c)} VARCHAR")
+            have = _column_types(cur, ds.schema, self.kind)
+            for c, typ in _column_types(cur, ds.schema, f"{self.kind}__new").items():
+                if c not in have:  # a new attribute: older rows get NULL
+                    cur.sql(f"ALTER TABLE {target} ADD COLUMN {_ident(c)} {typ}")
+                elif typ != have[c] and c in self.attributes:
+                    self._reconcile(cur, target, new, c, have[c], typ)
             if self.kind == "customers":  # upsert: the new row of a customer wins
                 cur.sql(f"DELETE FROM {target} WHERE customer_id IN (SELECT customer_id FROM {new})")
             cur.sql(f"INSERT INTO {target} BY NAME SELECT * FROM {new}")
@@ -138,12 +142,65 @@ class Landing:
         bump_version(cur, ds.id, keep_events=self.kind != "interactions")
 
 
+    def _reconcile(self, cur, target: str, new: str, c: str, old: str, typ: str) -> None:
+        """An attribute appended with another type than the dataset's: the dataset's type when this
+        file's values read as it, else the column becomes text (in the dataset too), said."""
+        col = _ident(c)
+        as_text = attr_text(col, typ)
+        if old != "VARCHAR":
+            value = attr_value(f"({as_text})", old)
+            bad = cur.sql(f"SELECT count(*) FROM {new} WHERE {col} IS NOT NULL AND {value} IS NULL").fetchall()[0][0]
+            if not bad:
+                cur.sql(f"ALTER TABLE {new} ALTER COLUMN {col} SET DATA TYPE {old} USING {value}")
+                self.warnings.append(f"{c} holds {_TYPE_PLURAL[old]} in the dataset: this file's values "
+                                     f"({_TYPE_PLURAL[typ]}) were read as {_TYPE_PLURAL[old]}.")
+                return
+            cur.sql(f"ALTER TABLE {target} ALTER COLUMN {col} SET DATA TYPE VARCHAR USING {attr_text(col, old)}")
+            self.warnings.append(f"{c} is text in the dataset from now on: this file's values do not all read as "
+                                 f"{_TYPE_PLURAL[old]} like the earlier ones (those were converted to text).")
+        else:
+            self.warnings.append(f"{c} is text in the dataset: this file's values ({_TYPE_PLURAL[typ]}) were "
+                                 f"added as text.")
+        cur.sql(f"ALTER TABLE {new} ALTER COLUMN {col} SET DATA TYPE VARCHAR USING {as_text}")
+
+
 @contextmanager
 def _transaction(src: Source):
-    """The store's write transaction on the source's cursor (its temporary tables are read)."""
+    """The store's write transaction on the source's cursor (its temporary tables are read); once it
+    committed, the closed loop's hook runs (see :func:`after_import`)."""
     with src.store.transaction(src.cur) as cur:
         yield cur
     src.progress(1.0, "Done")
+    landed = getattr(src, "landed", None)
+    if landed is not None and not _DEFER.get():
+        after_import(src.store, landed)
+
+
+# -- the closed loop after an import (cx.cases): rules, alerts; never fails the import ----------------
+_DEFER = contextvars.ContextVar("cx_defer_after_import", default=False)
+
+
+@contextmanager
+def deferred_hook():
+    """Imports inside this block do not run the hook (a folder runs it once, after its last file)."""
+    token = _DEFER.set(True)
+    try:
+        yield
+    finally:
+        _DEFER.reset(token)
+
+
+def after_import(store: Store, dataset: str, demo: bool = False) -> None:
+    """Run the closed loop on a dataset that was just imported (cx.cases.hook.after_import, which
+    logs and swallows its own failures; so does this, should the package itself fail to load)."""
+    try:
+        from ..cases.hook import after_import as hook
+
+        hook(store, dataset, demo=demo)
+    except Exception:  # noqa: BLE001 - the import is committed whatever happens here
+        import logging
+
+        logging.getLogger("cxloop").exception("the closed-loop hook failed after importing %s", dataset)
 
 
 def _has_hash_column(cur) -> bool:
@@ -156,10 +213,12 @@ def _table_exists(cur, ds_schema: str, name: str) -> bool:
                    params={"s": ds_schema, "t": name}).fetchall()[0][0] > 0
 
 
-def _columns(cur, ds_schema: str, name: str) -> list[str]:
-    return [r[0] for r in cur.sql("SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND "
-                                  "table_name = $t ORDER BY column_index",
-                                  params={"s": ds_schema, "t": name}).fetchall()]
+def _column_types(cur, ds_schema: str, name: str) -> dict[str, str]:
+    """Column -> its storage type (the import's: VARCHAR, DOUBLE, TIMESTAMP, BOOLEAN, BIGINT)."""
+    safe = {"VARCHAR", "DOUBLE", "TIMESTAMP", "BOOLEAN", "BIGINT", "INTEGER", "DATE"}
+    return {c: (t if t in safe else "VARCHAR") for c, t in cur.sql(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $s AND table_name = $t "
+        "ORDER BY column_index", params={"s": ds_schema, "t": name}).fetchall()}
 
 
 def _target_dataset(store: Store, cur, name: str | None, create: bool):

@@ -119,13 +119,25 @@ def _epoch(t: str, iso: str) -> str:
             f"WHEN regexp_matches({t}, '^\\d{{12,13}}$') THEN to_timestamp(TRY_CAST({t} AS DOUBLE) / 1000) END END")
 
 
-def _wall_time(t: str, iso: str, epoch: str, day_first: bool) -> str:
+def wall_formats(day_first: bool, first: tuple[str, ...] | str | None = None) -> list[str]:
+    """The day- or month-first and named-month formats, in the order they are tried; `first` (the
+    formats the file's first rows are written in) at the front: strptime tries the formats one by
+    one and a failed try costs (yyyymmdd, the last, would cost 20 tries a value: 14 s per million
+    rows instead of 1). The formats are exclusive on a full match but for %Y, which also reads a
+    two-digit year as the year 24: the %y formats come before the others (and a %y format the first
+    rows use before its %Y twin), so the order does not change which one reads a value."""
+    formats = (_TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY) + _TS_FORMATS_TEXT
+    head = [f for f in ((first,) if isinstance(first, str) else first or ()) if f in formats]
+    short = [f for f in formats if "%y" in f and f not in head]
+    return head + short + [f for f in formats if "%y" not in f and f not in head]
+
+
+def _wall_time(t: str, iso: str, epoch: str, day_first: bool, first: tuple[str, ...] | str | None = None) -> str:
     """Day- or month-first and named-month formats, where neither ISO nor epoch read the value: a
     local wall time (TIMESTAMP, no offset). A value without a digit is no date (strptime, too,
-    reads 'epoch' and 'infinity')."""
-    slash = _TS_FORMATS_DMY if day_first else _TS_FORMATS_MDY
+    reads 'epoch' and 'infinity'). `first`: see wall_formats."""
     return (f"CASE WHEN {iso} IS NULL AND {epoch} IS NULL AND regexp_matches({t}, '[0-9]') THEN "
-            f"try_strptime(trim({t}), {_list(slash + _TS_FORMATS_TEXT)}) END")
+            f"try_strptime(trim({t}), {_list(wall_formats(day_first, first))}) END")
 
 
 def _instant(iso: str, epoch: str, wall: str) -> str:
@@ -193,3 +205,74 @@ def _ident(name: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"unsafe identifier {name!r}")
     return f'"{name}"'
+
+
+# ----------------------------------------------------------------------------- typed attributes
+# Extra columns (attributes) are typed by their values: a number, a date/time, true/false, else
+# text. A value with a leading zero ('007', '01234') or an integer of more than 15 digits is an
+# identifier, not a number (a number would lose the zero or the last digits): such a column is text.
+ATTRIBUTE_TYPES = {"DOUBLE": "number", "TIMESTAMP": "date/time", "BOOLEAN": "true/false", "VARCHAR": "text"}
+_TYPE_PLURAL = {"DOUBLE": "numbers", "TIMESTAMP": "dates/times", "BOOLEAN": "true/false values", "VARCHAR": "text"}
+_ATTR_BOOL = {"true": True, "yes": True, "t": True, "y": True, "1": True,
+              "false": False, "no": False, "f": False, "n": False, "0": False}
+
+
+def _identifier_like(t: str) -> str:
+    """A condition on a trimmed text: it looks like an identifier rather than a number."""
+    return (f"((ascii({t}) = 48 AND ascii(substr({t}, 2, 1)) BETWEEN 48 AND 57) OR "
+            f"(strlen({t}) > 15 AND TRY_CAST({t} AS HUGEINT) IS NOT NULL))")
+
+
+def _attr_bool(t: str) -> str:
+    pairs = ", ".join(f"{_q(k)}: {'true' if v else 'false'}" for k, v in _ATTR_BOOL.items())
+    return f"map_extract_value(MAP {{{pairs}}}, lower({t}))"
+
+
+def attr_value(t: str, typ: str, decimal_comma: bool = False, dates: tuple = (True, None)) -> str:
+    """SQL: a trimmed text attribute value `t` read as `typ` (DOUBLE, TIMESTAMP, BOOLEAN or VARCHAR);
+    NULL when it does not read. One expression (for samples and for the values of a table being
+    appended to; the pass uses attr_layers, which evaluate each slow part once). Timestamps without
+    an offset are in the session's time zone, stored as naive UTC; `dates`: (day first, the formats
+    tried first) of the other date formats (_wall_time)."""
+    if typ == "DOUBLE":
+        n = _number(t, decimal_comma)
+        return f"(CASE WHEN {_identifier_like(t)} THEN NULL WHEN isfinite({n}) THEN {n} END)"
+    if typ == "TIMESTAMP":
+        iso = _iso(t)
+        return (f"(coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', *dates)} AS TIMESTAMPTZ)) "
+                f"AT TIME ZONE 'UTC')")
+    if typ == "BOOLEAN":
+        return _attr_bool(t)
+    return t
+
+
+def attr_layers(t: str, out: str, typ: str, decimal_comma: bool, dates: tuple) -> tuple[str, str, str]:
+    """The pass's expressions for a typed attribute, one per layer (each slow part once): an
+    intermediate over `t` (the trimmed text, a column of the layer before), the parsed value
+    `__p_<out>`, and the attribute `out` (a safe identifier) from it."""
+    p = f"__p_{out}"
+    if typ == "DOUBLE":
+        return (f"CASE WHEN NOT {_identifier_like(t)} THEN {t} END AS __q_{out}",
+                f"{_number(f'__q_{out}', decimal_comma)} AS {p}",
+                f"CASE WHEN isfinite({p}) THEN {p} END AS {_ident(out)}")
+    if typ == "TIMESTAMP":
+        iso = f"__q_{out}"
+        return (f"{_iso(t)} AS {iso}",
+                f"coalesce({iso}, CAST({_wall_time(t, iso, 'NULL', *dates)} AS TIMESTAMPTZ)) AT TIME ZONE 'UTC' "
+                f"AS {p}", f"{p} AS {_ident(out)}")
+    if typ == "BOOLEAN":
+        return (f"{t} AS __q_{out}", f"{_attr_bool(f'__q_{out}')} AS {p}", f"{p} AS {_ident(out)}")
+    raise ValueError(typ)
+
+
+def attr_text(c: str, typ: str) -> str:
+    """SQL: a typed attribute column as text, the way it would be written (5 not 5.0, a date
+    without a midnight time)."""
+    if typ == "DOUBLE":
+        return (f"CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({c} AS VARCHAR) END")
+    if typ == "TIMESTAMP":
+        return f"CASE WHEN {c} = date_trunc('day', {c}) THEN strftime({c}, '%Y-%m-%d') ELSE CAST({c} AS VARCHAR) END"
+    if typ == "BOOLEAN":
+        return f"CAST({c} AS VARCHAR)"
+    return c

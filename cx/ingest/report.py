@@ -74,6 +74,10 @@ class ImportReport:
     seconds: float = 0.0
     error_count: int = 0  # all problems found (errors may be capped at MAX_ERRORS)
     events_seconds: float | None = None  # of `seconds`: building the journey event store (interactions)
+    constants: dict[str, str] = field(default_factory=dict)  # contract column -> the value every row got
+    attributes: dict[str, str] = field(default_factory=dict)  # kept columns outside the contract -> their type
+    delimiter: str | None = None  # CSV: ",", ";", "\t", "|" or "whitespace"
+    read_as: str = ""  # how the file was read, in words ("CSV, utf-8, delimiter comma (detected)")
 
     def summary(self) -> str:
         verb = "imported" if self.imported else "would import"

@@ -38,11 +38,56 @@ def _detect_encoding(head: bytes) -> str:
         return "cp1252"
 
 
+# The delimiters a text file may use: a character, or "whitespace" (runs of spaces or tabs, as in
+# published fixed-width-looking logs: read through a normalised copy, see split_whitespace)
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", "whitespace": "whitespace"}
+WHITESPACE = "whitespace"
+_WS_RUN = re.compile(rb"[ \t\r\x0b\x0c]+")
+
+
+def split_whitespace(data: bytes, in_quote: bool = False) -> tuple[bytes, bool]:
+    """Whole lines of a whitespace-separated text (UTF-8) as tab-separated lines: each run of spaces
+    or tabs between fields becomes one tab, and the spaces at the start and end of each line go;
+    inside double quotes nothing changes (a quoted value keeps its spaces and may run over lines:
+    `in_quote` says whether `data` starts inside one; returned for the next chunk). Lines stay
+    lines, so the reader's line numbers are the file's."""
+    if not in_quote and b'"' not in data:  # the fast path: no quotes at all
+        return b"\n".join([b"\t".join(line.split()) for line in data.split(b"\n")]), False
+    out = []
+    for line in data.split(b"\n"):
+        if not in_quote and b'"' not in line:
+            out.append(b"\t".join(line.split()))
+            continue
+        parts = line.split(b'"')
+        last = len(parts) - 1
+        for k, part in enumerate(parts):
+            if in_quote != (k % 2 == 1):  # inside quotes: as it is
+                continue
+            part = _WS_RUN.sub(b"\t", part)
+            if k == 0:
+                part = part.lstrip(b"\t")
+            if k == last:
+                part = part.rstrip(b"\t")
+            parts[k] = part
+        out.append(b'"'.join(parts))
+        in_quote = in_quote != (last % 2 == 1)
+    return b"\n".join(out), in_quote
+
+
+def split_whitespace_text(text: str) -> str:
+    """split_whitespace for a decoded text (the sniffed head of a file)."""
+    return split_whitespace(text.encode("utf-8", "surrogatepass"))[0].decode("utf-8", "replace")
+
+
 def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the most records into the same number (2 or more) of fields: comma,
+    semicolon, tab, pipe, or runs of whitespace (only when strictly better than every character:
+    a tab- or comma-separated file whose values hold no spaces stays what it is)."""
     best, best_score = ",", -1.0
-    for delim in (",", ";", "\t", "|"):
+    for delim in DELIMITERS:
+        sample, reader_delim = (split_whitespace_text(text), "\t") if delim == WHITESPACE else (text, delim)
         try:
-            rows = list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=delim), 200))
+            rows = list(itertools.islice(csv.reader(io.StringIO(sample, newline=""), delimiter=reader_delim), 200))
         except csv.Error:
             continue
         if len(rows) > 1 and not text.endswith("\n"):
@@ -132,6 +177,32 @@ def _transcode(path: Path, encoding: str, normalise_newlines: bool) -> Path:
                     carry, text = "\r", text[:-1]
                 text = text.replace("\r\n", "\n")
             o.write(text.encode("utf-8"))
+            if not chunk:
+                break
+    return Path(out)
+
+
+def _whitespace_copy(path: Path, encoding: str, cr_only: bool) -> Path:
+    """A UTF-8, tab-separated copy of a whitespace-separated file (split_whitespace, streamed in
+    chunks of whole lines; CR-only line ends become LF)."""
+    fd, out = tempfile.mkstemp(prefix="cx_import_", suffix=".tsv")
+    plain = encoding in ("utf-8", "utf-8-sig")
+    dec = None if plain else codecs.getincrementaldecoder(encoding)(errors="replace")
+    with _open_bytes(path) as f, os.fdopen(fd, "wb") as o:
+        carry, in_quote, first = b"", False, True
+        while True:
+            chunk = f.read(1 << 22)
+            data = chunk if plain else dec.decode(chunk, final=not chunk).encode("utf-8")
+            if first and data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8):]
+            first = False
+            if cr_only:
+                data = data.replace(b"\r", b"\n")
+            data = carry + data
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            data, carry = data[:cut], data[cut:]
+            text, in_quote = split_whitespace(data, in_quote)
+            o.write(text)
             if not chunk:
                 break
     return Path(out)

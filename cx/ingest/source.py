@@ -15,10 +15,31 @@ import polars as pl
 from .. import schema
 from ..store import Store
 from .report import ERROR_COLUMNS, ImportFailed, Progress, _empty_errors, plain_errors
-from .sniff import (SNIFF_BYTES, _detect_encoding, _Hash, _has_nul, _header_names, _open_bytes, _reader_problem,
-                    _sniff_delimiter, _transcode, builtins_open)
+from .sniff import (DELIMITERS, SNIFF_BYTES, WHITESPACE, _detect_encoding, _Hash, _has_nul, _header_names,
+                    _open_bytes, _reader_problem, _sniff_delimiter, _transcode, _whitespace_copy, builtins_open,
+                    split_whitespace_text)
 
 _uid = itertools.count(1)
+_DELIMITER_NAMES = {**{v: k for k, v in DELIMITERS.items()}, "\\t": "\t", "space": WHITESPACE, "spaces": WHITESPACE}
+
+
+def delimiter_choice(delimiter: str | None) -> str | None:
+    """A delimiter as given: one of DELIMITERS (",", ";", "\\t", "|", "whitespace"), a name (comma,
+    semicolon, tab, pipe, spaces; "\\t" typed as two characters) or None (sniff it). Anything else
+    is an ImportFailed."""
+    if delimiter is None or delimiter in DELIMITERS:
+        return delimiter
+    got = _DELIMITER_NAMES.get(str(delimiter).strip().lower())
+    if got is None:
+        raise ImportFailed(f"{delimiter!r} is not a delimiter the import reads: choose comma (,), semicolon (;), "
+                           f"tab, pipe (|) or whitespace (runs of spaces or tabs), or leave it to be detected.")
+    return got
+
+
+def delimiter_name(delimiter: str | None) -> str:
+    """comma, semicolon, tab, pipe or whitespace (runs of spaces or tabs)."""
+    name = DELIMITERS.get(delimiter or "", str(delimiter))
+    return "whitespace (runs of spaces or tabs)" if delimiter == WHITESPACE else name
 
 
 # ----------------------------------------------------------------------------- the source
@@ -35,14 +56,16 @@ class Source:
     reads it as text columns ``c0..cN`` (nothing is read in full until a validation pass)."""
 
     def __init__(self, store: Store, path: str | os.PathLike, progress: Progress | None = None,
-                 file_name: str | None = None, sheet: str | None = None):
+                 file_name: str | None = None, sheet: str | None = None, delimiter: str | None = None):
         self.store = store
         self.path = Path(path)
         self.file_name = file_name or self.path.name
         self.progress = progress or (lambda f, m: None)
         self.warnings: list[str] = []
         self.encoding = "utf-8"
-        self.delimiter = ","
+        self.delimiter_choice = delimiter_choice(delimiter)  # None: sniffed
+        self.delimiter = ","  # the one used: a character of DELIMITERS or "whitespace"
+        self.detected_delimiter = ","  # what the sniffer found (also when a delimiter was chosen)
         self.newline: str | None = None  # "\\r": old Mac line endings (CR only)
         self.decimal_comma = False
         self.sheet, self.sheets = sheet, []  # workbooks: the sheet read, and all of them
@@ -93,6 +116,9 @@ class Source:
             self._sniff_parquet()
         else:
             self._load_excel()
+        if self.delimiter_choice is not None and self.format != "csv":
+            self.warnings.append(f"{self.file_name} is {self.format.capitalize()}, not a text file: the delimiter "
+                                 f"chosen ({delimiter_name(self.delimiter_choice)}) does not apply.")
         self.sample = self.rows(2000)
         if self.sample.height == 0 and self.format != "csv":
             raise ImportFailed(f"{self.file_name} has a header but no rows: nothing to import.")
@@ -122,16 +148,48 @@ class Source:
             text = text.replace("\r", "\n")
             self.warnings.append("The file ends its lines with CR only (old Mac line endings); they were read "
                                  "as line ends.")
-        self._head_text = text
         sample = text if len(head) < SNIFF_BYTES else text[: text.rfind("\n") + 1] or text
-        self.delimiter = _sniff_delimiter(sample)
+        self.detected_delimiter = _sniff_delimiter(sample)
+        self.delimiter = self.delimiter_choice or self.detected_delimiter
         self.decimal_comma = self.delimiter == ";"
-        header_raw = next(csv.reader(io.StringIO(sample, newline=""), delimiter=self.delimiter), [])
+        if self.delimiter == WHITESPACE:  # read through a tab-separated copy (see split_whitespace)
+            text, sample = split_whitespace_text(text), split_whitespace_text(sample)
+        self._head_text = text
+        header_raw = next(csv.reader(io.StringIO(sample, newline=""), delimiter=self.reader_delimiter), [])
         self.columns, w = _header_names(header_raw)
         self.warnings += w
+        if self.delimiter == WHITESPACE:
+            self._whitespace_copy()
+            return
         mixed = "\r\n" in sample and re.search(r"(?<!\r)\n", sample) is not None
         if self.encoding not in ("utf-8", "utf-8-sig") or mixed:
             self._convert(mixed)
+
+    @property
+    def reader_delimiter(self) -> str:
+        """The character the CSV reader splits on (a tab for whitespace: it reads the normalised copy)."""
+        return "\t" if self.delimiter == WHITESPACE else self.delimiter
+
+    @property
+    def read_as(self) -> str:
+        """How the file was read, in words: 'CSV, utf-8, delimiter comma', 'Parquet', 'Excel, sheet X'."""
+        if self.format == "csv":
+            chosen = "" if self.delimiter_choice else " (detected)"
+            return f"CSV, {self.encoding}, delimiter {delimiter_name(self.delimiter)}{chosen}"
+        return "Parquet" if self.format == "parquet" else f"Excel, sheet '{self.sheet}'"
+
+    def _whitespace_copy(self) -> None:
+        """The whitespace-separated file as a UTF-8, tab-separated copy with LF line ends (what the
+        reader reads; row numbers stay the file's)."""
+        self.progress(0.05, "Splitting the lines on whitespace")
+        self._read_path = _whitespace_copy(self.path, self.encoding, cr_only=self.newline == "\\r")
+        self._tmp_files.append(self._read_path)
+        self.newline = None
+        if self.encoding not in ("utf-8", "utf-8-sig"):
+            self.warnings.append(f"The file is not UTF-8; it was read as {self.encoding}.")
+        self.warnings.append("Fields are separated by runs of spaces or tabs (whitespace); spaces at the start and end "
+                             "of lines are ignored, and a value with spaces must be in double quotes. An empty value "
+                             "cannot be written in such a file: a row with one fewer field is reported.")
 
     def _convert(self, newlines: bool) -> None:
         self.progress(0.05, "Normalising line endings" if newlines else "Converting to UTF-8")
@@ -157,7 +215,7 @@ class Source:
                     f"store_rejects = true, rejects_table = '{rejects}_rj', rejects_scan = '{rejects}_rs'"
                     if rejects else "ignore_errors = true")
             nl = ", new_line = $nl" if self.newline else ""
-            params = {"path": str(self._read_path), "cols": cols, "delim": self.delimiter}
+            params = {"path": str(self._read_path), "cols": cols, "delim": self.reader_delimiter}
             if self.newline:
                 params["nl"] = self.newline
             return (f"SELECT * FROM read_csv($path, auto_detect = false, columns = $cols, header = true, "
@@ -172,7 +230,8 @@ class Source:
         if self.format == "csv":  # from the sniffed head of the file: no full read
             body = self._head_text if self._head_text.endswith("\n") else \
                 self._head_text[: self._head_text.rfind("\n") + 1]
-            recs = list(itertools.islice(csv.reader(io.StringIO(body, newline=""), delimiter=self.delimiter), n + 1))[1:]
+            recs = list(itertools.islice(csv.reader(io.StringIO(body, newline=""), delimiter=self.reader_delimiter),
+                                         n + 1))[1:]
             k = len(self.columns)
             recs = [r for r in recs if len(r) == k]
             return pl.DataFrame([[None if v == "" else v for v in r] for r in recs],

@@ -215,10 +215,16 @@ def _seconds(a, b):
     return (a.epoch_seconds().cast("float64") - b.epoch_seconds().cast("float64"))
 
 
+def entry_dimensions(d: Data) -> tuple[str, ...]:
+    """The breakdowns read from the winning entry's own row: the contract's (channel, touchpoint ...)
+    and every attribute the event log brought (platform, acquisition_channel ...)."""
+    return (*ENTRY_DIMENSIONS, *d.attributes("interactions"))
+
+
 def _breakdown(d: Data, u: ibis.Table, breakdown: str, top: int) -> ibis.Table:
     """Add column `breakdown` (text): the value of each unit, top values kept, others "Other",
     missing "(unknown)". "segment" = the saved segments (a customer in several counts in each)."""
-    if breakdown in ENTRY_DIMENSIONS:
+    if breakdown in entry_dimensions(d):
         val = u[breakdown].cast("string")
     elif breakdown == "segment":  # saved segments: a customer in several counts in each
         m = d.membership()
@@ -226,12 +232,11 @@ def _breakdown(d: Data, u: ibis.Table, breakdown: str, top: int) -> ibis.Table:
         u = u.left_join(m, u.customer_id == m._c_id).drop("_c_id")
         val = u._b
     else:
-        cols = d.cols("customers")
-        if breakdown not in cols or breakdown == "customer_id":
-            known = ", ".join([*ENTRY_DIMENSIONS, *[c for c in cols if c != "customer_id"]])
+        if breakdown not in d.customer_attributes():
+            known = ", ".join(dict.fromkeys([*entry_dimensions(d), *d.customer_attributes()]))
             raise CXError(f"Cannot break the funnel down by '{breakdown}' (possible: {known}).")
-        c = d.table("customers")
-        c = c.select(_c_id="customer_id", _b=c[breakdown].cast("string"))
+        c = d.customer_attribute(breakdown)
+        c = c.select(_c_id="customer_id", _b=c[breakdown])
         u = u.left_join(c, u.customer_id == c._c_id).drop("_c_id")
         val = u._b
     u = u.mutate(_b=val.fill_null(UNKNOWN))
@@ -253,7 +258,7 @@ def funnel(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: 
     breakdown (the entry's channel, or a customers column), one block of steps per value: the
     `top` values by step-1 count, then "Other" and "(unknown)"."""
     _check_top(breakdown, top)
-    carry = [breakdown] if breakdown in ENTRY_DIMENSIONS else []
+    carry = [breakdown] if breakdown in entry_dimensions(d) else []
     u = units(d, steps, field, window, unit, carry=carry)
     return _figures(d, u, step_names(steps, field), breakdown, top)
 
@@ -343,7 +348,7 @@ def funnel_report(d: Data, steps: Steps, field: str = "touchpoint", window=None,
     _check_top(breakdown, top)
     _check_period(period)
     names = step_names(steps, field)
-    carry = [breakdown] if breakdown in ENTRY_DIMENSIONS else []
+    carry = [breakdown] if breakdown in entry_dimensions(d) else []
     u = units(d, steps, field, window, unit, carry=carry)
     if isinstance(u.op(), ibis.expr.operations.InMemoryTable):  # the kernel's units: computed already
         return _report(d, u, names, breakdown, top, period)
@@ -406,14 +411,14 @@ def default_steps(d: Data, k: int = 3, filters: Filters | None = None, dataset: 
 @uses_data
 def breakdown_options(d: Data, filters: Filters | None = None, dataset: str | None = None) -> list[str]:
     """The breakdowns this dataset can give a funnel: the entry touchpoint's columns that hold
-    values (channel, direction, department ...), the customers table's columns, and "segment" when
-    it has saved segments. Never one the data lacks."""
+    values (channel, direction, department ... and the event log's attributes), the customer
+    attributes (Data.customer_attributes), and "segment" when it has saved segments. Never one the
+    data lacks."""
     t = d.table("interactions")
-    dims = [c for c in ENTRY_DIMENSIONS if c in t.columns and c not in ("touchpoint", "stage")]
+    dims = [c for c in entry_dimensions(d) if c in t.columns and c not in ("touchpoint", "stage")]
     filled = t.aggregate(**{c: t[c].count() for c in dims}).to_polars().row(0, named=True) if dims else {}
     out = [c for c in dims if filled.get(c)]
-    if d.has("customers"):
-        out += [c for c in d.cols("customers") if c != "customer_id" and not c.startswith("_") and c not in out]
+    out += [c for c in d.customer_attributes() if c not in out]
     if d.membership().count().to_pyarrow().as_py():
         out.append("segment")
     return out

@@ -31,17 +31,14 @@ def _group_values(d: Data, t, by: str | None):
     """customer_id -> `grp` table for a breakdown, or None."""
     if by is None:
         return None
-    if by == "channel":
-        c = t.filter(t.channel.notnull()).group_by(["customer_id", "channel"]).aggregate(_n=_.count())
-        c = c.mutate(_k=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc("_n"), "channel"]))
-        return c.filter(c._k == 0).select("customer_id", grp="channel")
-    if not d.has("customers"):
-        raise CXError(f"A breakdown by '{by}' needs a customers table: import one on the Data page.")
-    c = d.table("customers")
-    if by == "customer_id" or by not in c.columns:
-        opts = ", ".join(["channel"] + [x for x in c.columns if x != "customer_id"])
-        raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}).")
-    return c.select("customer_id", grp=c[by].cast("string"))
+    if by in d.customer_attributes() and by != "channel":
+        return d.customer_attribute(by).select("customer_id", grp=by)
+    if by == "channel" or by in d.attributes("interactions"):  # the customer's most used value
+        c = t.filter(t[by].notnull()).group_by(["customer_id", by]).aggregate(_n=_.count())
+        c = c.mutate(_k=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc("_n"), by]))
+        return c.filter(c._k == 0).select("customer_id", grp=c[by].cast("string"))
+    opts = ", ".join(dict.fromkeys(["channel", *d.attributes("interactions"), *d.customer_attributes()]))
+    raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}).")
 
 
 def _attach_group(per, groups):

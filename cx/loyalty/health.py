@@ -66,7 +66,7 @@ def _relationship_expr(d: Data, t: ibis.Table, answer_touchpoints: tuple | None 
                                                   median_answer_minutes=_._m.median())
     # recognition: channels where the customer is identified (a purchase, a contact handled by a
     # department or an employee there)
-    ident = t.amount.notnull() | t.department.notnull() | t.employee_id.notnull()
+    ident = (t.amount.notnull() | is_purchase(d, t) | t.department.notnull() | t.employee_id.notnull()).fill_null(False)
     ch = t.filter(t.channel.notnull()).mutate(_id=ibis.ifelse(ident, 1, 0))
     ch = ch.group_by(["customer_id", "channel"]).aggregate(_n=_.count(), _idf=_._id.max())
     ch = ch.group_by(_rc="customer_id").aggregate(channels=_.count(), _tot=_._n.sum(),
@@ -74,8 +74,9 @@ def _relationship_expr(d: Data, t: ibis.Table, answer_touchpoints: tuple | None 
     j = base.left_join(ans, base.customer_id == ans._ac).drop("_ac")
     j = j.left_join(ch, j.customer_id == ch._rc).drop("_rc")
     # a component the dataset cannot measure at all is absent (null), never a zero: no value_given
-    # anywhere -> no exchange of value; no channel anywhere -> no recognition
-    have = t.aggregate(_has_give=t.value_given.notnull().any(), _has_ch=t.channel.notnull().any())
+    # anywhere -> no exchange of value; no channel, or nothing that identifies a customer (no purchase,
+    # no handled contact) anywhere -> no recognition
+    have = t.aggregate(_has_give=t.value_given.notnull().any(), _has_ch=(t.channel.notnull().any() & ident.any()))
     j = j.cross_join(have)
     inbound_share = j.inbound / j.contacts.nullif(0)
     ident_share = j._idn / j._tot.nullif(0)
@@ -121,7 +122,8 @@ def relationship(d: Data, answer_touchpoints: tuple | None = None, max_answer_da
     50·identified_share + 50·[2+ channels]. health = weighted mean of the components present
     (weights HEALTH_WEIGHTS, each 0.25; a missing component, e.g. no inbound contact, is left out).
     A component the dataset cannot measure is null for everyone (no value_given anywhere: no
-    exchange; no channel anywhere: no recognition); with none present, health is null.
+    exchange; no channel, or no purchase or handled contact anywhere: no recognition); with none
+    present, health is null.
     One row per customer by customer_id; with `weakest`, only that many customers, lowest health first."""
     t = d.interactions
     r = _relationship_expr(d, t, answer_touchpoints, max_answer_days)

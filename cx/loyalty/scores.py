@@ -58,8 +58,9 @@ def _finish_scores(t: ibis.Table) -> ibis.Table:
 def _grouped(d: Data, f: ibis.Table, by: str | None) -> ibis.Table:
     """Adds `group` (text): the breakdown value of each answer. Feedback's own touchpoint, channel,
     solicited; stage/department/employee_id of the interaction the answer rates (same customer and
-    touchpoint, the latest such interaction at or before the answer; "(not linked)" without one); any
-    column of the customers table (persona, region, segment columns ...); "segment": the saved
+    touchpoint, the latest such interaction at or before the answer; "(not linked)" without one); a
+    column the survey export brought; any customer attribute (persona, region, an event log's
+    acquisition_channel ...: Data.customer_attributes); "segment": the saved
     segments (an answer of a customer in several saved segments counts in each, one in none counts
     in "(no segment)")."""
     if by is None:
@@ -82,14 +83,13 @@ def _grouped(d: Data, f: ibis.Table, by: str | None) -> ibis.Table:
         m = m.select(_cid=m.customer_id, _g=m.segment)
         j = f.left_join(m, f.customer_id == m._cid)
         return j.mutate(group=j._g.fill_null(NO_SEGMENT)).drop("_cid", "_g")
-    if not d.has("customers"):
-        raise CXError(f"A breakdown by '{by}' needs a customers table: import one on the Data page.")
-    cols = d.cols("customers")
-    if by == "customer_id" or by not in cols:
-        opts = ", ".join([*FEEDBACK_DIMENSIONS, *LINKED_DIMENSIONS, *[c for c in cols if c != "customer_id"]])
+    if by in d.attributes("feedback"):  # a column the survey export brought
+        return f.mutate(group=f[by].cast("string").fill_null(UNKNOWN))
+    if by not in d.customer_attributes():
+        opts = ", ".join(breakdown_options(d))
         raise CXError(f"Cannot break scores down by '{by}' (possible: {opts}).")
-    c = d.table("customers")
-    c = c.select(_cid=c.customer_id, _g=c[by].cast("string"))
+    c = d.customer_attribute(by)
+    c = c.select(_cid=c.customer_id, _g=c[by])
     j = f.left_join(c, f.customer_id == c._cid)
     return j.mutate(group=j._g.fill_null(UNKNOWN)).drop("_cid", "_g")
 
@@ -234,8 +234,10 @@ def score_members(d: Data, metric: str, by: str | None, group: str, filters: Fil
 @uses_data
 def breakdown_options(d: Data, dataset: str | None = None) -> tuple[str, ...]:
     """The breakdowns `score_summary` accepts on this dataset: feedback's touchpoint, channel and
-    solicited, the rated interaction's stage, department and employee, every customers column, and
-    "segment" when the dataset has saved segments."""
-    cols = d.cols("customers")
+    solicited, the rated interaction's stage, department and employee, the survey export's own
+    columns (attributes), every customer attribute (Data.customer_attributes), and "segment" when the
+    dataset has saved segments."""
+    cols = [c for c in (*d.attributes("feedback"), *d.customer_attributes())
+            if c not in (*FEEDBACK_DIMENSIONS, *LINKED_DIMENSIONS)]
     seg = (SEGMENT,) if SEGMENT not in cols and saved(d).height else ()
-    return (*FEEDBACK_DIMENSIONS, *LINKED_DIMENSIONS, *[c for c in cols if c != "customer_id"], *seg)
+    return (*FEEDBACK_DIMENSIONS, *LINKED_DIMENSIONS, *dict.fromkeys(cols), *seg)

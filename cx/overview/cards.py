@@ -172,6 +172,20 @@ def _status(key: str, ch: stats.Change | None) -> str:
     return way  # steady | few | unknown
 
 
+HEALTH_PARTS = {"dialogue": "two-way dialogue", "responsiveness": "responsiveness", "exchange": "exchange of value",
+                "recognition": "recognition"}
+
+
+def health_basis(summary: dict) -> str:
+    """What a relationship-health value is made of: the components the data measures, and those it
+    cannot (left out of the score, never counted as zero). `summary`: a row of
+    loyalty.relationship_summary."""
+    have = [w for k, w in HEALTH_PARTS.items() if summary.get(k) is not None]
+    lack = [w for k, w in HEALTH_PARTS.items() if summary.get(k) is None]
+    return ("From " + ", ".join(have) + (f"; no data for {', '.join(lack)} (left out)" if lack else "")
+            if have else "No component has data")
+
+
 def _note(c: Card, ch: stats.Change | None, status: str) -> str | None:
     if ch is None or ch.diff is None:
         return None
@@ -230,6 +244,7 @@ def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
     prev = rows_[-2] if len(rows_) >= 2 else None
     rows = []
     for c in CARDS:
+        basis = None
         value = previous = None
         spark: list = []
         needs = None
@@ -261,6 +276,7 @@ def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
                     if r.get("health") is not None and r.get("health_n"):
                         nn = int(r["health_n"])
                         level_est = stats.mean(nn, r["health"] * nn, r["health_sq"] * nn, level)
+                        basis = health_basis(r)
             except CXError:
                 level_est = None
             value = level_est.value if level_est is not None else None
@@ -281,7 +297,7 @@ def scorecard(d: Data, period: str = "month", filters: Filters | None = None,
                      "p_value": ch.p_value if ch is not None else None,
                      "value_low": level_est.low if level_est is not None else None,
                      "value_high": level_est.high if level_est is not None else None,
-                     "note": _note(c, ch, status) if value is not None else None})
+                     "note": (basis if c.key == "health" else _note(c, ch, status)) if value is not None else None})
     return pl.DataFrame(rows, schema={"key": pl.Utf8, "label": pl.Utf8, "unit": pl.Utf8, "value": pl.Float64,
                                       "previous": pl.Float64, "delta": pl.Float64, "status": pl.Utf8,
                                       "spark": pl.List(pl.Float64), "period": pl.Date, "needs": pl.Utf8,

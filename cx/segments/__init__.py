@@ -7,7 +7,8 @@ behaviour comes from what customers do.
   :func:`scaling`, :func:`cluster` -> :class:`ClusterResult`, :func:`name_clusters`.
 - :mod:`.run`        the page's run: :func:`run` (features -> cluster, with the declared persona),
   :func:`assign_expr` / :func:`assign` (every customer labelled in the engine), the saved cluster
-  names (:func:`names`, :func:`run_key`), :func:`crosstab`, :func:`group_members`, :func:`profile_wide`.
+  names (:func:`names`, :func:`run_key`), :func:`crosstab`, :func:`group_members`, :func:`profile_wide`; the clusters against any customer
+  attribute (:func:`declared_options`, :func:`with_declared`).
 - :mod:`.outcomes`   a group's funnel, NPS and CLV (cx.journey, cx.loyalty, cx.clv).
 - :mod:`.mix`        touchpoint-mix personas (NMF): :func:`touchpoint_mix`, :func:`mix_personas`,
   :func:`mix_run` -> :class:`MixResult`.
@@ -33,8 +34,8 @@ from .glossary import GLOSSARY
 from .mix import MIX_BLEND, MIX_TOP, MixResult, mix_personas, mix_run, touchpoint_mix
 from .outcomes import outcomes
 from .run import (
-    NO_PERSONA, OUTCOMES, assign, assign_expr, crosstab, default_fit_sample, group_members, names, persona_table,
-    profile_wide, run, run_key,
+    NO_PERSONA, NO_VALUE, OUTCOMES, assign, assign_expr, crosstab, declared_options, default_fit_sample,
+    group_members, names, persona_table, profile_wide, run, run_key, with_declared,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "transform", "scaling", "cluster", "ClusterResult", "name_clusters", "label", "K_RANGE", "SAMPLE",
     "SILHOUETTE_SAMPLE", "THREADS", "PCA_POINTS",
     "run", "assign_expr", "assign", "names", "run_key", "crosstab", "group_members", "profile_wide",
+    "declared_options", "with_declared", "NO_VALUE",
     "persona_table", "default_fit_sample", "NO_PERSONA", "OUTCOMES",
     "outcomes",
     "touchpoint_mix", "mix_personas", "mix_run", "MixResult", "MIX_TOP", "MIX_BLEND",

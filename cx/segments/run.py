@@ -18,6 +18,7 @@ from .behaviour import ID, default_columns, features_expr, is_skewed
 from .clustering import ClusterResult, cluster
 
 NO_PERSONA = "(no persona)"
+NO_VALUE = "(no value)"
 
 
 @uses_data
@@ -148,6 +149,27 @@ def run_key(k: int, columns, random_state: int = 0, filters: Filters | None = No
 
     raw = repr((int(k), tuple(columns), int(random_state), (filters or Filters()).key()))
     return f"k{int(k)}-" + hashlib.sha1(raw.encode()).hexdigest()[:12]
+
+
+@uses_data
+def declared_options(d: Data, filters: Filters | None = None, dataset: str | None = None) -> tuple[str, ...]:
+    """What the clusters can be compared with: the customer attributes (Data.customer_attributes),
+    the declared persona first (an event log's acquisition_channel or user_cohort when there is no
+    customers table)."""
+    opts = d.customer_attributes()
+    return tuple(sorted(opts, key=lambda c: c != "persona"))
+
+
+@uses_data
+def with_declared(d: Data, result: ClusterResult, by: str, filters: Filters | None = None,
+                  dataset: str | None = None) -> ClusterResult:
+    """`result` with `labels.persona` holding the customer attribute `by` instead of the declared
+    persona (NO_VALUE for a customer without one), so :func:`crosstab` and :func:`group_members`
+    compare the behaviour clusters with it."""
+    a = d.customer_attribute(by).to_polars().rename({by: "_v"})
+    lab = result.labels.drop("persona", strict=False).join(a, on=ID, how="left")
+    lab = lab.with_columns(persona=pl.col("_v").fill_null(NO_VALUE)).select(ID, "persona", "cluster")
+    return replace(result, labels=lab)
 
 
 def crosstab(result: ClusterResult, names: dict[int, str] | None = None) -> pl.DataFrame:

@@ -50,8 +50,23 @@ def _label_map(d: Data) -> dict[str, str]:
     return dict(zip(df["terms"].to_list(), df["label"].to_list()))
 
 
-def _default_label(terms: str) -> str:
-    return ", ".join(terms.split(", ")[:3])
+def _default_label(terms: str, parts: int = 3) -> str:
+    """A theme's default label: its top terms (words and word pairs, most typical first), each
+    adding words the label does not have yet, up to `parts` of them: "care problem, care, did
+    care" reads "care problem, did", not the same word three times. (A pair whose words are both new
+    stays a phrase; otherwise only its new word is added.)"""
+    seen: set[str] = set()
+    out: list[str] = []
+    for term in terms.split(", "):
+        words = term.split()
+        new = [w for w in words if w not in seen]
+        if not new:
+            continue
+        out.append(term if len(new) == len(words) else " ".join(new))
+        seen.update(words)
+        if len(out) == parts:
+            break
+    return ", ".join(out) or terms
 
 
 @uses_data
