@@ -177,6 +177,27 @@ def test_tied_timestamps_keep_file_order_on_both_paths(store, write):
     check_all(store, "t", breakdowns=("channel",))
 
 
+def test_event_log_attributes_break_down_alike(store, write):
+    """An attribute column of the event log (kept beside the contract's): the funnel reads it from
+    the winning entry's row, loop metrics from each customer's most used value, on both paths."""
+    f = write("e.csv", "customer_id,timestamp,touchpoint,stage,channel,campaign\n"
+                       "a,2025-01-01T09:00:00Z,ad,discover,web,spring\n"
+                       "a,2025-01-01T10:00:00Z,product,consider,web,\n"
+                       "a,2025-01-02T10:00:00Z,pricing,evaluate,email,spring\n"
+                       "a,2025-01-03T10:00:00Z,product,consider,email,autumn\n"
+                       "b,2025-01-01T09:00:00Z,ad,discover,web,autumn\n"
+                       "b,2025-01-01T09:00:00Z,product,consider,store,autumn\n"
+                       "c,2025-01-04T09:00:00Z,product,consider,web,\n")
+    store.import_file(f, kind="interactions", dataset="t")
+    steps = ["discover", "consider", "evaluate"]
+    fast, slow = both(J.funnel, store, steps, field="stage", breakdown="campaign", dataset="t")
+    same(fast, slow, "funnel by campaign")
+    assert fast.filter(fast["step"] == 1)["count"].sum() == 2
+    fast, slow = both(J.loop_metrics, store, by="campaign", dataset="t")
+    same(fast, slow, "loops by campaign")
+    assert sorted(fast["campaign"].to_list()) == ["(unknown)", "autumn", "spring"]
+
+
 def test_kernels_match_ibis_on_the_demo(demo_db, tmp_path):
     s = cx.open(copy_demo(demo_db, tmp_path / "demo.duckdb"))
     try:
