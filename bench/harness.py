@@ -155,3 +155,18 @@ def parse_size(s: str) -> int:
     s = s.strip().upper()
     mult = {"K": 1_000, "M": 1_000_000, "B": 1_000_000_000}.get(s[-1], 1)
     return int(float(s[:-1] if s[-1] in "KMB" else s) * mult)
+
+
+def ensure_event_store(db, dataset: str) -> float:
+    """Build the dataset's journey event store in a cached database made before it existed (or
+    whose rows were copied in by SQL), so the kernels run; seconds taken (0: it was current)."""
+    import cx
+
+    s = cx.open(db)
+    try:
+        took = s.build_event_store(dataset)
+        if took:
+            s.con.sql("CHECKPOINT")
+        return took
+    finally:
+        s.close()

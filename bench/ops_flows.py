@@ -26,7 +26,7 @@ DB_NAME = "flows.duckdb"  # beside the sample's CSVs (other benches use their ow
 
 def db_path(touchpoints: int) -> Path:
     """The cached database for the sample of about `touchpoints` rows (imported on first use)."""
-    from bench.harness import sample_csv
+    from bench.harness import ensure_event_store, sample_csv
 
     csv = sample_csv(touchpoints)
     db = csv.parent / DB_NAME
@@ -40,6 +40,8 @@ def db_path(touchpoints: int) -> Path:
             s.import_file(csv.parent / "customers.csv", kind="customers", dataset=DATASET)
         s.close()
         tmp.rename(db)
+    else:
+        ensure_event_store(db, DATASET)
     return db
 
 

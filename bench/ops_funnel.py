@@ -30,7 +30,7 @@ STEPS = ["discover", "consider", "evaluate", "purchase"]
 def cached_db(touchpoints: int) -> str:
     """The demo generator's data at about `touchpoints` rows imported once (interactions and
     customers, dataset "bench") into `cx.duckdb` beside the CSV."""
-    from bench.harness import sample_csv
+    from bench.harness import ensure_event_store, sample_csv
 
     csv = sample_csv(touchpoints)
     db = csv.parent / "cx.duckdb"
@@ -42,6 +42,8 @@ def cached_db(touchpoints: int) -> str:
         s.con.sql("CHECKPOINT")
         s.close()
         os.replace(tmp, db)
+    else:
+        ensure_event_store(db, "bench")
     return str(db)
 
 
@@ -51,10 +53,12 @@ def _window(window) -> timedelta | None:
 
 def cx_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", unit: str = "customer",
               dataset: str = "bench") -> dict:
-    """Ours: the full funnel frame (counts, conversions, median and p90 times)."""
-    store = cx.open(db, read_only=True)
+    """Ours: the full funnel frame (counts, conversions, median and p90 times). `db`: a path, or an
+    open store (kept open: bench.ops_kernels times a second, warm run)."""
+    store = cx.open(db, read_only=True) if isinstance(db, str) else db
     df = funnel(store, steps, field=field, window=window, unit=unit, dataset=dataset)
-    store.close()
+    if isinstance(db, str):
+        store.close()
     return {"counts": df["count"].to_list(), "medians": _rounded(df["median_time_from_previous"].to_list()),
             "p90s": _rounded(df["p90_time_from_previous"].to_list())}
 
@@ -67,11 +71,11 @@ def _steps_sql(steps) -> list[list[str]]:
     return [[s] if isinstance(s, str) else list(s) for s in steps]
 
 
-def _sql_parts(db, steps, field, window, dataset):
+def _sql_parts(db, steps, field, window, dataset, con=None):
     assert field in ("stage", "touchpoint")  # a column name: never user text
     groups = _steps_sql(steps)
     w = _window(window)
-    con = duckdb.connect(db, read_only=True)
+    con = con or duckdb.connect(db, read_only=True)
     con.sql("SET TimeZone = 'UTC'")
     con.sql("SET enable_progress_bar = false")
     sch = con.sql("SELECT 'ds_' || id FROM cx_meta.datasets WHERE name = $n", params={"n": dataset}).fetchall()[0][0]
@@ -85,14 +89,15 @@ def _in_list(values) -> str:
     return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
-def sql_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", dataset: str = "bench") -> dict:
+def sql_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", dataset: str = "bench", con=None) -> dict:
     """Baseline: plain hand-written DuckDB SQL answering the same question as cx's funnel (count
     per step, median and p90 time from the previous step over each customer's winning entry), in
     the fastest straightforward form found: per customer, in (timestamp, _seq) order, the _seq of
     the next step-k row (FIRST_VALUE ... IGNORE NULLS over the following rows); a chain of
     equality joins on _seq (unique in a dataset) from every entry; the winning entry per customer
     (furthest, then earliest) with QUALIFY; then the figures."""
-    con, sch, params, ins, every = _sql_parts(db, steps, field, window, dataset)
+    own = con is None  # else an open connection, kept open (a warm second run)
+    con, sch, params, ins, every = _sql_parts(db, steps, field, window, dataset, con)
     n = len(ins)
     nxt = "".join(f", first_value(CASE WHEN {field} IN {ins[k - 1]} THEN _seq END IGNORE NULLS) "
                   f"OVER w AS n{k}" for k in range(2, n + 1))
@@ -114,7 +119,8 @@ def sql_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", dataset
             QUALIFY row_number() OVER (PARTITION BY e.customer_id ORDER BY level DESC, e.ts, e._seq) = 1)
     SELECT {figures} FROM won"""
     row = list(con.sql(q, params=params if "$win" in q else None).fetchall()[0])
-    con.close()
+    if own:
+        con.close()
     return {"counts": [row[0], *row[1::3]], "medians": _rounded([None, *row[2::3]]),
             "p90s": _rounded([None, *row[3::3]])}
 
@@ -169,7 +175,7 @@ def chdb_dir(db: str) -> str:
     return str(d)
 
 
-def chdb_funnel(db: str, steps=STEPS, field: str = "stage", window="30d") -> dict:
+def chdb_funnel(db: str, steps=STEPS, field: str = "stage", window="30d", sess=None) -> dict:
     """ClickHouse's windowFunnel(window)(timestamp, step1, step2, ...) per customer, then the
     number of customers at each level or beyond. Its semantics differ slightly from ours: events
     at the same second may count in either order (no file-order tie-break), and a step may occur
@@ -180,11 +186,13 @@ def chdb_funnel(db: str, steps=STEPS, field: str = "stage", window="30d") -> dic
     conds = ", ".join(f"{field} IN {_in_list(g)}" for g in groups)
     every = _in_list(sorted({v for g in groups for v in g}))
     secs = int(w.total_seconds()) if w is not None else 2**31 - 1
-    sess = chdb_session.Session(d)
+    own = sess is None  # else an open session, kept open (a warm second run)
+    sess = sess or chdb_session.Session(d)
     q = (f"SELECT level, count() FROM (SELECT customer_id, windowFunnel({secs})(timestamp, {conds}) AS level "
          f"FROM interactions WHERE {field} IN {every} GROUP BY customer_id) GROUP BY level ORDER BY level")
     rows = [tuple(int(x) for x in ln.split(",")) for ln in str(sess.query(q, "CSV")).split()]
-    sess.close()
+    if own:
+        sess.close()
     per = dict(rows)
     counts = [sum(c for lv, c in per.items() if lv >= k) for k in range(1, len(groups) + 1)]
     return {"counts": counts}

@@ -23,22 +23,29 @@ def app_db(n_touchpoints: int) -> str:
     return str(db)
 
 
-def page_run(db: str, page: str, warm: bool) -> dict:
+def page_run(db: str, page: str, warm: bool, params: dict | None = None, expect: str | None = None) -> dict:
     """Cold: the first run of the page on a fresh process (every metric computed). Warm: the
-    same page run again (a rerun: what a click on a widget costs when nothing changed)."""
+    same page run again (a rerun: what a click on a widget costs when nothing changed).
+    `params`: the page's link parameters (e.g. its tab); `expect`: a text some caption or Markdown
+    of the page must show (the run really drew what it measures)."""
     os.environ["CX_DB"] = db
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900)
     if page == "overview":  # the default page: the very first run is its cold run
+        for k, v in (params or {}).items():
+            at.query_params[k] = v
         t = time.perf_counter()
         at.run()
     else:
         at.run()
+        for k, v in (params or {}).items():
+            at.query_params[k] = v
         t = time.perf_counter()
         at.switch_page(f"views/{page}.py").run()
     cold = time.perf_counter() - t
     assert not at.exception, at.exception
+    assert expect is None or any(expect in e.value for e in [*at.caption, *at.markdown]), f"{page}: no '{expect}'"
     if not warm:
         return {"seconds": cold}
     t = time.perf_counter()

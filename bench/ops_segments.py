@@ -37,7 +37,7 @@ CHECK = ("touchpoints", "purchases", "spend", "loops", "gives_received", "incide
 def db_path(touchpoints: int) -> str:
     """Our own copy of the generated dataset of that size, imported as 'demo' (interactions,
     customers, feedback), cached beside the sample's CSVs (other benches hold locks on theirs)."""
-    from bench.harness import sample_csv
+    from bench.harness import ensure_event_store, sample_csv
 
     from cx.ingest import import_folder
 
@@ -51,6 +51,8 @@ def db_path(touchpoints: int) -> str:
         import_folder(s, folder, "demo")
         s.close()
         tmp.rename(db)
+    else:
+        ensure_event_store(db, "demo")
     return str(db)
 
 
@@ -60,6 +62,7 @@ def db_1m_customers(source_db: str, copies: int = 3) -> str:
     customers and 31.9M touchpoints; cached under bench/data/."""
     db = DATA / f"segments_{copies}x.duckdb"
     if db.exists():
+        ensure_event_store(db, "demo")
         return str(db)
     import shutil
 
@@ -74,6 +77,7 @@ def db_1m_customers(source_db: str, copies: int = 3) -> str:
             for i in range(1, copies):
                 cur.execute(f"INSERT INTO {sch}.{kind} SELECT {sel.format(i=i)} FROM {sch}.{kind} "
                               f"WHERE NOT contains(customer_id, '#')")
+    s.build_event_store("demo")  # the rows were copied in by SQL: the kernels' store is built here
     s.close()
     tmp.rename(db)
     return str(db)

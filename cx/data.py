@@ -30,7 +30,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from .filters import CUSTOMER_FILTERS, Filters
-from .store import CXError, Dataset
+from .store import EVENT_CUSTOMERS, EVENT_DICT, EVENTS, CXError, Dataset, Store
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis
@@ -192,6 +192,40 @@ class Data:
             keep = c if keep is None else c.semi_join(keep, "customer_id")
         return keep
 
+    # -- the customer-ordered event arrays ------------------------------------------------------------
+    def events(self) -> "Events | None":
+        """The event store of this dataset version as numpy arrays (:class:`Events`, shared by every
+        handle of the version in this process), or None: not a DuckDB store, or no current store
+        (a database from before it: ``store.build_event_store()``). The compiled journey kernels
+        (cx.journey.kernels) run on it; None sends them back to the Ibis expressions."""
+        if not isinstance(self.store, Store):
+            return None
+        builds = self.store.__dict__.setdefault("_event_builds", {})  # (dataset id, version) -> build
+        arrays = self.store.__dict__.setdefault("_event_arrays", {})  # (dataset id, build) -> Events
+        key = (self.dataset.id, self.dataset.version)
+        if key not in builds:
+            try:
+                rows = self.store.con.sql("SELECT built_at FROM cx_meta.event_stores WHERE dataset_id = $id AND "
+                                          "version = $v", params={"id": self.dataset.id, "v": self.version}
+                                          ).fetchall()
+            except Exception:  # noqa: BLE001 - a read-only database from before the event store
+                rows = []
+            builds[key] = rows[0][0] if rows else None
+        built = builds[key]
+        if built is None:
+            return None
+        if (self.dataset.id, built) not in arrays:
+            for k in [k for k in arrays if k[0] == self.dataset.id]:
+                del arrays[k]  # one build per dataset kept in memory
+            arrays[(self.dataset.id, built)] = Events(self.store, self.dataset, built)
+        return arrays.get((self.dataset.id, built))
+
+    def row_mask(self):
+        """The global filters as a boolean mask over the event store's rows (None: no filter),
+        from the same predicates as :meth:`apply`: the `_seq` of the filtered interactions."""
+        ev = self.events()
+        return None if ev is None or self.filters.is_empty() else ev.mask(self)
+
     # -- saved segments ----------------------------------------------------------------------------
     def membership(self) -> "ibis.Table":
         """Ibis table (customer_id, segment) of every saved segment of the dataset (a customer in
@@ -203,6 +237,118 @@ class Data:
         """Ibis table (customer_id) of a saved segment's members (empty when there is no such one)."""
         m = self.membership()
         return m.filter(m.segment == segment).select("customer_id")
+
+
+class Stale(CXError):
+    """The event store moved on (a newer version was committed) while it was being read."""
+
+
+class Events:
+    """One dataset version's event store (cx.store.build_events) read as numpy arrays, each column
+    on first use and kept (zero-copy from Arrow where it has no nulls). Rows are in journey order:
+    by customer, then (timestamp, _seq). ``starts`` are each customer's first row (CSR offsets,
+    one more than customers); ``codes(dim)`` the values of a coded column by code."""
+
+    def __init__(self, store, ds: Dataset, built):
+        self.store, self.dataset, self.built = store, ds, built
+        self._cols: dict = {}
+        self._masks: dict = {}
+        self._lock = threading.Lock()
+
+    def _read(self, sql: str, params: dict | None = None):
+        """Run `sql` in a transaction that also checks the store still holds this build."""
+        cur = self.store.cursor()
+        try:
+            cur.sql("BEGIN TRANSACTION")
+            n = cur.sql("SELECT count(*) FROM cx_meta.event_stores WHERE dataset_id = $id AND built_at = $b",
+                        params={"id": self.dataset.id, "b": self.built}).fetchall()[0][0]
+            if not n:
+                raise Stale("The dataset changed while its journey arrays were read.")
+            out = cur.sql(sql, params=params).to_arrow_table()
+            cur.sql("COMMIT")
+            return out
+        finally:
+            cur.close()
+
+    def col(self, name: str):
+        """One column as a numpy array (timestamps as int64 microseconds)."""
+        import numpy as np
+
+        with self._lock:
+            got = self._cols.get(name)
+            if got is None:
+                if name == "starts":
+                    c = self.col_unlocked("c")
+                    got = np.concatenate(([0], np.flatnonzero(c[1:] != c[:-1]) + 1, [len(c)])).astype(np.int64)
+                else:
+                    got = self.col_unlocked(name)
+                self._cols[name] = got
+            return got
+
+    def col_unlocked(self, name: str):
+        import numpy as np
+
+        if name in self._cols:
+            return self._cols[name]
+        a = self._read(f"SELECT {_ident_checked(name)} FROM {self.dataset.schema}.{EVENTS}").column(0)
+        a = a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
+        if str(a.type).startswith("timestamp"):
+            a = a.cast("int64")
+        out = a.to_numpy(zero_copy_only=False)
+        self._cols[name] = out
+        return out
+
+    def rows_of(self, seqs):
+        """The event-store rows of interactions `_seq` values."""
+        import numpy as np
+
+        inv = self._cols.get("_row_of_seq")
+        if inv is None:
+            seq = self.col_unlocked("_seq")
+            inv = np.full(int(seq.max(initial=0)) + 1, -1, np.int64)
+            inv[seq] = np.arange(len(seq))
+            self._cols["_row_of_seq"] = inv
+        if len(seqs) and (seqs.max() >= len(inv) or (inv[seqs] < 0).any()):
+            raise Stale("The dataset changed while its journey arrays were read.")
+        return inv[seqs]
+
+    def codes(self, dim: str) -> list:
+        """The values of a coded column (touchpoint, channel) by code; customers for "customer_id"."""
+        key = f"dict:{dim}"
+        with self._lock:
+            if key not in self._cols:
+                if dim == "customer_id":
+                    t = self._read(f"SELECT customer_id FROM {self.dataset.schema}.{EVENT_CUSTOMERS} ORDER BY c")
+                    self._cols[key] = t.column(0).combine_chunks()
+                else:
+                    t = self._read(f"SELECT value FROM {self.dataset.schema}.{EVENT_DICT} WHERE dim = $dim "
+                                   "ORDER BY code", {"dim": dim})
+                    self._cols[key] = t.column(0).to_pylist()
+            return self._cols[key]
+
+    def mask(self, d: Data):
+        """Rows kept by d's filters (a boolean array): the `_seq` of d.apply(interactions)."""
+        import numpy as np
+
+        key = d.filters.key()
+        with self._lock:
+            got = self._masks.get(key)
+        if got is None:
+            seqs = d.apply(d.table("interactions")).select("_seq").to_pyarrow().column(0).to_numpy()
+            with self._lock:
+                got = np.zeros(len(self.col_unlocked("_seq")), bool)
+                got[self.rows_of(seqs)] = True
+                if len(self._masks) >= 8:
+                    self._masks.pop(next(iter(self._masks)))
+                self._masks[key] = got
+        return got
+
+
+def _ident_checked(name: str) -> str:
+    """A column name of the event store (letters, digits, underscores only)."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a column name: {name!r}")
+    return name
 
 
 def of(x, filters: Filters | None = None, dataset: str | None = None) -> Data:

@@ -6,16 +6,17 @@ Each definition says what the function computes (the function named in `api` is 
 definition of the metric, used by every page, the CLI and the tests)."""
 from __future__ import annotations
 
-from . import clv, journey, lifecycle, loyalty, overview, profile, segments, teams, voc
+from . import cases, clv, journey, lifecycle, loyalty, overview, profile, segments, teams, voc
 from .terms import Term
 
 AREAS = ("Dataset", "Journey", "Life cycle", "Loyalty & trust", "Teams", "Segments", "Value",
-         "Voice of the customer", "Overview")
+         "Voice of the customer", "Overview", "Closed loop")
 
 # Every area keeps its definitions next to the functions that compute them: each module or package
-# exports GLOSSARY = (Term, ...). The order of docs/metrics.md: Dataset, Journey, the areas, Overview.
+# exports GLOSSARY = (Term, ...). The order of docs/metrics.md: Dataset, Journey, the areas, Overview, Closed loop.
 TERMS: tuple[Term, ...] = (profile.GLOSSARY + journey.GLOSSARY + lifecycle.GLOSSARY + loyalty.GLOSSARY
-                           + teams.GLOSSARY + segments.GLOSSARY + clv.GLOSSARY + voc.GLOSSARY + overview.GLOSSARY)
+                           + teams.GLOSSARY + segments.GLOSSARY + clv.GLOSSARY + voc.GLOSSARY + overview.GLOSSARY
+                           + cases.GLOSSARY)
 _BY_KEY = {t.key: t for t in TERMS}
 assert len(_BY_KEY) == len(TERMS), "duplicate glossary keys"
 assert all(t.area in AREAS for t in TERMS)

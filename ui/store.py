@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 import cx
 from cx.ingest import ensure_demo
+from cx.journey import kernels
 
 
 @st.cache_resource(show_spinner="Opening the database…")
@@ -20,6 +22,9 @@ def get_store() -> cx.Store:
     if on_duckdb(store):
         ensure_demo(store)
         sweep_staging()
+        # the journey kernels' compiled code, loaded (or compiled, the first time on a machine) off
+        # the page's thread, so the first funnel does not wait for it
+        threading.Thread(target=kernels.warm_up, name="cx-kernels-warm-up", daemon=True).start()
     return store
 
 

@@ -26,6 +26,7 @@ now = datetime.utcnow().replace(second=0, microsecond=0)
 allc = loop_call(cases.cases, now=now)
 actor_box(sorted({*allc["owner"].drop_nulls().unique().to_list(), cases.DEFAULT_OWNER}))
 me, team = current_user(), current_team()
+REASON_LABELS = {k: r.label for k, r in cases.REASONS.items()}
 
 
 def _guarded(fn, *a, seen_key: str | None = None, **k):
@@ -51,7 +52,7 @@ def inbox_tab():
     n = allc.filter(pl.col("open"))
     st.caption(f"{n.height:,} open cases, {int(n['overdue'].sum()):,} overdue (past their SLA: escalated to "
                f"{md_escape(loop_call(cases.owners)[0]['escalation_owner'])}); {allc.height:,} cases in all.")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1, 1.4, 1.2, 0.8])  # two status chips fit uncut
     owners = sorted(allc["owner"].drop_nulls().unique().to_list())
     who = c1.multiselect("Owner", owners, key="cs_owner", bind="query-params", placeholder="all")
     status = c2.multiselect("Status", list(cases.STATUSES), default=list(cases.OPEN), key="cs_status", bind="query-params",
@@ -85,10 +86,13 @@ def inbox_tab():
         table(by, "cs_by_owner", title="Cases by owner", file_name="cases_by_owner.csv")
     shown = v.head(1000).select("id", "customer_id", "reason", "status", "owner", "assignee", "priority", "overdue",
                                 "age_days", "due_at", "detail", "version")
-    ev = st.dataframe(shown.drop("version").with_columns(pl.col("reason").replace_strict(
-        {k: r.label for k, r in cases.REASONS.items()}, default=pl.col("reason"))), hide_index=True, height=320,
+    ev = st.dataframe(shown.drop("version").with_columns(
+        pl.col("reason").replace_strict(REASON_LABELS, default=pl.col("reason")),
+        pl.col("status").replace_strict(cases.STATUS_LABELS, default=pl.col("status"))), hide_index=True, height=320,
         key="cs_table", on_select="rerun", selection_mode="multi-row", placeholder="–",
-        column_config={"age_days": st.column_config.NumberColumn("age (days)", format="%.1f"),
+        column_config={"id": st.column_config.NumberColumn("case", format="%d"), "customer_id": "customer",
+                       "age_days": st.column_config.NumberColumn("age (days)", format="%.1f"),
+                       "due_at": st.column_config.DatetimeColumn("due (UTC)", format="YYYY-MM-DD HH:mm"),
                        "detail": st.column_config.TextColumn(width="large")})
     st.caption(f"{v.height:,} cases match" + (" (the first 1,000 shown; the CSV has them all)" if v.height > 1000 else "")
                + ". Tick rows to assign them together; pick one below to work on it.")
@@ -125,7 +129,10 @@ def case_panel(v):
         st.info("No case matches these filters.")
         return
     default = int(want) if want and want.isdigit() and int(want) in ids else ids[0]
-    cid = st.selectbox("Case", ids, index=ids.index(default), key=f"cs_pick_{want}")
+    about = {r["id"]: f"{r['id']} · {REASON_LABELS.get(r['reason'], r['reason'])} · customer {r['customer_id']} · "
+             f"{cases.STATUS_LABELS[r['status']]}" for r in allc.filter(pl.col("id").is_in(ids))
+             .select("id", "reason", "customer_id", "status").iter_rows(named=True)}
+    cid = st.selectbox("Case", ids, index=ids.index(default), key=f"cs_pick_{want}", format_func=about.get)
     if str(cid) != want:
         st.query_params["case"] = str(cid)
     c = allc.filter(pl.col("id") == cid).row(0, named=True)
@@ -152,6 +159,9 @@ def case_panel(v):
                 _guarded(cases.update_case, store, ds, cid, ver, me or "", status=status, assignee=assignee,
                          priority=prio, note=note, seen_key=f"case{cid}")
         h = loop_call(cases.history, obj="case", object_id=cid)
+        lab = lambda c: pl.when(pl.col("field") == "status").then(  # noqa: E731
+            pl.col(c).replace_strict(cases.STATUS_LABELS, default=pl.col(c))).otherwise(pl.col(c))
+        h = h.with_columns(lab("old"), lab("new"), pl.col("field").str.replace_all("_", " "))
         table(h.drop("object_id"), f"cs_hist_{cid}", title=f"History of case {cid}", file_name=f"case_{cid}.csv",
               caption="Every change: who, when, what.")
 
@@ -162,20 +172,50 @@ def worked_tab():
     if not sp.height:
         st.info("No case yet: the rules open them when data arrives (Rules & channels).")
         return
-    table(sp.drop("reason"), "cs_speed", title="Speed per reason", file_name="case_speed.csv",
-          caption="Time to first action (median hours from opening to the first change by a person) and the share "
-                  "of cases due by now that closed within their SLA, with its 95% interval.",
-          share_in_sla=st.column_config.NumberColumn(format="percent"),
-          sla_low=st.column_config.NumberColumn(format="percent"), sla_high=st.column_config.NumberColumn(format="percent"),
-          hours_to_first_action=st.column_config.NumberColumn(format="%.1f"))
+    pct = lambda v: "–" if v is None else f"{100 * v:.0f}%"  # noqa: E731
+    speed_shown = pl.DataFrame([{
+        "reason": r["label"], "cases": f"{r['cases']:,}", "open (overdue)": f"{r['open']:,} ({r['overdue']:,})",
+        "resolved": f"{r['resolved']:,}", "won't fix": f"{r['wont_fix']:,}",
+        "first action (median hours)": "–" if r["hours_to_first_action"] is None else f"{r['hours_to_first_action']:.1f}",
+        "closed within SLA (95% interval)": (f"{r['closed_in_sla']:,} of {r['due']:,}: {pct(r['share_in_sla'])} "
+                                             f"({pct(r['sla_low'])}–{pct(r['sla_high'])})" if r["due"] else "none due yet")}
+        for r in sp.iter_rows(named=True)])
+    table(sp.drop("reason"), "cs_speed", title="Speed per reason", file_name="case_speed.csv", shown_as=speed_shown,
+          caption="Time to first action: median hours from opening to the first change by a person. Closed within "
+                  "SLA: of the cases due by now (or closed), those closed by their due time, with a 95% interval.")
     st.markdown(f"**Resolved against not resolved** ({r['cases_compared']:,} cases whose {r['window_days']} days "
                 "after opening lie within the data)")
-    o = r["outcomes"]
-    for s in o.filter(pl.col("outcome") != "next_score")["sentence"].to_list():
+    o = r["outcomes"].with_columns(label=pl.col("reason").replace_strict(REASON_LABELS, default=pl.col("reason")))
+    strong = o.filter(pl.col("significant").fill_null(False))
+    for s in strong["sentence"].to_list():
         st.markdown(f"- {md_escape(s)}")
-    chart(cc.outcome_bars(o), key="cs_outcomes", caption="Each bar: the difference resolved − not resolved, with its "
-          "95% interval. An association, not proof: who gets resolved is not random.")
-    table(o, "cs_outcome_table", title="Outcomes", file_name="case_outcomes.csv")
+    st.caption(("No difference is beyond chance. " if not strong.height else "The other comparisons could be chance "
+                "or have too few cases: ") + "every comparison is in the table below. Who gets resolved is not random "
+               "(a reachable, still-engaged customer is easier to resolve), so a difference is an association, not "
+               "proof that resolving caused it.")
+    chart(cc.outcome_bars(o.with_columns(reason=pl.col("label"))), key="cs_outcomes",
+          caption="Each bar: the difference resolved − not resolved, in percentage points, with its 95% interval; a "
+                  "whisker across zero could be chance.")
+    num = lambda v, d=0: "–" if v is None else f"{v:.{d}f}".replace("-", "−")  # noqa: E731
+    shown = pl.DataFrame([{
+        "reason": x["label"], "outcome": outcomes.OUTCOME_LABELS[x["outcome"]] + ("" if x["outcome"] == "next_score"
+                                                                                  else " (%)"),
+        "resolved": f"{num(x['resolved_value'], 1 if x['outcome'] == 'next_score' else 0)} (n = {x['resolved_n']:,})",
+        "not resolved": f"{num(x['other_value'], 1 if x['outcome'] == 'next_score' else 0)} (n = {x['other_n']:,})",
+        "difference (95% interval)": "–" if x["difference"] is None else (
+            f"{'+' if x['difference'] >= 0 else ''}{num(x['difference'], 1)} ({num(x['low'], 1)} to {num(x['high'], 1)})"),
+        "p": "–" if x["p_value"] is None else ("< 0.001" if x["p_value"] < 0.001 else f"{x['p_value']:.3f}"),
+        "verdict": _verdict(x)} for x in o.iter_rows(named=True)])
+    table(o.drop("label"), "cs_outcome_table", title="Outcomes, resolved against not resolved",
+          file_name="case_outcomes.csv", shown_as=shown)
+
+
+def _verdict(x: dict) -> str:
+    if x["difference"] is None:
+        return "not enough cases"
+    if x["significant"]:
+        return "beyond chance (an association)"
+    return "too few cases to tell" if "Too few" in x["sentence"] else "could be chance"
 
 
 def plans_tab():
@@ -184,8 +224,9 @@ def plans_tab():
         st.info("No action plan yet. Create one from “fix first” on Key drivers, the inconsistent department on Teams, "
                 "a declining card on the Overview, or below.")
     else:
-        pid = st.selectbox("Plan", p["id"].to_list(), key="cs_plan", bind="query-params", format_func=lambda i: md_escape(
-            p.filter(pl.col("id") == i)["title"][0]))
+        titles = dict(zip(p["id"].to_list(), p["title"].to_list()))
+        pid = st.selectbox("Plan", p["id"].to_list(), key="cs_plan", bind="query-params",
+                           format_func=titles.get)  # plain text, not Markdown
         row = p.filter(pl.col("id") == pid).row(0, named=True)
         pr = loop_call(cplans.progress_of, plan_id=pid)
         st.markdown(f"**{md_escape(row['title'])}** · owner {md_escape(row['owner'])} · due {row['due_date']} · "
@@ -201,7 +242,12 @@ def plans_tab():
             ver = seen(f"plan{pid}", row["version"])
             if st.form_submit_button("Save"):
                 _guarded(cplans.update_plan, store, ds, pid, ver, me or "", status=stt, note=note, seen_key=f"plan{pid}")
-    table(p.drop("version"), "cs_plans", title="Action plans", file_name="plans.csv")
+    two = st.column_config.NumberColumn(format="%.2f")
+    first = ["id", "title", "owner", "due_date", "status", "overdue", "metric", "baseline", "target"]
+    table(p.drop("version").select(*first, pl.exclude(first)).with_columns(pl.col("metric").replace_strict(
+              {k: v[0] for k, v in cplans.METRICS.items()}, default=pl.col("metric"))), "cs_plans",
+          title="Action plans", file_name="plans.csv", baseline=two, target=two, id=st.column_config.NumberColumn(
+              "plan", format="%d"))
 
 
 def alerts_tab():
@@ -210,7 +256,11 @@ def alerts_tab():
         r = _guarded(alerts.run_alerts, store, ds)
         if r:
             st.success(f"{r['fired']} firing, {len(r['new'])} new; delivery: {channels.describe(r['delivery'])}.")
-    table(ev, "cs_inbox", title="Alerts", file_name="alerts.csv", caption="The in-app inbox: each alert once.")
+    if ev.height:
+        table(ev, "cs_inbox", title="Alerts", file_name="alerts.csv", caption="The in-app inbox: each alert once.")
+    else:
+        st.info("No alert has fired yet. The rules below are checked after every import, by `python -m cx alerts` "
+                "(cron) and by the button above.")
     dl = loop_call(channels.deliveries)
     if dl.height:
         table(dl, "cs_deliveries", title="Deliveries", file_name="deliveries.csv",

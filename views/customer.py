@@ -156,6 +156,15 @@ else:
     from urllib.parse import urlencode
 
     base = "cases?" + urlencode({"dataset": current_dataset() or ""}) + "&case="
-    st.dataframe(mine.select((pl.lit(base) + pl.col("id").cast(pl.Utf8)).alias("case"), "reason", "status",
-        "owner", "assignee", "opened_at", "due_at", "overdue", "detail"), hide_index=True, placeholder="–",
-        column_config={"case": st.column_config.LinkColumn("case", display_text=r"case=(\d+)")})
+    st.dataframe(mine.select(
+        (pl.lit(base) + pl.col("id").cast(pl.Utf8)).alias("case"), "reason", "status", "owner", "assignee",
+        "opened_at", "due_at", "overdue", "detail"), hide_index=True, placeholder="–",
+        column_config={"case": st.column_config.LinkColumn("case", display_text=r"case=(\d+)"),
+                       # the keys stay the values (and the CSV's); the table shows their labels
+                       "reason": st.column_config.SelectboxColumn(
+                           width="medium", options=list(_cases.REASONS),
+                           format_func=lambda k: _cases.REASONS[k].label if k in _cases.REASONS else k),
+                       "status": st.column_config.SelectboxColumn(options=list(_cases.STATUSES),
+                                                                  format_func=_cases.STATUS_LABELS.get),
+                       "opened_at": st.column_config.DatetimeColumn("opened (UTC)", format="YYYY-MM-DD HH:mm"),
+                       "due_at": st.column_config.DatetimeColumn("due (UTC)", format="YYYY-MM-DD HH:mm")})

@@ -104,5 +104,10 @@ if on_duckdb():
     op = loop_call(cplans.plans, status="open")
     if op.height:
         st.markdown("**Open action plans**")
-        st.dataframe(op.select("title", "owner", "link_kind", "link_value", "target", "due_date", "overdue"),
-                     hide_index=True, placeholder="–")
+        st.dataframe(op.select("title", "owner", "due_date", "overdue", "link_kind", "link_value", "target")
+                     .with_columns(pl.col("link_kind").replace_strict(cplans.LINKS, default=pl.col("link_kind"))),
+                     hide_index=True, placeholder="–", column_config={
+                         "title": st.column_config.TextColumn("plan", width="large"),
+                         "due_date": st.column_config.DateColumn("due", format="YYYY-MM-DD"),
+                         "link_kind": "moves a", "link_value": "which",
+                         "target": st.column_config.NumberColumn(format="%.2f")})

@@ -19,6 +19,7 @@ from ..store import _now
 from . import storage
 from .alerts import inbox, targets
 from .plans import plans
+from .rules import REASONS
 
 DAYS = {"week": 7, "month": 30}
 
@@ -55,7 +56,8 @@ def build(store, dataset: str | None = None, period: str = "week", now: datetime
     cs = storage.cases(store, d.name, now=now)
     by_owner = (cs.filter(pl.col("open")).group_by("owner").agg(open=pl.len(), overdue=pl.col("overdue").sum())
                 .sort(["overdue", "open", "owner"], descending=[True, True, False]))
-    resolved = cs.filter((pl.col("status") == "resolved") & (pl.col("closed_at") >= since)).sort("closed_at")
+    resolved = (cs.filter((pl.col("status") == "resolved") & (pl.col("closed_at") >= since))
+                .sort(["closed_at", "id"], descending=True))  # newest first: the lists below show the latest
     due_cases = cs.filter(pl.col("open") & (pl.col("due_at") <= now + timedelta(days=DAYS[period]))
                           & ~pl.col("overdue"))
     pl_ = plans(store, d.name, status="open")
@@ -85,9 +87,12 @@ def text(g: dict) -> str:
     out += [f"- {r['owner']}: {r['open']:,} open, {r['overdue']:,} overdue" for r in g["cases_by_owner"]]
     out += ["", f"Resolved in the last {g['period']}: {len(g['resolved']):,}"]
     out += [f"- case {r['id']} ({r['reason']}, customer {r['customer_id']}) by {r['assignee'] or r['owner']}"
-            for r in g["resolved"][:20]]
+            for r in g["resolved"][:20]]  # newest first
+    out += [f"- ... and {len(g['resolved']) - 20:,} more"] if len(g["resolved"]) > 20 else []
     out += ["", "Actions due", f"- {g['cases_due']:,} open case(s) due within the next {g['period']}"]
-    out += [f"- plan: {p['title']} ({p['owner']}, due {p['due_date']}, target {p['target']:g})" for p in g["plans_due"]]
+    out += [f"- plan: {p['title']} ({p['owner']}, due {p['due_date']}"
+            + (", overdue" if p["due_date"] < g["made"].date() else "") + f", target {p['target']:g})"
+            for p in g["plans_due"]]
     out += ["", "Alerts"] + ([f"- {a}" for a in g["alerts"]] or ["- None raised."])
     return "\n".join(out) + "\n"
 
@@ -116,7 +121,8 @@ def html_page(g: dict) -> str:
     tg = "".join(f"<tr><td>{e(t['kpi'])}</td><td>{e(t['value'])}</td><td>{e(t['target'])}</td>"
                  f"<td class={'met' if t['met'] else 'missed'}>{'met' if t['met'] else 'missed'}</td></tr>"
                  for t in g["targets"])
-    resolved = [{**r, "reason": r["reason"], "closed_at": f"{r['closed_at']:%Y-%m-%d}"} for r in g["resolved"][:50]]
+    resolved = [{**r, "reason": REASONS[r["reason"]].label if r["reason"] in REASONS else r["reason"],
+                 "closed_at": f"{r['closed_at']:%Y-%m-%d}"} for r in g["resolved"][:50]]
     return (f"<!doctype html><html><head><meta charset=utf-8><title>{e(g['title'])}</title><style>{_CSS}</style>"
             f"</head><body><h1>{e(g['title'])}</h1><p class=muted>Made {g['made']:%Y-%m-%d %H:%M} UTC; last full "
             f"{e(g['period'])}: {e(g['compared'])}.</p>"

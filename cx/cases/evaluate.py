@@ -1,6 +1,6 @@
 """Running the rules: new cases from the triggers (one open case per customer and reason), routed to
 an owner, due by the reason's SLA; overdue cases escalated. Run after every import (the hook, which
-never fails an import) and by ``python -m cx cases --evaluate``.
+never fails an import: cx.cases.hook) and by ``python -m cx cases --evaluate``.
 
 Idempotent: per customer and reason, ``cx_meta.loop_marks`` keeps the latest trigger already seen;
 only later triggers count, so running twice on the same data opens nothing new. A trigger for a
@@ -9,7 +9,6 @@ case covers it). Everything is written in one transaction.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,8 +20,6 @@ from ..store import CXError, _now
 from . import storage
 from .rules import REASONS, can_run, check_rules, data_end, default_owners, route_expr, triggers
 from .storage import SYSTEM, bump, history_rows, registered
-
-log = logging.getLogger("cxloop")
 
 
 @dataclass

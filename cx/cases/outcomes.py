@@ -138,7 +138,8 @@ def _sentence(label, o, ch, fmt, unit, window_days) -> str:
     if ch.b is None or ch.a is None or ch.diff is None:
         return f"{label}: not enough cases on both sides to compare ({ch.n_b} resolved, {ch.n_a} not)."
     pts = " pts" if unit == "%" else ""
-    band = (f", 95% interval {fmt(ch.low)} to {fmt(ch.high)}{pts}" if ch.low is not None and ch.high is not None
+    neg = lambda v: fmt(v).replace("-", "−")  # noqa: E731 - one minus sign throughout the sentence
+    band = (f", 95% interval {neg(ch.low)} to {neg(ch.high)}{pts}" if ch.low is not None and ch.high is not None
             else "")
     head = (f"{label}: customers whose case was resolved {what} {fmt(ch.b)}{unit} (n = {ch.n_b:,}) vs "
             f"{fmt(ch.a)}{unit} (n = {ch.n_a:,}) when it was not: {'+' if ch.diff >= 0 else '−'}"

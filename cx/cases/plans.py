@@ -220,7 +220,8 @@ def progress(d: Data, plan: dict, months_before: int = 6, series_too: bool = Tru
     label = METRICS[plan["metric"]][0]
     f = (lambda v: "–" if v is None else f"{v:.2f}") if plan["metric"] in ("csat_mean", "employee_sd", "ces") \
         else (lambda v: "–" if v is None else f"{v:.0f}")
-    sentence = (f"{label} of {plan['link_value']}: {f(base.value)} before the plan (n = {base.n:,}), {f(cur.value)} "
+    of = "" if plan["link_kind"] == "kpi" else f" of {plan['link_value']}"  # "NPS", not "NPS of nps"
+    sentence = (f"{label}{of}: {f(base.value)} before the plan (n = {base.n:,}), {f(cur.value)} "
                 f"since it started (n = {cur.n:,})" + (f"; target {f(target)}: " + ("met" if met else "not met")
                                                        if target is not None and met is not None else "")
                 + f"; {moved}.")

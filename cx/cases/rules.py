@@ -137,7 +137,10 @@ def _from_feedback(f, label: str, prefix: str):
     cols = f.columns
     comment = f.comment if "comment" in cols else ibis.null("string")
     tp = f.touchpoint if "touchpoint" in cols else ibis.null("string")
-    score = f.score.cast("float64").round(1).cast("string") if "score" in cols else ibis.literal("")
+    x = f.score.cast("float64")
+    # a whole score as a whole number ("NPS 3", not "NPS 3.0"); a sentiment keeps one decimal
+    score = ibis.ifelse(x == x.round(0), x.round(0).cast("int64").cast("string"), x.round(1).cast("string")) \
+        if "score" in cols else ibis.literal("")
     detail = ibis.literal(label) + score + ibis.ifelse(comment.notnull() & (comment.strip() != ""),
                                                        ": " + comment.substr(0, 160), "")
     return f.select(customer_id=f.customer_id.cast("string"), event_at=f.timestamp,
@@ -168,7 +171,8 @@ def triggers(d: Data, reason: str, rule: dict, end) -> pl.DataFrame:
         t = d.table("interactions")
         inc = t.filter((t.incident == True) & (t.timestamp > since)  # noqa: E712
                        & (t.timestamp <= end - timedelta(days=days)))
-        fu = t.filter(t.direction == "outbound").select(_c=t.customer_id, _ts=t.timestamp)
+        # only outbound touchpoints after `since` can follow an incident after it: 143k of 3.6M rows at 10M
+        fu = t.filter((t.direction == "outbound") & (t.timestamp > since)).select(_c=t.customer_id, _ts=t.timestamp)
         inc = inc.anti_join(fu, [inc.customer_id == fu._c, fu._ts > inc.timestamp,
                                  fu._ts <= inc.timestamp + ibis.interval(seconds=int(days * 86400))])
         dep = inc.department if "department" in inc.columns else ibis.null("string")
@@ -179,7 +183,7 @@ def triggers(d: Data, reason: str, rule: dict, end) -> pl.DataFrame:
     elif reason == "valuable_at_risk":
         from ..clv import outreach
 
-        o = outreach(d)
+        o = outreach(d, details=False)  # the list of the Value page, without its display columns
         if not o.height:
             return empty
         day = end.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -15,7 +15,8 @@ from .value import customer_value
 @uses_data
 def outreach(d: Data, horizon_months: int = 12, discount_rate: float = 0.10, time_unit: str = "W",
              value_quantile: float = 0.75, low_p_alive: float = 0.5, p_alive_drop: float = 0.10,
-             recent_days: int = 30, filters: Filters | None = None, dataset: str | None = None) -> pl.DataFrame:
+             recent_days: int = 30, filters: Filters | None = None, dataset: str | None = None,
+             details: bool = True) -> pl.DataFrame:
     """Valuable customers at risk, by value at risk (largest first).
     Valuable = predicted CLV in the top (1 − value_quantile) of buyers (top quarter by default).
     At risk = any of: P(alive) below `low_p_alive`; P(alive) fell by `p_alive_drop` or more over
@@ -25,8 +26,9 @@ def outreach(d: Data, horizon_months: int = 12, discount_rate: float = 0.10, tim
     whose activity is in doubt; customers long gone (CLV ≈ 0) and customers surely active
     (P(alive) ≈ 1) rank low, which is the order in which outreach pays.
     Columns: customer_id, predicted_clv, p_alive, p_alive_30d_ago, value_at_risk, reasons (text),
-    last_activity, persona (when known)."""
-    vm = customer_value(d, horizon_months, discount_rate, time_unit)
+    last_activity, persona (when known); details=False: without last_activity and persona (faster: the
+    case rule "valuable customer at risk" needs neither)."""
+    vm = customer_value(d, horizon_months, discount_rate, time_unit, attributes=details)
     vm.require_money("The outreach list (valuable customers at risk)")
     df = vm.customers
     t = d.interactions
@@ -66,5 +68,5 @@ def outreach(d: Data, horizon_months: int = 12, discount_rate: float = 0.10, tim
                          value_at_risk=pl.col("predicted_clv") * (1 - pl.col("p_alive")))
            .filter(pl.col("reasons").is_not_null() & (pl.col("reasons") != "")))
     cols = ["customer_id", "predicted_clv", "p_alive", "p_alive_30d_ago", "value_at_risk",
-            "reasons", "last_activity"] + [c for c in ("persona",) if c in out.columns]
+            "reasons"] + [c for c in ("last_activity", "persona") if c in out.columns]
     return out.select(cols).sort(["value_at_risk", "customer_id"], descending=[True, False])

@@ -71,13 +71,15 @@ def _attributes(d: Data, filters: Filters | None = None, dataset: str | None = N
 
 @uses_data
 def customer_value(d: Data, horizon_months: int = 12, discount_rate: float = 0.10, time_unit: str = "W",
-                   filters: Filters | None = None, dataset: str | None = None) -> ValueModel:
+                   filters: Filters | None = None, dataset: str | None = None, attributes: bool = True) -> ValueModel:
     """Fit BG/NBD and Gamma-Gamma on the whole filtered history and score every buyer: the
     summary columns, historical_value (net revenue to date), revenue, refunds, last_activity,
     purchase_channel, persona, acquisition_channel, cohort (quarter of the first purchase),
     expected_purchases (over the horizon), p_alive, expected_spend, predicted_clv (discounted),
     clv_if_alive (= predicted_clv / P(alive): the value if the customer is still active), and
-    p_alive_30d_ago (P(alive) as it was 30 days before the end, with the history known then)."""
+    p_alive_30d_ago (P(alive) as it was 30 days before the end, with the history known then).
+    attributes=False leaves out the columns from historical_value to acquisition_channel (one query over
+    every touchpoint less: the case rule "valuable customer at risk" needs only the model's columns)."""
     s = summary(d, time_unit=time_unit)
     bg = fit_bgnbd(s["frequency"], s["recency"], s["T"])  # on its unique rows, weighted (grouped in polars)
     notes = []
@@ -107,8 +109,8 @@ def customer_value(d: Data, horizon_months: int = 12, discount_rate: float = 0.1
         cohort=pl.col("first_purchase").dt.truncate("1q").dt.strftime("%Y-Q") +
         pl.col("first_purchase").dt.quarter().cast(pl.Utf8),
     ).drop("end")
-    attrs = _attributes(d)
-    df = df.join(attrs, on="customer_id", how="left")
+    if attributes:
+        df = df.join(_attributes(d), on="customer_id", how="left")
     if not bg["converged"]:
         notes.append("The purchase model did not fully converge: read its numbers with care.")
     if gg and gg["q"] <= 1:

@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..store import Store, _now
+from ..store import Store, _now, build_events, bump_version
 from .parse import _TYPE_PLURAL, _ident, attr_text, attr_value
 from .report import DuplicateImport, ImportFailed, ImportReport, plain_errors
 from ..stages import stage_vocab_sql
@@ -22,6 +22,7 @@ class Landing:
     """The landing half of a Validation (commit, and the swap or append inside the transaction)."""
 
     allow_duplicate = False
+    events_seconds = None  # the event store's build (an interactions import), in seconds
 
     def commit(self, dataset: str | None = None, mode: str = "replace", create: bool = True,
                allow_duplicate: bool = False) -> ImportReport:
@@ -134,8 +135,11 @@ class Landing:
                 params={"id": import_id, "ds": ds.id, "k": self.kind, "f": self.src.file_name, "m": mode,
                         "r": self.rows_read, "a": self.accepted, "x": self.rejected, "s": self.seconds,
                         "t": _now(), "h": self.src.sha256})
-        cur.sql("UPDATE cx_meta.datasets SET version = version + 1, updated_at = $t WHERE id = $id",
-                params={"t": _now(), "id": ds.id})
+        if self.kind == "interactions":  # the journey kernels' event store, in this same transaction
+            self.src.progress(0.93, "Building the journey event store")
+            self.events_seconds = build_events(cur, ds, ds.version + 1)
+            self.src.progress(0.97, f"Journey event store built in {self.events_seconds:.1f} s")
+        bump_version(cur, ds.id, keep_events=self.kind != "interactions")
 
 
     def _reconcile(self, cur, target: str, new: str, c: str, old: str, typ: str) -> None:

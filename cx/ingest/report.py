@@ -73,6 +73,7 @@ class ImportReport:
     imported: bool = False
     seconds: float = 0.0
     error_count: int = 0  # all problems found (errors may be capped at MAX_ERRORS)
+    events_seconds: float | None = None  # of `seconds`: building the journey event store (interactions)
     constants: dict[str, str] = field(default_factory=dict)  # contract column -> the value every row got
     attributes: dict[str, str] = field(default_factory=dict)  # kept columns outside the contract -> their type
     delimiter: str | None = None  # CSV: ",", ";", "\t", "|" or "whitespace"
@@ -82,5 +83,7 @@ class ImportReport:
         verb = "imported" if self.imported else "would import"
         s = (f"{self.file_name}: {self.rows_read:,} rows read, {self.accepted:,} accepted, "
              f"{self.rejected:,} rejected; {verb} as {self.kind}"
-             + (f" into dataset '{self.dataset}'" if self.dataset else "") + f" ({self.seconds:.1f} s).")
+             + (f" into dataset '{self.dataset}'" if self.dataset else "") + f" ({self.seconds:.1f} s"
+             + (f", of which {self.events_seconds:.1f} s building the journey event store"
+                if self.events_seconds is not None else "") + ").")
         return s

@@ -418,6 +418,7 @@ class Validation(Attributes, Landing):
                             rows_read=self.rows_read, accepted=self.accepted, rejected=self.rejected,
                             errors=self.errors, warnings=list(self.warnings), mapping=dict(self.mapping),
                             imported=imported, seconds=seconds or self.seconds, error_count=self.error_count,
+                            events_seconds=self.events_seconds,
                             constants=dict(self.constants), attributes=self.attributes,
                             delimiter=self.src.delimiter if self.src.format == "csv" else None,
                             read_as=self.src.read_as)

@@ -66,8 +66,39 @@ def transitions(d: Data, level: str = "stage", top: int | None = 12, collapse_re
     none); "touchpoint" the `top` touchpoints by volume, the others as "Other". With
     `collapse_repeats`, consecutive identical nodes count as one touchpoint. Largest first.
     """
-    out = transitions_expr(d, level, top, collapse_repeats).to_polars()
+    check_level(level)
+    out = _transitions_kernel(d, level, top, collapse_repeats)
+    if out is None:
+        out = transitions_expr(d, level, top, collapse_repeats).to_polars()
     return out if out.height else _empty_transitions()
+
+
+def _transitions_kernel(d: Data, level: str, top: int | None, collapse: bool) -> pl.DataFrame | None:
+    """:func:`transitions` from the compiled kernel (None: it cannot run here)."""
+    import numpy as np
+
+    from . import kernels as K
+
+    ev = K.events(d, "stage", *(["touchpoint"] if level == "touchpoint" else []))
+    if ev is None:
+        return None
+    mask = K.mask_of(d, ev)
+    val, lut, names = K.node_codes(d, ev, mask, level, top)
+    k = len(names)
+    counts, customers, last = np.zeros(k * k, np.int64), np.zeros(k * k, np.int64), np.full(k * k, -1, np.int64)
+    K.jit(K.transitions_counts)(ev.col("starts"), val, lut, mask, k, collapse, counts, customers, last)
+    e = np.flatnonzero(counts)
+    src, tgt = e // k, e % k
+    total = np.bincount(src, weights=counts[e], minlength=k)
+    stage, rank = K.node_stage_ranks(d, ev, mask, level, top, names)
+    rs, rt = rank[src], rank[tgt]
+    out = pl.DataFrame({
+        "source": [names[i] for i in src], "target": [names[i] for i in tgt],
+        "count": counts[e], "customers": customers[e], "probability": counts[e] / total[src],
+        "source_stage": [stage[i] for i in src], "target_stage": [stage[i] for i in tgt],
+        "is_self_loop": src == tgt, "is_back_edge": (rs >= 0) & (rt >= 0) & (rt < rs)},
+        schema=_empty_transitions().schema)
+    return out.sort(["count", "source", "target"], descending=[True, False, False])
 
 
 @uses_data
@@ -195,6 +226,9 @@ def step_sankey(d: Data, steps: int = 5, level: str = "stage", collapse_repeats:
     steps = int(steps)
     if steps < 2:
         raise ValueError("steps must be at least 2")
+    fast = _sankey_kernel(d, steps, level, collapse_repeats, top)
+    if fast is not None:
+        return fast
     e = with_node(d.interactions, level, top)
     if collapse_repeats:
         e = e.mutate(_prev=e.node.lag().over(journey_window()))
@@ -205,3 +239,25 @@ def step_sankey(d: Data, steps: int = 5, level: str = "stage", collapse_repeats:
     e = e.mutate(source=e.node, target=e.target.fill_null(END))
     g = e.group_by(["step", "source", "target"]).aggregate(count=_.count())
     return g.order_by(["step", ibis.desc("count"), "source", "target"]).to_polars()
+
+
+def _sankey_kernel(d: Data, steps: int, level: str, collapse: bool, top: int | None) -> pl.DataFrame | None:
+    """:func:`step_sankey` from the compiled kernel (None: it cannot run here)."""
+    import numpy as np
+
+    from . import kernels as K
+
+    ev = K.events(d, "stage" if level == "stage" else "touchpoint")
+    if ev is None:
+        return None
+    mask = K.mask_of(d, ev)
+    val, lut, names = K.node_codes(d, ev, mask, level, top)
+    k = len(names)
+    counts = np.zeros((steps - 1, k, k + 1), np.int64)
+    K.jit(K.sankey_counts)(ev.col("starts"), val, lut, mask, k, collapse, steps, counts)
+    i, a, b = np.nonzero(counts)
+    labels = [*names, END]
+    out = pl.DataFrame({"step": (i + 1).astype(np.int64), "source": [names[x] for x in a],
+                        "target": [labels[x] for x in b], "count": counts[i, a, b]},
+                       schema={"step": pl.Int64, "source": pl.Utf8, "target": pl.Utf8, "count": pl.Int64})
+    return out.sort(["step", "count", "source", "target"], descending=[False, True, False, False])

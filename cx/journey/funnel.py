@@ -118,11 +118,14 @@ def units(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: s
     win = parse_window(window)
     keys = _unit_keys(unit)
     n = len(groups)
-    t = d.interactions
     carry = [c for c in dict.fromkeys(carry) if c not in keys]
     for c in carry:
-        if c not in t.columns:
+        if not d.has("interactions", c):
             raise CXError(f"The interactions have no column '{c}'.")
+    fast = _units_kernel(d, groups, field, win, unit, carry)
+    if fast is not None:
+        return fast
+    t = d.interactions
     col = t[field]
     values = sorted({v for g in groups for v in g})
     preds = [col.isin(values)] + [t[k].notnull() for k in keys[1:]]
@@ -156,6 +159,50 @@ def units(d: Data, steps: Steps, field: str = "touchpoint", window=None, unit: s
     return won.select(*keys, "level", "t1",
                       *[ibis.cases((won.level >= k, won[f"t{k}"])).name(f"t{k}") for k in range(2, n + 1)],
                       *carry)
+
+
+def _units_kernel(d: Data, groups, field: str, win: timedelta | None, unit: str, carry: list[str]):
+    """:func:`units` from the compiled kernel over the event arrays (the same columns, as a
+    memtable), or None when the kernel cannot run here (then the Ibis expression does)."""
+    from . import kernels as K
+
+    ev = K.events(d, field, *(["session_id"] if unit == "session" else []))
+    if ev is None or len(groups) > 30:
+        return None
+    import numpy as np
+    import pyarrow as pa
+
+    names = STAGES if field == "stage" else ev.codes("touchpoint")
+    index = {v: i for i, v in enumerate(names)}
+    lut = np.zeros(len(names) + 1, np.int32)  # bits of the steps each code is in; the last: no value
+    for k, g in enumerate(groups):
+        for v in g:
+            if v in index:
+                lut[index[v]] |= 1 << k
+    mask = K.mask_of(d, ev)
+    sess = ev.col("session_id") if unit == "session" else np.empty(0, np.int64)
+    starts, ts, val = ev.col("starts"), ev.col("timestamp"), ev.col(field)
+    w = -1 if win is None else round(win.total_seconds() * 1_000_000)
+    n = len(groups)
+    f = K.jit(K.funnel_units)
+    i64 = np.zeros(1, np.int64)
+    cap = (f(starts, ts, val, lut, mask, sess, n, w, True, i64.astype(np.int32), i64, i64, np.zeros((1, n), np.int64), i64)
+           if unit == "session" else len(starts) - 1)
+    oc, osess, olevel, orow = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+    ot = np.empty((cap, n), np.int64)
+    u = f(starts, ts, val, lut, mask, sess, n, w, False, oc, osess, olevel, ot, orow)
+    cols = {"customer_id": K.customer_ids(ev, oc[:u])}
+    looked = K.lookup(d, ev, orow[:u], [c for c in (["session_id"] if unit == "session" else []) + carry
+                                         if c not in ("touchpoint", "channel", "stage")])
+    if unit == "session":
+        cols["session_id"] = looked["session_id"]
+    cols["level"] = olevel[:u]
+    for k in range(n):
+        tk = ot[:u, k]
+        cols[f"t{k + 1}"] = pa.array(tk, pa.int64(), mask=tk == K.NULL_TIME).cast(pa.timestamp("us"))
+    for c in carry:
+        cols[c] = K.decode(ev, c, orow[:u]) if c in ("touchpoint", "channel", "stage") else looked[c]
+    return K.memtable(cols)
 
 
 def _interval(w: timedelta):
@@ -233,7 +280,7 @@ def _figures(d: Data, u: ibis.Table, names: list[str], breakdown: str | None, to
         aggs[f"c{k}"] = (u.level >= k).cast("int64").sum()
         aggs[f"m{k}"] = secs.median()
         aggs[f"p{k}"] = secs.quantile(0.9)
-    wide = (u.group_by(by).aggregate(**aggs) if by else u.aggregate(**aggs)).to_polars()
+    wide = _polars(d, u.group_by(by).aggregate(**aggs) if by else u.aggregate(**aggs))
     return _long(wide, names, breakdown)
 
 
@@ -275,7 +322,7 @@ def funnel_trend(d: Data, steps: Steps, field: str = "touchpoint", window=None, 
     funnel (reaching the last step), and their ratio."""
     _check_period(period)
     n = len(normalise_steps(steps, field))
-    return _trend(units(d, steps, field, window, unit), n, period)
+    return _trend(d, units(d, steps, field, window, unit), n, period)
 
 
 def _check_period(period) -> None:
@@ -283,11 +330,11 @@ def _check_period(period) -> None:
         raise CXError(f"A funnel trend is per {' or per '.join(TREND_PERIODS)}, not per '{period}'.")
 
 
-def _trend(u: ibis.Table, n: int, period: str) -> pl.DataFrame:
+def _trend(d: Data, u: ibis.Table, n: int, period: str) -> pl.DataFrame:
     u = u.mutate(period=period_start(u.t1, period))
     g = u.group_by("period").aggregate(entries=_.count(), completed=(_.level == n).cast("int64").sum())
     g = g.mutate(conversion=g.completed.cast("float64") / g.entries)
-    return g.order_by("period").to_polars()
+    return _polars(d, g.order_by("period"))
 
 
 @uses_data
@@ -303,10 +350,23 @@ def funnel_report(d: Data, steps: Steps, field: str = "touchpoint", window=None,
     names = step_names(steps, field)
     carry = [breakdown] if breakdown in entry_dimensions(d) else []
     u = units(d, steps, field, window, unit, carry=carry)
+    if isinstance(u.op(), ibis.expr.operations.InMemoryTable):  # the kernel's units: computed already
+        return _report(d, u, names, breakdown, top, period)
     with u.cache() as cached:
-        return {"funnel": _figures(d, cached, names, None, top),
-                "by": None if breakdown is None else _figures(d, cached, names, breakdown, top),
-                "trend": _trend(cached, len(names), period)}
+        return _report(d, cached, names, breakdown, top, period)
+
+
+def _report(d: Data, u: ibis.Table, names: list[str], breakdown: str | None, top: int, period: str) -> dict:
+    return {"funnel": _figures(d, u, names, None, top),
+            "by": None if breakdown is None else _figures(d, u, names, breakdown, top),
+            "trend": _trend(d, u, len(names), period)}
+
+
+def _polars(d: Data, expr: ibis.Expr) -> pl.DataFrame:
+    """Run a figure's expression on the handle's backend (where the kernel's memtables live)."""
+    from . import kernels
+
+    return kernels.run(d, expr)
 
 
 @uses_data
@@ -322,8 +382,7 @@ def dropoff_members(d: Data, steps: Steps, at_step: int, field: str = "touchpoin
     keys = _unit_keys(unit)
     u = units(d, steps, field, window, unit)
     u = u.filter(u.level == at_step)
-    return (u.select(*keys, entry_time="t1", last_step_time=f"t{at_step}")
-            .order_by([*keys, "entry_time"]).to_polars())
+    return _polars(d, u.select(*keys, entry_time="t1", last_step_time=f"t{at_step}").order_by([*keys, "entry_time"]))
 
 
 @uses_data

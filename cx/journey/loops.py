@@ -38,7 +38,8 @@ def _group_values(d: Data, t, by: str | None):
         c = c.mutate(_k=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc("_n"), by]))
         return c.filter(c._k == 0).select("customer_id", grp=c[by].cast("string"))
     opts = ", ".join(dict.fromkeys(["channel", *d.attributes("interactions"), *d.customer_attributes()]))
-    raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}).")
+    more = "" if d.has("customers") else "; persona and the other customer columns need a customers table"
+    raise CXError(f"'{by}' is not a customer attribute (choose from: {opts}{more}).")
 
 
 def _attach_group(per, groups):
@@ -73,7 +74,9 @@ def loop_metrics(d: Data, by: str | None = None, churn_days: int | None = None,
     A touchpoint without a stage is a node of its own (as in `transitions`): it has no rank, so
     the step into it and out of it is never a return.
     """
-    return loop_metrics_expr(d, by, churn_days).to_polars()
+    from . import kernels
+
+    return kernels.run(d, loop_metrics_expr(d, by, churn_days))
 
 
 @uses_data
@@ -81,16 +84,20 @@ def loop_metrics_expr(d: Data, by: str | None = None, churn_days: int | None = N
                       filters: Filters | None = None, dataset: str | None = None):
     """The Ibis expression behind :func:`loop_metrics` (for showing its SQL)."""
     t = d.interactions
-    r = t.mutate(_r=stage_rank(t.stage))
-    r = r.mutate(_pr=r._r.lag().over(journey_window()))
-    use, evaluate = STAGE_RANK["use"], STAGE_RANK["evaluate"]
-    per = r.group_by("customer_id").aggregate(
-        loops=(_._r < _._pr).cast("int64").sum().fill_null(0),
-        reeval=((_._pr == use) & (_._r == evaluate)).any().fill_null(False),
-        last_day=_.timestamp.max().date().epoch_days())
-    groups = _group_values(d, t, by)
+    fast = _loop_parts_kernel(d, by)
+    if fast is not None:  # per customer, the groups and the gaps from the kernel (memtables)
+        per, groups, gaps = fast
+    else:
+        r = t.mutate(_r=stage_rank(t.stage))
+        r = r.mutate(_pr=r._r.lag().over(journey_window()))
+        use, evaluate = STAGE_RANK["use"], STAGE_RANK["evaluate"]
+        per = r.group_by("customer_id").aggregate(
+            loops=(_._r < _._pr).cast("int64").sum().fill_null(0),
+            reeval=((_._pr == use) & (_._r == evaluate)).any().fill_null(False),
+            last_day=_.timestamp.max().date().epoch_days())
+        groups = _group_values(d, t, by)
+        gaps = _purchase_gaps(d, t)
     per = _attach_group(per, groups)
-    gaps = _purchase_gaps(d, t)
     if churn_days is None:
         n_days = ibis.coalesce(gaps.gap.quantile(0.9).as_scalar().round(0).cast("int64"),
                                ibis.literal(DEFAULT_CHURN_DAYS, "int64"))
@@ -119,6 +126,55 @@ def loop_metrics_expr(d: Data, by: str | None = None, churn_days: int | None = N
     return res.select(res.grp.name(by), *cols)
 
 
+def loop_parts(d: Data, ev, mask, channel: bool = False) -> dict:
+    """The loops kernel's per-customer arrays over the event store (see kernels.loops_per_customer):
+    has, loops, reeval, last (µs), chan (most used channel code, when `channel`), gap_c, gap."""
+    import numpy as np
+
+    from . import kernels as K
+
+    starts, ts, amount, tp = ev.col("starts"), ev.col("timestamp"), ev.col("amount"), ev.col("touchpoint")
+    buy = K.purchase_lut(d, ev)
+    nc = len(starts) - 1
+    chan = ev.col("channel") if channel else np.empty(0, np.int32)
+    n_chan = len(ev.codes("channel")) if channel else 0
+    keep = slice(None) if not len(mask) else mask.view(bool)
+    n_buy = int(np.count_nonzero(((amount > 0) | buy[tp].view(bool))[keep]))
+    out = {"has": np.empty(nc, np.bool_), "loops": np.empty(nc, np.int64), "reeval": np.empty(nc, np.bool_),
+           "last": np.empty(nc, np.int64), "chan": np.full(nc, -1, np.int32),
+           "gap_c": np.empty(n_buy, np.int64), "gap": np.empty(n_buy, np.int64)}
+    g = K.jit(K.loops_per_customer)(starts, ev.col("stage"), mask, ts, amount, tp, buy, chan, n_chan, out["has"],
+                                    out["loops"], out["reeval"], out["last"], out["chan"], out["gap_c"], out["gap"])
+    out["gap_c"], out["gap"] = out["gap_c"][:g], out["gap"][:g]
+    return out
+
+
+def _loop_parts_kernel(d: Data, by: str | None):
+    """(per, groups, gaps) of :func:`loop_metrics_expr` from the kernel, as memtables keyed by the
+    customer (its code, or its id when a customers column groups), or None."""
+    import numpy as np
+
+    from . import kernels as K
+
+    ev = K.events(d, "stage", "touchpoint", *(["channel"] if by == "channel" else []))
+    if ev is None:
+        return None
+    mask = K.mask_of(d, ev)
+    p = loop_parts(d, ev, mask, channel=by == "channel")
+    who = np.flatnonzero(p["has"])
+    ids = (lambda c: K.customer_ids(ev, c)) if by not in (None, "channel") else (lambda c: c.astype(np.int64))
+    per = K.memtable({"customer_id": ids(who), "loops": p["loops"][who], "reeval": p["reeval"][who],
+                      "last_day": p["last"][who] // 86_400_000_000})
+    gaps = K.memtable({"customer_id": ids(p["gap_c"]), "gap": p["gap"]})
+    if by == "channel":
+        has = who[p["chan"][who] >= 0]
+        names = np.array(ev.codes("channel"), dtype=object)
+        groups = K.memtable({"customer_id": ids(has), "grp": names[p["chan"][has]].astype(str)})
+    else:
+        groups = _group_values(d, d.interactions, by)
+    return per, groups, gaps
+
+
 # -- paths and channels ----------------------------------------------------------------------------
 
 @uses_data
@@ -133,6 +189,9 @@ def paths(d: Data, top: int = 10, level: str = "stage", max_len: int = 8,
     max_len = int(max_len)
     if max_len < 1:
         raise ValueError("max_len must be at least 1")
+    fast = _paths_kernel(d, top, level, max_len, top_touchpoints)
+    if fast is not None:
+        return fast
     t = d.interactions
     e = with_node(t.mutate(_buy=is_purchase(d, t)), level, top_touchpoints)
     e = e.mutate(_new=(e.node != e.node.lag().over(journey_window())).fill_null(True))
@@ -164,6 +223,9 @@ def channel_switching(d: Data, filters: Filters | None = None, dataset: str | No
     conversion_single (purchase conversion of customers on 0–1 channels), conversion_cross
     (of cross-channel customers). handoffs: from_channel, to_channel, count, customers: consecutive
     touchpoints (those with a channel, in time order) on different channels, the `top` largest."""
+    fast = _switching_kernel(d, top)
+    if fast is not None:
+        return fast
     t = d.interactions
     c = t.filter(t.channel.notnull())
     c = c.mutate(from_channel=c.channel.lag().over(journey_window()))
@@ -180,3 +242,87 @@ def channel_switching(d: Data, filters: Filters | None = None, dataset: str | No
     s = s.select("customers", "cross_channel_customers", "cross_channel_share", "conversion_single",
                  "conversion_cross")
     return {"summary": s.to_polars(), "handoffs": h.to_polars()}
+
+
+def _paths_kernel(d: Data, top: int, level: str, max_len: int, top_tps: int | None) -> pl.DataFrame | None:
+    """:func:`paths` from the compiled kernel (None: it cannot run here). Each customer's first
+    max_len collapsed nodes (and whether the path goes on) become one integer key when they fit
+    in 63 bits (else one row of a matrix); keys are counted, and the top ones spelled out."""
+    import numpy as np
+
+    from . import kernels as K
+
+    ev = K.events(d, "touchpoint", *(["stage"] if level == "stage" else []))
+    if ev is None:
+        return None
+    mask = K.mask_of(d, ev)
+    val, lut, names = K.node_codes(d, ev, mask, level, top_tps)
+    nc = len(ev.col("starts")) - 1
+    nodes = np.full((nc, max_len), -1, np.int32)
+    length, bought, has = np.empty(nc, np.int64), np.empty(nc, np.bool_), np.empty(nc, np.bool_)
+    K.jit(K.paths_per_customer)(ev.col("starts"), val, lut, mask, ev.col("amount"), ev.col("touchpoint"),
+                                K.purchase_lut(d, ev), max_len, nodes, length, bought, has)
+    nodes, length, bought = nodes[has], length[has], bought[has]
+    rows = np.column_stack([nodes + 1, (length > max_len).astype(np.int32)])  # 0: no node
+    base = len(names) + 1
+    if max_len * np.log2(base) + 1 < 62:
+        key = np.zeros(len(rows), np.int64)
+        for j in range(max_len):
+            key = key * base + rows[:, j]
+        key = key * 2 + rows[:, max_len]
+        _, first, inv, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    else:
+        _, first, inv, counts = np.unique(rows, axis=0, return_index=True, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    buys = np.bincount(inv, weights=bought, minlength=len(counts))
+    top = int(top)
+    cut = np.sort(counts)[::-1][min(top, len(counts)) - 1] if len(counts) and top > 0 else np.inf
+    cand = np.flatnonzero(counts >= cut)
+
+    def spell(i):
+        r = rows[first[i]]
+        seq = [names[x - 1] for x in r[:max_len] if x > 0]
+        return ARROW.join(seq) + (ARROW + ELLIPSIS if r[max_len] else "")
+
+    out = sorted(((spell(i), int(counts[i]), buys[i] / counts[i]) for i in cand), key=lambda x: (-x[1], x[0]))[:top]
+    total = int(counts.sum())
+    return pl.DataFrame({"path": [p for p, _, _ in out], "customers": [c for _, c, _ in out],
+                         "share": [c / total for _, c, _ in out], "purchase_conversion": [b for _, _, b in out]},
+                        schema={"path": pl.Utf8, "customers": pl.Int64, "share": pl.Float64,
+                                "purchase_conversion": pl.Float64})
+
+
+def _switching_kernel(d: Data, top: int) -> dict | None:
+    """:func:`channel_switching` from the compiled kernel (None: it cannot run here)."""
+    import numpy as np
+
+    from . import kernels as K
+
+    ev = K.events(d, "channel", "touchpoint")
+    if ev is None:
+        return None
+    mask = K.mask_of(d, ev)
+    names = ev.codes("channel")
+    k = max(len(names), 1)
+    nc = len(ev.col("starts")) - 1
+    counts, customers, last = np.zeros(k * k, np.int64), np.zeros(k * k, np.int64), np.full(k * k, -1, np.int64)
+    has, n, bought = np.empty(nc, np.bool_), np.empty(nc, np.int64), np.empty(nc, np.bool_)
+    K.jit(K.switching_counts)(ev.col("starts"), ev.col("channel"), mask, ev.col("amount"), ev.col("touchpoint"),
+                              K.purchase_lut(d, ev), k, counts, customers, last, np.full(k, -1, np.int64),
+                              has, n, bought)
+    e = np.flatnonzero(counts)
+    rows = sorted(((names[i // k], names[i % k], int(counts[i]), int(customers[i])) for i in e),
+                  key=lambda r: (-r[2], r[0], r[1]))[:int(top)]
+    handoffs = pl.DataFrame(rows, schema={"from_channel": pl.Utf8, "to_channel": pl.Utf8, "count": pl.Int64,
+                                          "customers": pl.Int64}, orient="row")
+    n, bought = n[has], bought[has]
+    cross = n >= 2
+    single = int((~cross).sum())
+    summary = pl.DataFrame({
+        "customers": [len(n)], "cross_channel_customers": [int(cross.sum()) if len(n) else None],
+        "cross_channel_share": [int(cross.sum()) / len(n) if len(n) else None],
+        "conversion_single": [int(bought[~cross].sum()) / single if single else None],
+        "conversion_cross": [int(bought[cross].sum()) / int(cross.sum()) if cross.any() else None]},
+        schema={"customers": pl.Int64, "cross_channel_customers": pl.Int64, "cross_channel_share": pl.Float64,
+                "conversion_single": pl.Float64, "conversion_cross": pl.Float64})
+    return {"summary": summary, "handoffs": handoffs}

@@ -86,10 +86,12 @@ def features_expr(d: Data, filters: Filters | None = None, dataset: str | None =
     # the wide rows was most of the query's time). Only the loop rows (stage below the previous
     # one) are then counted per customer, a few million rows instead of every touchpoint; they
     # join back per customer, and customers without one get 0.
-    r = t.select(ID, "timestamp", "_seq", _r=stage_rank(t.stage))
-    r = r.mutate(_pr=r._r.lag().over(journey_window()))
-    r = r.filter(r._r < r._pr)
-    lp = r.group_by(_lid=r[ID]).aggregate(loops=_.count())
+    lp = _loops_kernel(d)  # the compiled one-pass kernel over the event store, when current
+    if lp is None:
+        r = t.select(ID, "timestamp", "_seq", _r=stage_rank(t.stage))
+        r = r.mutate(_pr=r._r.lag().over(journey_window()))
+        r = r.filter(r._r < r._pr)
+        lp = r.group_by(_lid=r[ID]).aggregate(loops=_.count())
 
     inbound = _.direction == "inbound"
     mix_names = [_col_name(c) for c in chans]
@@ -158,6 +160,21 @@ def features_expr(d: Data, filters: Filters | None = None, dataset: str | None =
             "inbound_share", "gives_received", "incidents", "mean_sentiment", "last_nps", "last_ces", "service_contacts",
             *mix_names, *in_names]
     return per.select(*cols).order_by(ID)
+
+
+def _loops_kernel(d: Data):
+    """(_lid, loops) of the customers with a loop, from the loops kernel (a memtable), or None."""
+    import numpy as np
+
+    from ..journey import kernels as K
+    from ..journey.loops import loop_parts
+
+    ev = K.events(d, "stage", "touchpoint")
+    if ev is None:
+        return None
+    p = loop_parts(d, ev, K.mask_of(d, ev))
+    who = np.flatnonzero(p["loops"] > 0)
+    return K.memtable({"_lid": K.customer_ids(ev, who), "loops": p["loops"][who]})
 
 
 @uses_data
