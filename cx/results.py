@@ -27,13 +27,16 @@ import importlib
 import logging
 import os
 import weakref
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from . import codec
-from .store import Dataset, _now
+
+if TYPE_CHECKING:
+    from .store import Dataset
 
 log = logging.getLogger("cx.results")
 
@@ -167,7 +170,7 @@ def _write_payload(store, ds: Dataset, fn: str, k: str, payload: bytes, seconds:
         con.sql("INSERT INTO cx_meta.results (dataset_id, version, code, fn, key, payload, bytes, seconds, created_at, "
                 "pinned) VALUES ($id, $v, $c, $f, $k, $p, $b, $s, $t, $pin)",
                 params={"id": ds.id, "v": ds.version, "c": code, "f": fn, "k": k, "p": payload, "b": len(payload),
-                        "s": float(seconds), "t": _now(), "pin": bool(pinned)})
+                        "s": float(seconds), "t": datetime.now(timezone.utc).replace(tzinfo=None), "pin": bool(pinned)})
         if not pinned:  # room: the oldest results not pinned beyond max_bytes() go
             con.sql("DELETE FROM cx_meta.results WHERE dataset_id = $id AND NOT pinned AND key IN ("
                     "SELECT key FROM (SELECT key, sum(bytes) OVER (ORDER BY created_at DESC, key) AS upto "

@@ -332,3 +332,10 @@ def template_csv(kind: str) -> str:
     w.writerow(KINDS[kind].column_names)
     w.writerow(examples[kind])
     return buf.getvalue()
+
+
+# the result store's table (cx.results; cx.store creates it with its other cx_meta tables): results of
+# cx functions per dataset version, code fingerprint and call key, payloads written by cx.codec
+RESULTS_DDL = """CREATE TABLE IF NOT EXISTS cx_meta.results (
+    dataset_id INTEGER, version INTEGER, code VARCHAR, fn VARCHAR, key VARCHAR, payload BLOB,
+    bytes BIGINT, seconds DOUBLE, created_at TIMESTAMP, pinned BOOLEAN)"""

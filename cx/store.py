@@ -76,11 +76,7 @@ _META_DDL = [
     # user-edited cluster names (cx.segments): per dataset, clustering run key and cluster number
     """CREATE TABLE IF NOT EXISTS cx_meta.cluster_names (
         dataset_id INTEGER, run_key VARCHAR, cluster INTEGER, name VARCHAR)""",
-    # results of cx functions per dataset version (cx.results): the pages' prepared views and model fits
-    """CREATE TABLE IF NOT EXISTS cx_meta.results (
-        dataset_id INTEGER, version INTEGER, code VARCHAR, fn VARCHAR, key VARCHAR, payload BLOB,
-        bytes BIGINT, seconds DOUBLE, created_at TIMESTAMP, pinned BOOLEAN)""",
-    EVENT_STORES_DDL,
+    EVENT_STORES_DDL, schema.RESULTS_DDL,  # the result store (cx.results): prepared views and model fits
 ]
 
 # -- the closed loop (cx.cases): the app's own work, outside the dataset schemas -------------------
