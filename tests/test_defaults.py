@@ -25,7 +25,8 @@ def test_default_funnel_steps_read_like_a_journey(real, demo):
 
 
 def test_breakdowns_offered_are_the_ones_the_data_has(real, demo):
-    assert journey.breakdown_options(real, dataset="event log") == ["channel"]  # platform -> channel; no customers
+    # platform -> channel; the log's own columns are breakdowns too (no customers table)
+    assert journey.breakdown_options(real, dataset="event log") == ["channel", "acquisition_channel", "user_cohort"]
     assert journey.breakdown_options(real, dataset="orders") == []  # no channel, no customers table
     opts = journey.breakdown_options(real, dataset="with customers")
     assert opts[:2] == ["channel", "direction"] and "persona" in opts and "region" in opts
