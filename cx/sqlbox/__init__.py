@@ -200,11 +200,13 @@ def query(store, sql: str, max_rows: int = DEFAULT_MAX_ROWS, timeout_s: float = 
 # -- the schema browser ------------------------------------------------------------------------
 def schema_browser(store, dataset: str | None = None) -> pl.DataFrame:
     """The tables an analyst can query for `dataset`: table, column, type (in column order).
-    Unqualified names in the SQL box mean these tables."""
+    Unqualified names in the SQL box mean these tables. The app's own tables (names starting with
+    "_": the customer-ordered event store) are left out."""
     ds = store.dataset(dataset)
     return store.con.sql(
         "SELECT table_name AS \"table\", column_name AS \"column\", data_type AS type "
-        "FROM duckdb_columns() WHERE schema_name = $s AND NOT internal ORDER BY table_name, column_index",
+        "FROM duckdb_columns() WHERE schema_name = $s AND NOT internal AND NOT starts_with(table_name, '_') "
+        "ORDER BY table_name, column_index",
         params={"s": ds.schema}).pl()
 
 
