@@ -223,3 +223,22 @@ def test_the_planted_effect_resolved_detractors_were_retained_more(demo_loop):
     # other reasons carry no planted effect: none of their retention differences is beyond chance
     rest = r["outcomes"].filter((pl.col("reason") != "detractor") & (pl.col("outcome") == "retained"))
     assert not rest["significant"].any()
+
+
+def test_the_inbox_filters_and_counts_by_owner():
+    import polars as pl
+
+    due = datetime(2025, 6, 1)
+    allc = pl.DataFrame({"id": [1, 2, 3, 4], "owner": ["cx", "cx", "billing", "billing"],
+                         "status": ["new", "in_progress", "resolved", "new"], "reason": ["detractor"] * 3 + ["low_csat"],
+                         "assignee": ["Kim", None, "Kim", None], "age_days": [1.0, 3.0, 10.0, 8.0],
+                         "overdue": [False, True, False, True],
+                         "due_at": [due, due - timedelta(days=1), due, due - timedelta(days=2)]})
+    v, by = cases.inbox(allc)
+    assert v["id"].to_list() == [4, 2, 1, 3]  # overdue first, earliest due first
+    assert by.rows() == [("cx", 2, 1, 3.0), ("billing", 2, 1, 10.0)] or by.rows() == [("billing", 2, 1, 10.0),
+                                                                                      ("cx", 2, 1, 3.0)]
+    assert cases.inbox(allc, statuses=cases.OPEN)[0]["id"].to_list() == [4, 2, 1]
+    assert cases.inbox(allc, age="2–7 days")[0]["id"].to_list() == [2]
+    assert cases.inbox(allc, assignee="Kim", reasons=("detractor",))[0]["id"].to_list() == [1, 3]
+    assert cases.inbox(allc, team="billing", overdue_only=True)[0]["id"].to_list() == [4]

@@ -59,29 +59,13 @@ def inbox_tab():
                             format_func=cases.STATUS_LABELS.get)
     reason = c3.multiselect("Reason", list(cases.REASONS), key="cs_reason", bind="query-params", placeholder="all",
                             format_func=lambda k: cases.REASONS[k].label)
-    age = c4.selectbox("Age", ["any", "under 2 days", "2–7 days", "over 7 days"], key="cs_age", bind="query-params")
+    age = c4.selectbox("Age", list(cases.AGES), key="cs_age", bind="query-params")
     t1, t2, t3 = st.columns(3)
     mine = t1.toggle("My cases", key="cs_mine", bind="query-params", disabled=not me, help="Cases assigned to you (your name in the sidebar).")
     ours = t2.toggle("My team's cases", key="cs_team", bind="query-params", disabled=not team, help="Cases owned by your team.")
     late = t3.toggle("Overdue only", key="cs_late", bind="query-params")
-    v = allc
-    if who:
-        v = v.filter(pl.col("owner").is_in(who))
-    if status:
-        v = v.filter(pl.col("status").is_in(status))
-    if reason:
-        v = v.filter(pl.col("reason").is_in(reason))
-    lo, hi = {"any": (0, 1e9), "under 2 days": (0, 2), "2–7 days": (2, 7), "over 7 days": (7, 1e9)}[age]
-    v = v.filter((pl.col("age_days") >= lo) & (pl.col("age_days") < hi))
-    if mine and me:
-        v = v.filter(pl.col("assignee") == me)
-    if ours and team:
-        v = v.filter(pl.col("owner") == team)
-    if late:
-        v = v.filter(pl.col("overdue"))
-    v = v.sort(["overdue", "due_at"], descending=[True, False])
-    by = v.group_by("owner").agg(cases=pl.len(), overdue=pl.col("overdue").sum(),
-                                 oldest_days=pl.col("age_days").max()).sort("cases", descending=True)
+    v, by = cases.inbox(allc, who, status, reason, age, assignee=me if mine else None, team=team if ours else None,
+                        overdue_only=late)
     with st.expander(f"By owner ({by.height})"):
         table(by, "cs_by_owner", title="Cases by owner", file_name="cases_by_owner.csv")
     shown = v.head(1000).select("id", "customer_id", "reason", "status", "owner", "assignee", "priority", "overdue",

@@ -22,10 +22,10 @@ from .evaluate import Evaluation, escalate, evaluate, owners, rules
 from .glossary import GLOSSARY
 from .hook import after_import
 from .rules import DEFAULT_OWNER, ESCALATION_OWNER, REASONS, check_rules, default_owners, default_rules
-from .storage import (MOVES, OPEN, PRIORITIES, STATUS_LABELS, STATUSES, SYSTEM, StaleVersion, bulk_update, case,
-                      cases, history, open_counts, revision, save_setting, setting, update_case)
+from .storage import (AGES, MOVES, OPEN, PRIORITIES, STATUS_LABELS, STATUSES, SYSTEM, StaleVersion, bulk_update, case,
+                      cases, history, inbox, open_counts, revision, save_setting, setting, update_case)
 
-__all__ = ["GLOSSARY", "Evaluation", "after_import", "escalate", "evaluate", "owners", "rules", "DEFAULT_OWNER",
+__all__ = ["AGES", "GLOSSARY", "Evaluation", "after_import", "escalate", "evaluate", "owners", "rules", "DEFAULT_OWNER",
            "ESCALATION_OWNER", "REASONS", "check_rules", "default_owners", "default_rules", "MOVES", "OPEN",
            "PRIORITIES", "STATUS_LABELS", "STATUSES", "SYSTEM", "StaleVersion", "bulk_update", "case", "cases",
-           "history", "open_counts", "revision", "save_setting", "setting", "update_case"]
+           "history", "inbox", "open_counts", "revision", "save_setting", "setting", "update_case"]

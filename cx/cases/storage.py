@@ -250,3 +250,29 @@ def open_counts(store, dataset: str | None, now: datetime | None = None) -> dict
         "count(*) FILTER (WHERE opened_at >= $week) FROM cx_meta.loop_cases WHERE dataset_id = $d",
         params={"d": ds_id(store, dataset), "now": now, "week": now - timedelta(days=7)}).fetchall()[0]
     return {"open": int(r[0]), "overdue": int(r[1]), "opened_7d": int(r[2])}
+
+
+AGES = {"any": (0, 1e9), "under 2 days": (0, 2), "2–7 days": (2, 7), "over 7 days": (7, 1e9)}  # days, [lo, hi)
+
+
+def inbox(all_cases: pl.DataFrame, owners=(), statuses=(), reasons=(), age: str = "any", assignee: str | None = None,
+          team: str | None = None, overdue_only: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The Cases inbox: `all_cases` (as :func:`cases` returns them) narrowed by owner, status,
+    reason, age band (AGES), assignee, owning team and overdue (an empty choice keeps all), overdue
+    first then by due date; and per owner: cases, overdue, oldest_days (most cases first)."""
+    v = all_cases
+    for col, chosen in (("owner", owners), ("status", statuses), ("reason", reasons)):
+        if chosen:
+            v = v.filter(pl.col(col).is_in(list(chosen)))
+    lo, hi = AGES[age]
+    v = v.filter((pl.col("age_days") >= lo) & (pl.col("age_days") < hi))
+    if assignee:
+        v = v.filter(pl.col("assignee") == assignee)
+    if team:
+        v = v.filter(pl.col("owner") == team)
+    if overdue_only:
+        v = v.filter(pl.col("overdue"))
+    v = v.sort(["overdue", "due_at"], descending=[True, False])
+    by = v.group_by("owner").agg(cases=pl.len(), overdue=pl.col("overdue").sum(),
+                                 oldest_days=pl.col("age_days").max()).sort("cases", descending=True)
+    return v, by
