@@ -319,6 +319,39 @@ def test_concurrent_writer_is_not_blocked_by_a_query(fresh, write):
     assert rep.accepted == 1 and not errors
 
 
+def test_a_snapshot_stays_free_for_workers_while_other_sessions_read(fresh, monkeypatch):
+    """Another session's transaction that begins while a snapshot is written, and reads the catalog
+    (every Ibis query does), must not keep the new file locked: the worker that attaches it next
+    would fail with "Conflicting lock" (CI saw it with imports and readers at once). The copy also
+    keeps every column's type."""
+    from cx.sqlbox import snapshot
+
+    other = fresh.cursor()
+    real, opened = snapshot._stream, []
+
+    def stream_while_another_session_reads(*a, **k):
+        if not opened:
+            other.execute("BEGIN TRANSACTION")
+            other.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+            opened.append(True)
+        return real(*a, **k)
+
+    monkeypatch.setattr(snapshot, "_stream", stream_while_another_session_reads)
+    try:
+        df = fresh.query("SELECT count(*) AS n, sum(amount) AS total FROM interactions", dataset="t")
+        assert opened and df.row(0) == (4, 160.0)
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    ds = fresh.dataset("t")
+    cols = ("SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = ? AND table_schema = ? ORDER BY ALL")
+    app = fresh.con.execute(cols, [fresh.con.execute("SELECT current_database()").fetchone()[0],
+                                   ds.schema]).fetchall()
+    box = fresh.query(cols.replace("?", "'%s'") % (ds.schema, "main"), dataset="t", max_rows=1000)
+    assert [tuple(r) for r in box.iter_rows()] == app and len(app) > 10
+
+
 def test_python_variables_are_not_readable(box):
     """DuckDB's Python replacement scan (FROM <a DataFrame variable>) cannot reach the caller's data:
     the query runs in a worker thread whose frames hold no data frames."""

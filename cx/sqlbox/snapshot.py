@@ -1,12 +1,16 @@
 """Read-only snapshots of datasets for the SQL box's workers.
 
 DuckDB does not let a second process open the app's database file while the app holds it, so
-each dataset version is copied once into a file of its own: from the app's connection, ATTACH a
-new file under a temporary name, copy in ONE transaction the dataset's tables (into the file's
-``main`` schema: ``interactions``, ``customers``, ``feedback``) and the dataset's rows of
-``cx_meta.datasets``, ``imports``, ``stage_rules`` and ``segments`` (into ``cx_meta``), DETACH,
-and rename the directory to its final name. A kill during the build leaves only a ``.build-*``
-directory, never used and swept later; a reader never sees half a snapshot.
+each dataset version is copied once into a file of its own. The file is written by a separate
+DuckDB instance in this process (never ATTACHed to the app's): in ONE read transaction of the
+app's connection, the dataset's tables (into the file's ``main`` schema: ``interactions``,
+``customers``, ``feedback`` ...) and the dataset's rows of ``cx_meta.datasets``, ``imports``,
+``stage_rules`` and ``segments`` (into ``cx_meta``) stream as Arrow batches into the new file,
+whose instance is then closed and the directory renamed to its final name. (A file ATTACHed to
+the app's instance stays open, with its write lock, after DETACH for as long as any transaction
+that began while it was attached is still running: a worker attaching the snapshot then fails.)
+A kill during the build leaves only a ``.build-*`` directory, never used and swept later; a
+reader never sees half a snapshot.
 
 A snapshot is named by the dataset id, version and a hash of its name and timestamps
 (``ds_3_v12_5e0c…``): any import, stage-rule or segment change bumps the version, and a rename
@@ -37,6 +41,7 @@ from .errors import QueryError, clean_message
 from .worker import META_TABLES
 
 FILE = "data.duckdb"
+_BATCH_ROWS = 122_880  # rows per Arrow batch copied into a snapshot
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ _SHARED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # realpath
 _SHARED_LOCK = threading.Lock()
 
 
-def for_database(db_path: Path) -> "Snapshots":
+def for_database(db_path: Path) -> Snapshots:
     """The snapshot directory of a database file, shared by every store on that file in this
     process (so that no store removes a snapshot another one is about to use); a private one for
     an in-memory database."""
@@ -167,31 +172,29 @@ class Snapshots:
     def _build(self, store, ds_id: int) -> None:
         build = self.root / f".build-{os.getpid()}-{secrets.token_hex(4)}"
         build.mkdir(mode=0o700)
-        alias = f"cx_snapshot_{secrets.token_hex(6)}"
         cur = store.cursor()
         try:
-            cur.execute(f"ATTACH '{_sql_path(build / FILE)}' AS {alias} (READ_WRITE)")
+            out = duckdb.connect(str(build / FILE), config={"autoload_known_extensions": False})
             try:
                 cur.execute("BEGIN TRANSACTION")
-                row = _row(cur, ds_id)  # read in the copy's own transaction: the data is of this version
-                schema = f"ds_{int(ds_id)}"
-                tables = [r[0] for r in cur.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                    "AND schema_name = ? ORDER BY table_name", [schema]).fetchall()]
-                for t in tables:
-                    cur.execute(f"CREATE TABLE {alias}.main.{_ident(t)} AS SELECT * FROM {schema}.{_ident(t)}")
-                cur.execute(f"CREATE SCHEMA {alias}.cx_meta")
-                for t in META_TABLES:
-                    col = "id" if t == "datasets" else "dataset_id"
-                    cur.execute(f"CREATE TABLE {alias}.cx_meta.{t} AS SELECT * FROM cx_meta.{t} LIMIT 0")
-                    cur.execute(f"INSERT INTO {alias}.cx_meta.{t} SELECT * FROM cx_meta.{t} WHERE {col} = ?",
-                                [int(ds_id)])
-                cur.execute("COMMIT")
-            except BaseException:
-                _quietly(cur, "ROLLBACK")
-                raise
+                try:
+                    row = _row(cur, ds_id)  # read in the copy's own transaction: the data is of this version
+                    schema = f"ds_{int(ds_id)}"
+                    tables = [r[0] for r in cur.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                        "AND schema_name = ? ORDER BY table_name", [schema]).fetchall()]
+                    out.execute("BEGIN TRANSACTION")
+                    for t in tables:
+                        _stream(cur, f"SELECT * FROM {schema}.{_ident(t)}", [], out, f"main.{_ident(t)}")
+                    out.execute("CREATE SCHEMA cx_meta")
+                    for t in META_TABLES:
+                        col = "id" if t == "datasets" else "dataset_id"
+                        _stream(cur, f"SELECT * FROM cx_meta.{t} WHERE {col} = ?", [int(ds_id)], out, f"cx_meta.{t}")
+                    out.execute("COMMIT")
+                finally:
+                    _quietly(cur, "ROLLBACK")  # a read transaction: nothing to keep
             finally:
-                _quietly(cur, f"DETACH {alias}")
+                out.close()
         except BaseException as e:
             shutil.rmtree(build, ignore_errors=True)
             if isinstance(e, (duckdb.Error, OSError)):  # e.g. a full disk
@@ -237,6 +240,18 @@ def _row(con, ds_id: int):
     return rows[0]
 
 
+def _stream(cur, select: str, params: list, out, target: str) -> None:
+    """Rows of `select` on the app's cursor into a new table `target` of the snapshot's instance, in
+    Arrow batches (the table's column types come with the stream's schema, rows or none)."""
+    reader = cur.sql(select, params=params or None).to_arrow_reader(_BATCH_ROWS)  # streams (DuckDB 2.0)
+    name = f"cx_src_{secrets.token_hex(6)}"
+    out.register(name, reader)
+    try:
+        out.execute(f"CREATE TABLE {target} AS SELECT * FROM {name}")
+    finally:
+        out.unregister(name)
+
+
 def _quietly(cur, sql: str) -> None:
     try:
         cur.execute(sql)
@@ -246,7 +261,3 @@ def _quietly(cur, sql: str) -> None:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_path(p: Path) -> str:
-    return str(p).replace("'", "''")  # our own directory's path, quoted as a SQL string
