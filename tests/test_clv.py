@@ -161,6 +161,31 @@ def test_clv_is_discounted_monthly_expected_purchases_times_spend():
     assert clv.clv(P, g, x, tx, T, m, horizon_months=2, discount_rate=0.1)[0] == pytest.approx(want)
 
 
+def test_clv_over_distinct_frequency_and_age_pairs_equals_the_per_customer_sum():
+    """clv() evaluates the 2F1 terms once per distinct (x, T) pair and multiplies by each customer's
+    own P(alive): customers sharing (x, T) but not the recency get their own values, equal to
+    the per-customer sum of discounted monthly increments of E[Y(t)] (1-D and 2-D inputs alike)."""
+    import numpy as np
+
+    g = {"p": 6.0, "q": 4.0, "gamma": 15.0}
+    x = np.array([2.0, 2.0, 2.0, 0.0, 0.0, 5.0, 2.0])
+    tx = np.array([5.0, 1.0, 8.0, 0.0, 0.0, 9.5, 5.0])
+    T = np.array([10.0, 10.0, 10.0, 3.0, 10.0, 10.0, 12.0])
+    m = np.array([20.0, 40.0, 20.0, 0.0, 0.0, 33.0, 20.0])
+    want = np.zeros(len(x))
+    prev = np.zeros(len(x))
+    for k in range(1, 7):
+        cur = clv.expected_purchases(P, k * 30.4375 / 7, x, tx, T)
+        want += (cur - prev) / 1.1 ** (k / 12)
+        prev = cur
+    want *= clv.expected_spend(g, x, m)
+    got = clv.clv(P, g, x, tx, T, m, horizon_months=6, discount_rate=0.1)
+    assert got == pytest.approx(want, rel=1e-12)
+    assert len(set(got.round(9))) == len(x)  # same (x, T), other recency or spend: other values
+    grid = clv.clv(P, g, *(v.reshape(7, 1) for v in (x, tx, T, m)), horizon_months=6, discount_rate=0.1)
+    assert grid.shape == (7, 1) and grid.ravel() == pytest.approx(want, rel=1e-12)
+
+
 # -- recovery on simulated data ---------------------------------------------------------------------
 
 def test_bgnbd_and_gamma_gamma_recover_known_parameters():

@@ -181,8 +181,16 @@ def expected_purchases(params: dict, t, frequency, recency, T) -> np.ndarray:
     a−1; c; z), which stays finite for large x; where it is not (large a and b), the untransformed
     form is used. Valid for any a > 0 (a = 1 is a removable
     singularity: a within 1e-4 of 1 is moved to 1 ± 1e-4)."""
-    r, alpha, a, b = params["r"], params["alpha"], _away_from_1(params["a"]), params["b"]
     x, tx, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    return purchases_if_alive(params, t, x, T) * p_alive(params, x, tx, T)
+
+
+def purchases_if_alive(params: dict, t, frequency, T) -> np.ndarray:
+    """The numerator of :func:`expected_purchases` (its value given the customer is alive, ≥ 0): it
+    depends on the frequency and T only, not on the recency, so customers sharing (x, T) share it
+    (:func:`cx.clv.formula.clv` evaluates it once per distinct pair)."""
+    r, alpha, a, b = params["r"], params["alpha"], _away_from_1(params["a"]), params["b"]
+    x, T = (np.asarray(v, dtype=float) for v in (frequency, T))
     t = np.asarray(t, dtype=float)
     z = t / (alpha + T + t)
     c = a + b + x - 1
@@ -195,9 +203,7 @@ def expected_purchases(params: dict, t, frequency, recency, T) -> np.ndarray:
             zb, xb, cb = (np.broadcast_to(v, term.shape)[bad] for v in (z, x, c))
             term = np.array(term, dtype=float)
             term[bad] = (1 - zb) ** (r + xb) * special.hyp2f1(r + xb, b + xb, cb, zb)
-    num = c / (a - 1) * (1 - term)
-    pa = p_alive({"r": r, "alpha": alpha, "a": a, "b": b}, x, tx, T)
-    return np.maximum(num * pa, 0.0)
+    return np.maximum(c / (a - 1) * (1 - term), 0.0)
 
 
 def expected_purchases_new(params: dict, t) -> np.ndarray:
