@@ -1,9 +1,10 @@
 """The closed loop (issue 24): the case rules on the generated dataset, and the Cases page with many cases.
 
 - rules: every case rule run on the whole dataset (`cx.cases.evaluate`) on a copy of the generated
-  database (bench.ops_pages.app_db) whose loop tables are emptied first (untimed), so every run opens
-  the same cases; a rerun on the same data (nothing new: what the import hook costs when nothing
-  happened); and each rule's trigger query alone.
+  database (bench.ops_pages.app_db) whose loop tables (and last-run record) are emptied first
+  (untimed), so every run opens the same cases; a rerun on the same data (nothing new: what a cron
+  run or the "Run the rules now" button costs when nothing happened: the last run's stamp matches);
+  the same rerun forced (every rule runs, the marks open nothing); and each rule's trigger query alone.
 - page: the Cases page (AppTest, a fresh process per run) on the shipped demo with `n` synthetic cases
   added (statuses, reasons, owners, ages and histories like the demo's), cold and warm.
 
@@ -52,6 +53,7 @@ def evaluate_fresh(db: str) -> dict:
     """Every rule on the whole dataset, nothing seen before: the cases opened per reason."""
     import cx
     from cx.cases import evaluate
+    from cx.cases.evaluate import LAST_RUN
     from cx.store import LOOP_TABLES
 
     s = cx.open(db)
@@ -60,21 +62,24 @@ def evaluate_fresh(db: str) -> dict:
         for t in LOOP_TABLES:
             if t not in ("loop_settings", "loop_rev"):
                 cur.sql(f"DELETE FROM cx_meta.{t} WHERE dataset_id = $d", params={"d": d})
+        cur.sql("DELETE FROM cx_meta.loop_settings WHERE dataset_id = $d AND key = $k", params={"d": d, "k": LAST_RUN})
     ev, timing = _timed(lambda: evaluate(s, DATASET))
     s.close()
     assert not ev.skipped, ev.skipped
     return {**timing, "opened": dict(sorted(ev.opened.items()))}
 
 
-def evaluate_again(db: str) -> dict:
-    """The rules run again on the same data (after evaluate_fresh): nothing is opened."""
+def evaluate_again(db: str, force: bool = False) -> dict:
+    """The rules run again on the same data (after evaluate_fresh): nothing is opened. Unforced, the
+    last run's stamp matches and the rules do not run; forced, they all run."""
     import cx
     from cx.cases import evaluate
 
     s = cx.open(db)
-    ev, timing = _timed(lambda: evaluate(s, DATASET))
+    ev, timing = _timed(lambda: evaluate(s, DATASET, force=force))
     s.close()
     assert sum(ev.opened.values()) == 0, ev.opened
+    assert ev.unchanged != force, ev
     return {**timing, "opened": sum(ev.opened.values())}
 
 

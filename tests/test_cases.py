@@ -57,9 +57,12 @@ def test_the_import_hook_opened_exactly_the_expected_cases(small):
 
 def test_rerun_is_idempotent_and_one_open_case_per_customer_and_reason(small, write):
     n = cases.cases(small, "t").height
-    ev = cases.evaluate(small, "t", now=NOW)
-    assert sum(ev.opened.values()) == 0 and cases.cases(small, "t").height == n
+    ev = cases.evaluate(small, "t", now=NOW)  # the data and rules of the hook's run: the rules do not run again
+    assert ev.unchanged and not ev.opened and cases.cases(small, "t").height == n
     assert "valuable_at_risk" in ev.skipped  # no amounts: the rule says what it needs
+    assert "those of the last run" in ev.summary()
+    ev = cases.evaluate(small, "t", now=NOW, force=True)  # run anyway: the marks open nothing twice
+    assert not ev.unchanged and not any(ev.opened.values()) and cases.cases(small, "t").height == n
     # a new detractor answer from a (whose case is open): covered, nothing opened
     small.import_file(write("f2.csv", FEEDBACK.split("\n", 1)[0] + "\na,2025-03-15T09:00:00Z,nps,1,,delivery\n"),
                       kind="feedback", dataset="t", mode="append")
@@ -73,6 +76,13 @@ def test_rerun_is_idempotent_and_one_open_case_per_customer_and_reason(small, wr
     assert dets.height == 2 and sorted(dets["status"].to_list()) == ["new", "resolved"]
     cases.evaluate(small, "t")
     assert cases.cases(small, "t").filter(pl.col("reason") == "detractor").height == 2
+    # a change of the rules is a new stamp: they run again (NPS 8 now counts: e's answer; b's 9 does not)
+    rs, v = cases.rules(small, "t")
+    cases.save_setting(small, "t", "rules", {**rs, "detractor": {**rs["detractor"], "max_score": 8}}, v, "Kim")
+    ev = cases.evaluate(small, "t", now=NOW)
+    assert not ev.unchanged and ev.opened.get("detractor") == 1
+    assert set(cases.cases(small, "t").filter(pl.col("reason") == "detractor")["customer_id"]) == {"a", "e"}
+    assert cases.evaluate(small, "t", now=NOW).unchanged
 
 
 def test_routing_rules_and_escalation(small):
