@@ -244,7 +244,7 @@ class Stale(CXError):
 
 
 class Events:
-    """One dataset version's event store (cx.store.build_events) read as numpy arrays, each column
+    """One dataset version's event store (cx.eventstore.build_events) read as numpy arrays, each column
     on first use and kept (zero-copy from Arrow where it has no nulls). Rows are in journey order:
     by customer, then (timestamp, _seq). ``starts`` are each customer's first row (CSR offsets,
     one more than customers); ``codes(dim)`` the values of a coded column by code."""

@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from . import schema
+from .eventstore import EVENT_CUSTOMERS, EVENT_DICT, EVENT_STORES_DDL, EVENTS, build_events
 from .stages import derive_stages_sql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,10 +53,6 @@ def default_db_path() -> Path:
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
-
-# the customer-ordered event store (build_events): which dataset version it holds, and its cost
-EVENT_STORES_DDL = """CREATE TABLE IF NOT EXISTS cx_meta.event_stores (
-        dataset_id INTEGER, version INTEGER, rows BIGINT, seconds DOUBLE, built_at TIMESTAMP)"""
 
 _META_DDL = [
     "CREATE SCHEMA IF NOT EXISTS cx_meta",
@@ -522,69 +519,6 @@ def check_segment(name: str, customer_ids) -> tuple[str, list[str]]:
     if not ids:
         raise CXError("A segment needs at least one customer.")
     return name, ids
-
-
-# -- the customer-ordered event store -------------------------------------------------------------
-# Per dataset version, the interactions in (customer, timestamp, _seq) order with integer codes: the
-# arrays the compiled journey kernels walk in one pass (cx.data.Events reads them, cx.journey.kernels
-# walks them). Built inside the transaction that changes the interactions or their stages, so a kill
-# leaves the previous version's store with the previous version's data.
-EVENTS = "_events"  # c, timestamp, _seq, the codes, the numbers; row order = journey order
-EVENT_CUSTOMERS = "_events_customers"  # c -> customer_id (c in customer_id order)
-EVENT_DICT = "_events_dict"  # (dim, code) -> value (codes in value order)
-EVENT_DIMS = ("touchpoint", "channel")  # text columns coded through the dictionary
-# contract enums coded by their rank (-1: null); the others are read through _seq when needed
-EVENT_ENUMS = {"stage": schema.STAGES, "direction": schema.DIRECTIONS}
-# number column -> (its expression, its value when the dataset has no such column); null = NaN / 0
-EVENT_NUMBERS = {"amount": ("coalesce(i.amount, 'NaN')::DOUBLE", "'NaN'::DOUBLE"),
-                 "sentiment": ("coalesce(i.sentiment, 'NaN')::DOUBLE", "'NaN'::DOUBLE"),
-                 "incident": ("coalesce(i.incident, false)::TINYINT", "0::TINYINT"),
-                 "has_department": ("(i.department IS NOT NULL)::TINYINT", "0::TINYINT"),
-                 "has_value_given": ("(i.value_given IS NOT NULL)::TINYINT", "0::TINYINT"),
-                 # a session's 63-bit hash (-1: none): per-session funnels tell a customer's sessions apart
-                 # by it (two sessions of one customer colliding: odds of 2**-63 per pair; DuckDB hashes NULL too)
-                 "session_id": ("CASE WHEN i.session_id IS NULL THEN -1 ELSE (hash(i.session_id) >> 1)::BIGINT END",
-                                "-1::BIGINT")}
-
-
-def build_events(con, ds: Dataset, version: int) -> float:
-    """(Re)build the dataset's event store from its interactions table on `con` (inside the
-    caller's transaction) for dataset `version`; returns the seconds it took."""
-    import time
-
-    t0 = time.perf_counter()
-    s = ds.schema
-    con.sql(EVENT_STORES_DDL)  # a database from before the event store
-    have = {r[0] for r in con.sql("SELECT column_name FROM duckdb_columns() WHERE schema_name = $s AND "
-                                  "table_name = 'interactions'", params={"s": s}).fetchall()}
-    dims = [c for c in EVENT_DIMS if c in have]  # column names: constants of the contract
-    con.sql(f"CREATE OR REPLACE TABLE {s}.{EVENT_CUSTOMERS} AS SELECT (row_number() OVER (ORDER BY customer_id) - 1)"
-            f"::INTEGER AS c, customer_id FROM (SELECT DISTINCT customer_id FROM {s}.interactions) ORDER BY c")
-    parts = [f"SELECT '{c}' AS dim, (row_number() OVER (ORDER BY v) - 1)::INTEGER AS code, v AS value FROM "
-             f"(SELECT DISTINCT {c}::VARCHAR AS v FROM {s}.interactions WHERE {c} IS NOT NULL)" for c in dims]
-    con.sql(f"CREATE OR REPLACE TABLE {s}.{EVENT_DICT} AS " + (" UNION ALL ".join(parts) if parts else
-            "SELECT NULL::VARCHAR AS dim, NULL::INTEGER AS code, NULL::VARCHAR AS value LIMIT 0"))
-    cols, joins = [], []
-    for c, values in EVENT_ENUMS.items():
-        rank = " ".join(f"WHEN '{v}' THEN {k}" for k, v in enumerate(values))  # constants of the contract
-        cols.append(f"CASE i.{c} {rank} ELSE -1 END::TINYINT AS {c}" if c in have else f"-1::TINYINT AS {c}")
-    for c in EVENT_DIMS:
-        if c in dims:
-            cols.append(f"coalesce(d_{c}.code, -1)::INTEGER AS {c}")
-            joins.append(f"LEFT JOIN (SELECT code, value FROM {s}.{EVENT_DICT} WHERE dim = '{c}') d_{c} "
-                         f"ON d_{c}.value = i.{c}::VARCHAR")
-        else:
-            cols.append(f"-1::INTEGER AS {c}")
-    cols += [f"{e if c.split('has_')[-1] in have else missing} AS {c}" for c, (e, missing) in EVENT_NUMBERS.items()]
-    con.sql(f"CREATE OR REPLACE TABLE {s}.{EVENTS} AS SELECT k.c, i.timestamp, i._seq, {', '.join(cols)} "
-            f"FROM {s}.interactions i JOIN {s}.{EVENT_CUSTOMERS} k ON k.customer_id = i.customer_id "
-            f"{' '.join(joins)} ORDER BY k.c, i.timestamp, i._seq")
-    rows = con.sql(f"SELECT count(*) FROM {s}.{EVENTS}").fetchall()[0][0]
-    seconds = time.perf_counter() - t0
-    con.sql("DELETE FROM cx_meta.event_stores WHERE dataset_id = $id", params={"id": ds.id})
-    con.sql("INSERT INTO cx_meta.event_stores VALUES ($id, $v, $n, $s, $t)",
-            params={"id": ds.id, "v": int(version), "n": rows, "s": seconds, "t": _now()})
-    return seconds
 
 
 def bump_version(con, dataset_id: int, keep_events: bool = True) -> None:

@@ -1,6 +1,7 @@
-"""The customer-ordered event store (cx.store.build_events): rebuilt by an append exactly as a
-fresh import of both files builds it, survives a kill -9 during its build (the previous version
-stays usable and right), and its build time is in the import report."""
+"""The customer-ordered event store (cx.eventstore.build_events): merged by an append into exactly
+the store a fresh import of both files builds (row for row, codes included), survives a kill -9
+during its build (the previous version stays usable and right), and its build time is in the import
+report."""
 import signal
 import subprocess
 import sys
@@ -68,6 +69,60 @@ def test_append_rebuilds_the_store_as_a_fresh_import_of_both_files(store, write)
         assert fast["count"].to_list() == [2, 2, 1, 1]  # a: all four; b: discover, consider
 
 
+def raw_store(s, dataset):
+    """The event store's three tables as they are stored (codes, not values), in row order."""
+    sch = s.dataset(dataset).schema
+    return (s.con.sql(f"SELECT * FROM {sch}._events ORDER BY c, timestamp, _seq").pl(),
+            s.con.sql(f"SELECT * FROM {sch}._events_customers ORDER BY c").pl(),
+            s.con.sql(f"SELECT * FROM {sch}._events_dict ORDER BY dim, code").pl())
+
+
+MERGE_CASES = {
+    # new customers sorting before, between and after the old ones; new touchpoints and channels
+    # between the old values; the appended file adds columns the first lacked (direction, incident)
+    "renumbered": ("customer_id,timestamp,touchpoint,channel\nb,2025-01-02,m_tp,web\nd,2025-01-03,m_tp,store\n"
+                   "d,2025-01-01,z_tp,web\n",
+                   "customer_id,timestamp,touchpoint,channel,direction,incident,amount\n"
+                   "a,2025-01-05,a_tp,email,inbound,true,5\nc,2025-01-02,n_tp,phone,outbound,false,\n"
+                   "e,2025-01-01,m_tp,web,,,7\nb,2025-01-02,m_tp,aaa,inbound,,\n"),
+    # nothing new to number: the old rows keep their codes, new rows interleave by time (and file order)
+    "same codes": ("customer_id,timestamp,touchpoint,channel,session_id\na,2025-01-02,x,web,S1\n"
+                   "b,2025-01-03,y,store,\n",
+                   "customer_id,timestamp,touchpoint,channel,session_id\nb,2025-01-01,x,web,S9\n"
+                   "a,2025-01-02,y,store,S1\na,2025-01-01,x,web,\n"),
+    # the first file has no channel column at all: the append brings the dimension
+    "new dimension": ("customer_id,timestamp,touchpoint\nb,2025-01-02,x\n",
+                      "customer_id,timestamp,touchpoint,channel\na,2025-01-01,y,web\nb,2025-01-01,x,store\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(MERGE_CASES))
+def test_an_append_merges_into_the_store_a_fresh_build_makes(store, write, case, monkeypatch):
+    first, second = MERGE_CASES[case]
+    from cx import eventstore
+
+    merged = []
+    real = eventstore._merge
+    monkeypatch.setattr(eventstore, "_merge", lambda *a: merged.append(1) or real(*a))
+    store.import_file(write("1.csv", first), dataset="t")
+    store.import_file(write("2.csv", second), dataset="t", mode="append")
+    assert merged == [1] and store_row(store, "t")[0][0] == store.version("t")  # merged, not rebuilt
+    got = raw_store(store, "t")
+    with store.transaction() as con:  # the same interactions built from scratch
+        eventstore.build_events(con, store.dataset("t"), store.version("t"))
+    assert merged == [1]
+    want = raw_store(store, "t")
+    for g, w in zip(got, want):
+        assert g.equals(w), (g, w)
+    assert got[0].height == len(first.splitlines()) + len(second.splitlines()) - 2
+    steps = ["m_tp", "a_tp"] if case == "renumbered" else ["x", "y"]
+    store.__dict__.pop("_event_builds", None)
+    fast = J.funnel(store, steps, field="touchpoint", dataset="t")
+    with K.off():
+        slow = J.funnel(store, steps, field="touchpoint", dataset="t")
+    assert fast.equals(slow)
+
+
 def test_import_report_shows_the_build_time(store, write):
     rep = store.import_file(write("a.csv", FIRST), dataset="t")
     assert rep.events_seconds is not None and 0 < rep.events_seconds < rep.seconds
@@ -113,8 +168,8 @@ HOOK = textwrap.dedent("""
     import cx
     import cx.ingest.land as land
     real = land.build_events
-    def slow_build(con, ds, version):
-        s = real(con, ds, version)  # the new store's tables are written, the transaction not committed
+    def slow_build(*a, **k):
+        s = real(*a, **k)  # the new store's tables are written, the transaction not committed
         print("BUILT-NOT-COMMITTED", file=sys.stderr, flush=True)
         time.sleep(120)
         return s

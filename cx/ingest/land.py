@@ -6,7 +6,8 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..store import Store, _now, build_events, bump_version
+from ..eventstore import build_events
+from ..store import Store, _now, bump_version
 from .parse import _TYPE_PLURAL, _ident, attr_text, attr_value
 from .report import DuplicateImport, ImportFailed, ImportReport, plain_errors
 from ..stages import stage_vocab_sql
@@ -137,7 +138,8 @@ class Landing:
                         "t": _now(), "h": self.src.sha256})
         if self.kind == "interactions":  # the journey kernels' event store, in this same transaction
             self.src.progress(0.93, "Building the journey event store")
-            self.events_seconds = build_events(cur, ds, ds.version + 1)
+            merged = seq0 if exists and mode == "append" else None  # an append merges into the current store
+            self.events_seconds = build_events(cur, ds, ds.version + 1, appended_after=merged)
             self.src.progress(0.97, f"Journey event store built in {self.events_seconds:.1f} s")
         bump_version(cur, ds.id, keep_events=self.kind != "interactions")
 
