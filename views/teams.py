@@ -91,8 +91,8 @@ if sel.get("department") in d["department"].to_list():
     st.session_state["tm_drill_dep"] = sel["department"]
     st.session_state["tm_drill_kind"] = sel["kind"]
 k1, k2, k3 = st.columns(3)
-dep = k1.selectbox("Department", d["department"].to_list(), key="tm_drill_dep", bind="query-params")
-emps = ["all", *e.filter(pl.col("department") == dep)["employee_id"].sort().to_list()]
+dep = k1.selectbox("Department", d["department"].drop_nulls().to_list(), key="tm_drill_dep", bind="query-params")
+emps = ["all", *e.filter(pl.col("department").eq_missing(dep))["employee_id"].drop_nulls().sort().to_list()]
 if st.session_state.get("tm_drill_emp") not in emps:
     st.session_state.pop("tm_drill_emp", None)
 emp = k2.selectbox("Employee", emps, key="tm_drill_emp", bind="query-params")
