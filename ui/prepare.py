@@ -13,9 +13,12 @@ version, and the sidebar shows how far it got ("Preparing dashboards 4/14").
   A page never waits for the job otherwise. A version that changes under the job stops it, and
   the new version is prepared next.
 - CX_PREPARE=0 turns the job off (results are still stored as pages compute them).
+- At exit (the server stopping) the job stops after the entry it is on, waited for up to
+  EXIT_WAIT_S: a daemon thread killed inside DuckDB aborts the process ("terminate called ...").
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -37,6 +40,8 @@ _PENDING: list = []  # (store, dataset name), in order
 _THREAD: list = [None]
 _STATUS: dict = {}  # dataset name -> {"state", "version", "done", "total", "step", "seconds", "failed"}
 _CHECKED: set = set()  # (id of the store, dataset, version) whose preparation was looked at
+_EXITING = threading.Event()
+EXIT_WAIT_S = 30.0
 
 
 def enabled() -> bool:
@@ -101,10 +106,18 @@ def wait(timeout: float | None = None) -> bool:
     return th is None or not th.is_alive()
 
 
+@atexit.register
+def _stop_at_exit() -> None:
+    _EXITING.set()
+    with _LOCK:
+        _PENDING.clear()
+    wait(EXIT_WAIT_S)
+
+
 def _run() -> None:
     while True:
         with _LOCK:
-            if not _PENDING:
+            if not _PENDING or _EXITING.is_set():
                 _THREAD[0] = None
                 return
             store, dataset = _PENDING.pop(0)
@@ -145,6 +158,8 @@ def _prepare(store, dataset: str) -> None:
         _set(dataset, done=done, total=total, step=step, seconds=round(time.perf_counter() - t0, 1))
 
     def moved_on() -> bool:
+        if _EXITING.is_set():
+            return True
         try:
             return store.version(dataset) != ds.version
         except Exception:  # noqa: BLE001 - deleted or renamed meanwhile
@@ -157,7 +172,7 @@ def _prepare(store, dataset: str) -> None:
         cache._LOCAL.store, cache._LOCAL.job = None, False
     if summary["stopped"]:
         _set(dataset, state="stopped")
-        if store.has_dataset(dataset):
+        if not _EXITING.is_set() and store.has_dataset(dataset):
             start(store, dataset)  # its new version, next
         return
     results.mark_prepared(store, ds, summary)
