@@ -174,7 +174,7 @@ def cmd_cases(args) -> int:
 
     store = _store(args)
     if args.evaluate:
-        ev = cases.evaluate(store, args.dataset)
+        ev = cases.evaluate(store, args.dataset, force=args.force)
         print(f"dataset '{args.dataset}': {ev.summary()} ({ev.seconds:.1f} s)")
     c = store.con.sql("SELECT status, count(*) FROM cx_meta.loop_cases WHERE dataset_id = $d GROUP BY 1 ORDER BY 1",
                       params={"d": store.dataset(args.dataset).id}).fetchall()
@@ -294,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("cases", help="the closed loop's cases: counts; --evaluate runs the rules (for cron)")
     c.add_argument("--dataset", default="demo")
     c.add_argument("--evaluate", action="store_true", help="run the case rules and escalate overdue cases")
+    c.add_argument("--force", action="store_true", help="with --evaluate: run the rules even when the data, rules "
+                   "and owners are those of the last run (which otherwise only escalates)")
     c.add_argument("--db", default=argparse.SUPPRESS)
     c.set_defaults(fn=cmd_cases)
 

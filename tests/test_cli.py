@@ -118,3 +118,17 @@ def test_cli_import_chooses_the_delimiter_and_gives_constants(tmp_path):
     assert out.returncode == 2 and out.stderr.startswith("error: '#' is not a delimiter the import reads")
     out = run("--db", db, "import", str(f), "--constant", "touchpoint", "--dataset", "x")
     assert out.returncode != 0 and "--constant takes COLUMN=VALUE pairs" in out.stderr
+
+
+def test_cli_case_rules_for_cron_skip_unchanged_data_unless_forced(tmp_path):
+    f = tmp_path / "fb.csv"
+    f.write_text("customer_id,timestamp,metric,score\na,2025-03-01T10:00:00Z,nps,2\nb,2025-03-02T10:00:00Z,nps,9\n")
+    db = str(tmp_path / "c.duckdb")
+    assert run("--db", db, "import", str(f), "--kind", "feedback", "--dataset", "s").returncode == 0  # the hook ran
+    out = run("--db", db, "cases", "--evaluate", "--dataset", "s")
+    assert out.returncode == 0, out.stderr
+    assert "those of the last run: nothing new to open" in out.stdout
+    out = run("--db", db, "cases", "--evaluate", "--force", "--dataset", "s")
+    assert out.returncode == 0, out.stderr
+    assert "those of the last run" not in out.stdout and "Incident without follow-up: not run" in out.stdout
+    assert "cases: new 1; open 1" in out.stdout  # a's detractor case, opened once by the import's hook
