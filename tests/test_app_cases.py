@@ -115,3 +115,19 @@ def test_customer_view_lists_cases_and_the_digest_downloads(app_db):
         assert not t.exception, (tab, t.exception)
     worked = _app(tab="Did it work?").switch_page("views/cases.py").run()
     assert any("association, not proof" in shown(m.value) for m in worked.markdown)
+
+
+def test_run_the_rules_now_on_unchanged_data_says_so(app_db):
+    _app().run()  # the demo loads, with its closed-loop history (its last rule run recorded)
+    s = cx.open(app_db)
+    n = cases.cases(s, "demo").height
+    s.close()
+    at = _app(tab="Rules & channels").switch_page("views/cases.py").run()
+    assert not at.exception, at.exception
+    at.button(key="cs_evaluate").click().run()
+    assert not at.exception, at.exception
+    assert any("the data, rules and owners are those of the last run" in x.value for x in at.success), \
+        [x.value for x in at.success]
+    s = cx.open(app_db)
+    assert cases.cases(s, "demo").height == n
+    s.close()
