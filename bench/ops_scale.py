@@ -113,3 +113,43 @@ def funnel(db: str) -> dict:
         return _warm(lambda: cx_funnel(store, dataset=DATASET))
     finally:
         store.close()
+
+
+def _rss_mib(field: str = "VmRSS") -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def plan_entry(db: str, index: int) -> dict:
+    """One entry of cx.prepare.PLAN (a page's default view) computed in this process as the
+    background job computes it (results kept in the result store, so later entries read what earlier
+    ones wrote): seconds, peak RSS, and each call's seconds and peak RSS after it (what to fix first
+    when an entry does not fit in memory)."""
+    import cx
+    from cx import prepare, results
+
+    store = cx.open(db)
+    ds = store.dataset(DATASET)
+    v = prepare.PLAN[index]
+    calls = []
+
+    class Traced(prepare.StoreCall):
+        def __call__(self, fn, *args, **kwargs):
+            t = time.perf_counter()
+            out = super().__call__(fn, *args, **kwargs)
+            calls.append((results.qualname(fn), round(time.perf_counter() - t, 2), round(_rss_mib("VmHWM"))))
+            print("   ", calls[-1], flush=True)
+            return out
+
+    t = time.perf_counter()
+    try:
+        v.run(Traced(store, ds))
+        ok = "ok"
+    except cx.CXError as e:
+        ok = f"message: {e}"
+    seconds = time.perf_counter() - t
+    store.close()
+    return {"seconds": seconds, "entry": v.name, "outcome": ok, "peak_mib": round(_rss_mib("VmHWM")), "calls": calls}
