@@ -50,6 +50,36 @@ def default_db_path() -> Path:
     return Path(user_data_dir("cxloop", appauthor=False)) / "cx.duckdb"
 
 
+MEMORY_SHARE = 0.5  # of the machine's memory, for DuckDB (the rest: polars, numpy, scikit-learn, Streamlit)
+
+
+def memory_limit() -> str | None:
+    """DuckDB's memory limit for the app's database: ``CX_DUCKDB_MEMORY`` ("8GB", "500MB", or a share
+    of the machine's memory such as "40%"), by default half the machine's memory. DuckDB's own
+    default (80 %) leaves too little for the model fits and frames computed in the same process:
+    preparing the dashboards of 106M touchpoints on a 24 GB machine got the process killed. Beyond
+    the limit DuckDB spills to ``<database>.tmp``. None: leave DuckDB's default (unknown memory)."""
+    import re
+
+    raw = os.environ.get("CX_DUCKDB_MEMORY", "").strip().upper().replace(" ", "")
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(KB|MB|GB|TB|KIB|MIB|GIB|TIB|%)", raw)
+    if raw and not m:
+        import logging
+
+        logging.getLogger("cx.store").warning("CX_DUCKDB_MEMORY=%r is not a size such as 8GB or 40%%: using half "
+                                              "the machine's memory", raw)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        total = None
+    if m and m.group(2) != "%":
+        return f"{float(m.group(1)):g}{m.group(2)}"
+    share = float(m.group(1)) / 100 if m else MEMORY_SHARE
+    if not total or not 0 < share <= 1:
+        return None
+    return f"{int(total * share / 2**20)}MiB"
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -162,6 +192,9 @@ class Store:
                 f"The database {self.path} is in use by another process (is the app or another "
                 f"import running?). Details: {e}") from e
         self._con.sql("SET TimeZone = 'UTC'")
+        limit = memory_limit()
+        if limit:
+            self._con.sql(f"SET memory_limit = '{limit}'")  # a value checked by memory_limit(), never raw text
         self._local = threading.local()
         self._purchase_tps: dict[tuple[int, int], tuple[str, ...]] = {}  # (dataset id, version) -> names
         self._sqlbox = None  # the SQL box's snapshots and worker processes (cx.sqlbox), made on first use

@@ -63,3 +63,25 @@ def test_threads_each_get_their_own_cursor(store, write):
     [t.start() for t in ts]
     [t.join() for t in ts]
     assert not errors and len({s[0] for s in seen}) == 4 and all(s[1] == 1 for s in seen)
+
+
+def test_duckdb_memory_limit_leaves_room_for_the_python_side(monkeypatch, caplog):
+    """Half the machine's memory by default (DuckDB's own 80 % got a 106M-touchpoint preparation
+    killed), CX_DUCKDB_MEMORY as a size or a share; anything else is refused with a warning."""
+    import os
+
+    from cx.store import memory_limit
+
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    monkeypatch.delenv("CX_DUCKDB_MEMORY", raising=False)
+    assert memory_limit() == f"{int(total_mb / 2)}MiB"
+    s = cx.open(":memory:")
+    got = s.con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert abs(float(got.split()[0]) * {"GiB": 1024, "MiB": 1}[got.split()[1]] - total_mb / 2) < 0.01 * total_mb, got
+    monkeypatch.setenv("CX_DUCKDB_MEMORY", "3gb")
+    assert memory_limit() == "3GB"
+    assert cx.open(":memory:").con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0] == "2.7 GiB"
+    monkeypatch.setenv("CX_DUCKDB_MEMORY", "25%")
+    assert memory_limit() == f"{int(total_mb / 4)}MiB"
+    monkeypatch.setenv("CX_DUCKDB_MEMORY", "3GB'; ATTACH 'x")
+    assert memory_limit() == f"{int(total_mb / 2)}MiB" and "is not a size" in caplog.text
