@@ -48,7 +48,7 @@ def test_open_a_case_from_the_overview_assign_resolve_and_see_it_in_the_digest(b
         digest = page.locator("[data-testid='stCode']").filter(has_text="CX Loop digest").first
         digest.wait_for(timeout=60_000)
         text = digest.inner_text()
-        assert re.search(rf"- case {cid} \([^)]*\) by Ana Silva", text), text[:3000]
+        assert re.search(rf"- case {cid}: .+, customer \S+, by Ana Silva", text), text[:3000]
         assert "Resolved in the last week:" in text
         assert page.locator("[data-testid='stException']").count() == 0
     finally:

@@ -197,7 +197,7 @@ def test_digest_says_what_is_open_resolved_and_due(small, tmp_path):
     assert "Ana &lt;b&gt;" in page and "Ana <b>" not in page
     assert "<script" not in page and "http" not in page  # self-contained, escaped
     text = t.read_text()
-    assert "Cases: 4 open" in text and f"case {c['id']} (Low CSAT (1–2), customer c) by Ana <b>" in text
+    assert "Cases: 4 open" in text and f"case {c['id']}: Low CSAT (1–2), customer c, by Ana <b>" in text
 
 
 @pytest.fixture(scope="module")

@@ -67,6 +67,7 @@ def test_the_rules_run_twice_at_once_open_nothing_twice(store, write):
     n = _small(store, write).height
     store.con.sql("DELETE FROM cx_meta.loop_cases")
     store.con.sql("DELETE FROM cx_meta.loop_marks")
+    store.con.sql("DELETE FROM cx_meta.loop_settings WHERE key = 'last_evaluation'")  # as if never run
     ts = [threading.Thread(target=cases.evaluate, args=(store, "t")) for _ in range(3)]
     [t.start() for t in ts]
     [t.join(120) for t in ts]

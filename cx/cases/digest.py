@@ -86,7 +86,7 @@ def text(g: dict) -> str:
     out += ["", f"Cases: {g['open']:,} open, {g['overdue']:,} overdue"]
     out += [f"- {r['owner']}: {r['open']:,} open, {r['overdue']:,} overdue" for r in g["cases_by_owner"]]
     out += ["", f"Resolved in the last {g['period']}: {len(g['resolved']):,}"]
-    out += [f"- case {r['id']} ({_label(r['reason'])}, customer {r['customer_id']}) by {r['assignee'] or r['owner']}"
+    out += [f"- case {r['id']}: {_label(r['reason'])}, customer {r['customer_id']}, by {r['assignee'] or r['owner']}"
             for r in g["resolved"][:20]]  # newest first
     out += [f"- ... and {len(g['resolved']) - 20:,} more"] if len(g["resolved"]) > 20 else []
     out += ["", "Actions due", f"- {g['cases_due']:,} open case(s) due within the next {g['period']}"]
