@@ -167,3 +167,37 @@ def test_call_cache_computes_once_when_sessions_ask_at_once(monkeypatch):
     assert len(core._RESULTS) == 1  # only version 1's result: the failure is not cached
     assert not core._COMPUTING  # a failure is not cached and leaves no lock behind
     core._cached.clear()
+
+
+def test_call_cache_is_bounded_by_bytes_the_newest_always_kept(monkeypatch):
+    """Customer-level frames of 106M touchpoints piled up in memory until the preparation was
+    killed: beyond CX_CACHE_MB the oldest results go (they stay in the result store)."""
+    import numpy as np
+    import polars as pl
+
+    def frame_run(qualname, dataset, args, kwargs):  # 1 MiB a result (131,072 float64)
+        return pl.DataFrame({"x": np.zeros(131_072)})
+
+    monkeypatch.setattr(core, "_run_cx", frame_run)
+    monkeypatch.setenv("CX_CACHE_MB", "2.5")
+    core._cached.clear()
+    assert core.result_bytes(frame_run(0, 0, 0, 0)) == 2**20
+    for v in range(4):
+        core._cached("cx.clv:customer_value", "demo", v, (), ())
+    keys = list(core._RESULTS)
+    assert len(keys) == 2 and core._BYTES[0] == 2 * 2**20  # two of 1 MiB fit under 2.5 MiB: versions 2 and 3
+    monkeypatch.setenv("CX_CACHE_MB", "0.5")
+    core._cached("cx.clv:customer_value", "demo", 9, (), ())
+    assert len(core._RESULTS) == 1 and core._BYTES[0] == 2**20  # larger than the budget alone: still kept
+    # sizes are found inside dataclasses, dicts and tuples too
+    from dataclasses import dataclass
+
+    @dataclass
+    class R:
+        a: object
+        b: dict
+
+    f = pl.DataFrame({"x": np.zeros(1000)})
+    assert core.result_bytes(R(f, {"k": (f, np.zeros(10))})) == 2 * 8000 + 80
+    core._cached.clear()
+    assert core._BYTES[0] == 0 and not core._SIZES

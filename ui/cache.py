@@ -62,6 +62,8 @@ def call(fn, *args, **kwargs):
 # and cx functions never mutate them (polars frames are immutable).
 RESULT_ENTRIES = 512
 _RESULTS: dict = {}  # key -> result, oldest first
+_SIZES: dict = {}  # key -> its result's size in bytes (polars frames, numpy arrays; roughly)
+_BYTES = [0]  # the sum of _SIZES
 _RESULTS_LOCK = threading.Lock()
 _COMPUTING: dict[str, threading.Lock] = {}  # key -> the lock of its computation in progress
 _RESULTS_STORE = [lambda: None]  # weak reference to the store the results were computed on
@@ -73,6 +75,45 @@ _LOCAL = threading.local()  # .store: the store of a background job's thread; .j
 # A result that took at least this long to compute is written to the result store (by a writer
 # thread, off the page's path); the preparation job writes every result it computes.
 PERSIST_MIN_S = 0.1
+
+
+def memory_budget() -> int:
+    """Bytes of results kept in memory (``CX_CACHE_MB``; default a tenth of the machine's memory): the
+    oldest go first beyond it (they stay in the result store, so a page reads them back). Bounded by
+    count only, 106M touchpoints' customer-level frames piled up until the preparation was killed."""
+    try:
+        mb = float(os.environ.get("CX_CACHE_MB", "0") or 0)
+    except ValueError:
+        mb = 0.0
+    if mb > 0:
+        return int(mb * 2**20)
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.10)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 2 * 2**30
+
+
+def result_bytes(x, depth: int = 0) -> int:
+    """A result's size in bytes, roughly: its polars frames and series and numpy arrays, also inside
+    dataclasses, dicts, lists and tuples (a few levels deep); anything else counts as nothing."""
+    import dataclasses
+
+    import numpy as np
+    import polars as pl
+
+    if isinstance(x, (pl.DataFrame, pl.Series)):
+        return int(x.estimated_size())
+    if isinstance(x, np.ndarray):
+        return int(x.nbytes)
+    if depth >= 4:
+        return 0
+    if isinstance(x, dict):
+        return sum(result_bytes(v, depth + 1) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return sum(result_bytes(v, depth + 1) for v in x[:256])
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return sum(result_bytes(getattr(x, f.name, None), depth + 1) for f in dataclasses.fields(x))
+    return 0
 
 
 def persisting() -> bool:
@@ -102,12 +143,18 @@ def _cached(qualname: str, dataset: str, version: int, args: tuple, kwargs: tupl
             if hit is _MISS:
                 gen = _GENERATION[0]
                 hit = _load_or_run(key, qualname, dataset, version, args, kwargs, gen)
+                size = result_bytes(hit)
                 with _RESULTS_LOCK:
                     if gen == _GENERATION[0]:  # not cleared meanwhile
                         _RESULTS[key] = hit
-                    while len(_RESULTS) > RESULT_ENTRIES:
-                        _STORED.discard(next(iter(_RESULTS)))
-                        _RESULTS.pop(next(iter(_RESULTS)))
+                        _SIZES[key] = size
+                        _BYTES[0] += size
+                    budget = memory_budget()
+                    while len(_RESULTS) > RESULT_ENTRIES or (_BYTES[0] > budget and len(_RESULTS) > 1):
+                        old = next(iter(_RESULTS))  # the oldest (the newest is always kept)
+                        _STORED.discard(old)
+                        _RESULTS.pop(old)
+                        _BYTES[0] -= _SIZES.pop(old, 0)
     finally:
         with _RESULTS_LOCK:
             _COMPUTING.pop(key, None)
@@ -217,6 +264,8 @@ def _results_for(store) -> None:
     if _RESULTS_STORE[0]() is not store:
         with _RESULTS_LOCK:
             _RESULTS.clear()
+            _SIZES.clear()
+            _BYTES[0] = 0
             _STORED.clear()
             _RESULTS_STORE[0] = weakref.ref(store)
 
@@ -234,6 +283,8 @@ def _clear_cached() -> None:
     with _RESULTS_LOCK:
         _GENERATION[0] += 1
         _RESULTS.clear()
+        _SIZES.clear()
+        _BYTES[0] = 0
         _STORED.clear()
     _cached_hashed.clear()
 
