@@ -115,20 +115,13 @@ def funnel(db: str) -> dict:
         store.close()
 
 
-def _rss_mib(field: str = "VmRSS") -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def plan_entry(db: str, index: int) -> dict:
     """One entry of cx.prepare.PLAN (a page's default view) computed in this process as the
     background job computes it (results kept in the result store, so later entries read what earlier
     ones wrote): seconds, peak RSS, and each call's seconds and peak RSS after it (what to fix first
     when an entry does not fit in memory)."""
     import cx
+    from bench.ops_kernels import _rss_mib
     from cx import prepare, results
 
     store = cx.open(db)
