@@ -26,7 +26,7 @@ now = datetime.utcnow().replace(second=0, microsecond=0)
 allc = loop_call(cases.cases, now=now)
 actor_box(sorted({*allc["owner"].drop_nulls().unique().to_list(), cases.DEFAULT_OWNER}))
 me, team = current_user(), current_team()
-REASON_LABELS = {k: r.label for k, r in cases.REASONS.items()}
+REASON_LABELS = cases.REASON_LABELS
 
 
 def _guarded(fn, *a, seen_key: str | None = None, **k):

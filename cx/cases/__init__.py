@@ -21,11 +21,12 @@ All state lives in cx_meta (cx.store), outside the dataset schemas, so it surviv
 from .evaluate import Evaluation, escalate, evaluate, owners, rules
 from .glossary import GLOSSARY
 from .hook import after_import
-from .rules import DEFAULT_OWNER, ESCALATION_OWNER, REASONS, check_rules, default_owners, default_rules
+from .rules import (DEFAULT_OWNER, ESCALATION_OWNER, REASON_LABELS, REASONS, check_rules, default_owners,
+                    default_rules, reason_label)
 from .storage import (AGES, MOVES, OPEN, PRIORITIES, STATUS_LABELS, STATUSES, SYSTEM, StaleVersion, bulk_update, case,
                       cases, history, inbox, open_counts, revision, save_setting, setting, update_case)
 
 __all__ = ["AGES", "GLOSSARY", "Evaluation", "after_import", "escalate", "evaluate", "owners", "rules", "DEFAULT_OWNER",
-           "ESCALATION_OWNER", "REASONS", "check_rules", "default_owners", "default_rules", "MOVES", "OPEN",
+           "ESCALATION_OWNER", "REASONS", "REASON_LABELS", "reason_label", "check_rules", "default_owners", "default_rules", "MOVES", "OPEN",
            "PRIORITIES", "STATUS_LABELS", "STATUSES", "SYSTEM", "StaleVersion", "bulk_update", "case", "cases",
            "history", "inbox", "open_counts", "revision", "save_setting", "setting", "update_case"]

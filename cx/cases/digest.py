@@ -19,7 +19,7 @@ from ..store import _now
 from . import storage
 from .alerts import inbox, targets
 from .plans import plans
-from .rules import REASONS
+from .rules import reason_label
 
 DAYS = {"week": 7, "month": 30}
 
@@ -86,7 +86,7 @@ def text(g: dict) -> str:
     out += ["", f"Cases: {g['open']:,} open, {g['overdue']:,} overdue"]
     out += [f"- {r['owner']}: {r['open']:,} open, {r['overdue']:,} overdue" for r in g["cases_by_owner"]]
     out += ["", f"Resolved in the last {g['period']}: {len(g['resolved']):,}"]
-    out += [f"- case {r['id']}: {_label(r['reason'])}, customer {r['customer_id']}, by {r['assignee'] or r['owner']}"
+    out += [f"- case {r['id']}: {reason_label(r['reason'])}, customer {r['customer_id']}, by {r['assignee'] or r['owner']}"
             for r in g["resolved"][:20]]  # newest first
     out += [f"- ... and {len(g['resolved']) - 20:,} more"] if len(g["resolved"]) > 20 else []
     out += ["", "Actions due", f"- {g['cases_due']:,} open case(s) due within the next {g['period']}"]
@@ -121,7 +121,7 @@ def html_page(g: dict) -> str:
     tg = "".join(f"<tr><td>{e(t['kpi'])}</td><td>{e(t['value'])}</td><td>{e(t['target'])}</td>"
                  f"<td class={'met' if t['met'] else 'missed'}>{'met' if t['met'] else 'missed'}</td></tr>"
                  for t in g["targets"])
-    resolved = [{**r, "reason": _label(r["reason"]),
+    resolved = [{**r, "reason": reason_label(r["reason"]),
                  "closed_at": f"{r['closed_at']:%Y-%m-%d}"} for r in g["resolved"][:50]]
     return (f"<!doctype html><html><head><meta charset=utf-8><title>{e(g['title'])}</title><style>{_CSS}</style>"
             f"</head><body><h1>{e(g['title'])}</h1><p class=muted>Made {g['made']:%Y-%m-%d %H:%M} UTC; last full "
@@ -164,8 +164,3 @@ def send(store, g: dict, retries: int | None = None, pause_s: float | None = Non
     payload = {"text": text(g), "html": html_page(g), "subject": g["title"]}
     kw = {k: v for k, v in (("retries", retries), ("pause_s", pause_s)) if v is not None}
     return channels.deliver(store, d, {key: payload}, cfg, **kw)
-
-
-def _label(reason: str) -> str:
-    """A reason's words ("Low CSAT"), not its key (low_csat)."""
-    return REASONS[reason].label if reason in REASONS else reason

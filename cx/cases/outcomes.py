@@ -23,7 +23,7 @@ from ..expr import initiated, is_purchase
 from ..filters import Filters
 from ..store import _now
 from . import storage
-from .rules import REASONS, data_end
+from .rules import REASON_LABELS, data_end, reason_label
 
 WINDOW_DAYS = 90
 NEXT_METRIC = {"low_csat": "csat", "high_effort": "ces"}  # else nps
@@ -52,7 +52,7 @@ def speed(cases: pl.DataFrame, now: datetime | None = None) -> pl.DataFrame:
         acted=pl.col("_h").is_not_null().sum(), hours_to_first_action=pl.col("_h").median(),
         due=pl.col("_due").sum(), closed_in_sla=(pl.col("_in") & pl.col("_due")).sum())
         .with_columns(share_in_sla=pl.when(pl.col("due") > 0).then(pl.col("closed_in_sla") / pl.col("due")),
-                      label=pl.col("reason").replace_strict({k: r.label for k, r in REASONS.items()},
+                      label=pl.col("reason").replace_strict(REASON_LABELS,
                                                             default=pl.col("reason")))
         .sort("reason"))
     g = stats.with_rate_interval(g, "closed_in_sla", "due", names=("sla_low", "sla_high"))
@@ -104,7 +104,7 @@ def compare(per_case: pl.DataFrame, window_days: int = WINDOW_DAYS) -> pl.DataFr
     rows = []
     for (reason,), g in per_case.group_by(["reason"], maintain_order=True):
         a, b = g.filter(~pl.col("resolved")), g.filter(pl.col("resolved"))
-        label = REASONS[reason].label if reason in REASONS else reason
+        label = reason_label(reason)
         for o in OUTCOMES:
             if o == "next_score":
                 xa, xb = a["next_score"].drop_nulls(), b["next_score"].drop_nulls()

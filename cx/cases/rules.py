@@ -50,6 +50,14 @@ TRIGGER_SCHEMA = {"customer_id": pl.Utf8, "event_at": pl.Datetime("us"), "trigge
                   "touchpoint": pl.Utf8, "department": pl.Utf8}
 
 
+def reason_label(reason: str) -> str:
+    """A reason's words ("Low CSAT (1–2)"), not its key (low_csat); an unknown key as it is."""
+    return REASONS[reason].label if reason in REASONS else reason
+
+
+REASON_LABELS = {k: r.label for k, r in REASONS.items()}  # for polars' replace_strict
+
+
 def default_rules() -> dict:
     """reason -> {enabled, sla_days, priority, lookback_days, **params}: every rule on."""
     return {k: {"enabled": True, "sla_days": r.sla_days, "priority": r.priority, "lookback_days": LOOKBACK_DAYS,
