@@ -148,3 +148,18 @@ def test_missing_inputs_are_absent_not_zero(real_db, monkeypatch):
             in captions)
     cards, captions = _cards("orders", real_db, monkeypatch)
     assert cards["Revenue"] != "–" and cards["NPS"] == "–" and cards["Health score"] == "–"
+
+
+def test_teams_without_departments_says_what_it_needs(real_db, monkeypatch):
+    """The exports without a department column: no "none", "–" or "0%" cards, a sentence instead."""
+    import streamlit as st
+
+    monkeypatch.setenv("CX_DB", str(real_db))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["dataset"] = "everything"
+    at.switch_page("views/teams.py").run()
+    assert not at.exception, at.exception
+    assert any("Teams needs a department column on the interactions" in shown(i.value) for i in at.info)
+    assert not at.metric and not [s for s in at.main.selectbox]  # no cards, no drill-down (the sidebar keeps its picker)
+    st.cache_resource.clear()

@@ -2,7 +2,7 @@
 import polars as pl
 import streamlit as st
 
-from cx import glossary, teams
+from cx import coverage, glossary, teams
 from cx.charts import teams as charts
 from ui import call, chart, clicked_points, figures, md_escape, on_duckdb, page_frame, table
 from ui.loop import plan_form
@@ -19,6 +19,11 @@ min_n = st.number_input("Minimum answers to rank an employee", 5, 200, teams.MIN
 rep = call(teams.report, min_n=int(min_n), filters=f)
 d, cons, e = rep["departments"], rep["consistency"], rep["employees"]
 links = call(teams.link_summary, filters=f)
+if d.height == 0:  # no department anywhere (or none under the filters): say what is needed, show no "none" or 0%
+    need = call(coverage.capabilities).filter(pl.col("figure") == "Departments")["needs"][0]
+    st.info(f"Teams needs {need} (who handled each contact): this dataset's touchpoints have none. Map one on the "
+            "Data page." if need else "No touchpoint with a department matches the filters: widen them in the sidebar.")
+    st.stop()
 
 c1, c2, c3 = st.columns(3)
 flagged = cons["inconsistent"]
