@@ -163,3 +163,19 @@ def test_teams_without_departments_says_what_it_needs(real_db, monkeypatch):
     assert any("Teams needs a department column on the interactions" in shown(i.value) for i in at.info)
     assert not at.metric and not [s for s in at.main.selectbox]  # no cards, no drill-down (the sidebar keeps its picker)
     st.cache_resource.clear()
+
+
+def test_cases_without_customer_ids_say_why_there_is_no_case(real_db, monkeypatch):
+    """A survey export without customer ids opens no case: the inbox says which rules cannot run and
+    what each needs, not an empty table."""
+    import streamlit as st
+
+    monkeypatch.setenv("CX_DB", str(real_db))
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["dataset"] = "survey only"
+    at.switch_page("views/cases.py").run()
+    assert not at.exception, at.exception
+    text = " ".join(shown(i.value) for i in at.info)
+    assert "No case yet" in text and "Detractor (NPS 0–6) needs" in text, text
+    st.cache_resource.clear()

@@ -49,6 +49,13 @@ def _guarded(fn, *a, seen_key: str | None = None, **k):
 
 
 def inbox_tab():
+    if allc.height == 0:  # say why, rather than an empty table
+        skipped = loop_call(cases.last_run).get("skipped") or {}
+        st.info("No case yet: the rules open one when the data brings a detractor, a low CSAT, high effort, an "
+                "incident without follow-up, a valuable customer at risk or a negative comment."
+                + (" On this dataset these rules cannot run: " + "; ".join(
+                    f"{cases.reason_label(k)} needs {why}" for k, why in skipped.items()) + "." if skipped else ""))
+        return
     n = allc.filter(pl.col("open"))
     st.caption(f"{n.height:,} open cases, {int(n['overdue'].sum()):,} overdue (past their SLA: escalated to "
                f"{md_escape(loop_call(cases.owners)[0]['escalation_owner'])}); {allc.height:,} cases in all.")

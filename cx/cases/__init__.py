@@ -18,7 +18,7 @@
 
 All state lives in cx_meta (cx.store), outside the dataset schemas, so it survives re-imports.
 """
-from .evaluate import Evaluation, escalate, evaluate, owners, rules
+from .evaluate import Evaluation, escalate, evaluate, last_run, owners, rules
 from .glossary import GLOSSARY
 from .hook import after_import
 from .rules import (DEFAULT_OWNER, ESCALATION_OWNER, REASON_LABELS, REASONS, check_rules, default_owners,
@@ -26,7 +26,7 @@ from .rules import (DEFAULT_OWNER, ESCALATION_OWNER, REASON_LABELS, REASONS, che
 from .storage import (AGES, MOVES, OPEN, PRIORITIES, STATUS_LABELS, STATUSES, SYSTEM, StaleVersion, bulk_update, case,
                       cases, history, inbox, open_counts, revision, save_setting, setting, update_case)
 
-__all__ = ["AGES", "GLOSSARY", "Evaluation", "after_import", "escalate", "evaluate", "owners", "rules", "DEFAULT_OWNER",
+__all__ = ["AGES", "GLOSSARY", "Evaluation", "after_import", "escalate", "evaluate", "last_run", "owners", "rules", "DEFAULT_OWNER",
            "ESCALATION_OWNER", "REASONS", "REASON_LABELS", "reason_label", "check_rules", "default_owners", "default_rules", "MOVES", "OPEN",
            "PRIORITIES", "STATUS_LABELS", "STATUSES", "SYSTEM", "StaleVersion", "bulk_update", "case", "cases",
            "history", "inbox", "open_counts", "revision", "save_setting", "setting", "update_case"]

@@ -113,6 +113,12 @@ def _stamp(d: Data, rule_set: dict, own: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def last_run(store, dataset: str | None = None) -> dict:
+    """What the last run recorded: {"stamp": ..., "skipped": {reason: what it needs}}; {} before any run."""
+    value, _ = storage.setting(store, dataset, LAST_RUN, {})
+    return value if isinstance(value, dict) else {}
+
+
 def evaluate(store, dataset: str | None = None, now: datetime | None = None, who: str = SYSTEM,
              force: bool = False) -> Evaluation:
     """Run the dataset's rules (see the module docstring) and escalate overdue cases. `now`: the wall
@@ -127,8 +133,8 @@ def evaluate(store, dataset: str | None = None, now: datetime | None = None, who
     rule_set, _ = rules(store, d.name)
     own, _ = owners(store, d.name)
     stamp = _stamp(d, rule_set, own)
-    last, _ = storage.setting(store, d.name, LAST_RUN, {})
-    if not force and isinstance(last, dict) and last.get("stamp") == stamp:
+    last = last_run(store, d.name)
+    if not force and last.get("stamp") == stamp:
         ev.unchanged, ev.skipped = True, dict(last.get("skipped") or {})
         ev.escalated = escalate(store, d.name, now, own)
         ev.seconds = time.time() - t0

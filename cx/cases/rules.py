@@ -204,6 +204,12 @@ def triggers(d: Data, reason: str, rule: dict, end) -> pl.DataFrame:
     return e.to_polars().cast(TRIGGER_SCHEMA)
 
 
+def _answers_with_ids(d: Data) -> bool:
+    """Whether any feedback answer names its customer (a survey export without ids has the column, empty)."""
+    f = d.table("feedback")
+    return bool(f.filter(f.customer_id.notnull()).limit(1).count().to_pyarrow().as_py())
+
+
 def can_run(d: Data, reason: str) -> str | None:
     """None when the dataset has what the rule needs; else what it needs, in words."""
     need = REASONS[reason].needs
@@ -212,7 +218,7 @@ def can_run(d: Data, reason: str) -> str | None:
             return need
         if reason == "negative_comment" and not d.has("feedback", "comment"):
             return need
-        return None
+        return None if _answers_with_ids(d) else need  # the column kept by the contract, but every id empty
     if reason == "incident_no_followup":
         return None if d.has("interactions", "incident") and d.has("interactions", "direction") else need
     if reason == "valuable_at_risk":
